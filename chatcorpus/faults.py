@@ -1,0 +1,49 @@
+"""A fault: one located problem in the input, the unit every report is made of.
+
+Faults are collected, never raised: a run gathers all of them, sorts them by place and
+reports them together (the ``mlcroissant`` issues-collector habit), so a contributor
+fixes a pull request in one round.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import Enum
+from typing import Any, Optional
+
+
+class Severity(str, Enum):
+    ERROR = "error"  # the record (or file) cannot be published as it is
+    WARNING = "warning"  # worth a look; the record is still published
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A fault before it is placed in a file: what is wrong and where inside the record."""
+
+    rule: str
+    message: str
+    pointer: str = ""  # RFC 6901 JSON pointer inside the record; "" is the record itself
+
+
+@dataclass(frozen=True, order=True)
+class Fault:
+    """A located fault. Ordered by file, line and column, the order reports use."""
+
+    path: str
+    line: int  # 1-based; 0 when the file itself is at fault (unreadable, missing)
+    column: int  # 1-based, in characters, as editors and GitHub count them
+    rule: str
+    severity: Severity
+    message: str
+    index: Optional[int] = None  # the record's 0-based index in its file
+    pointer: str = ""
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["severity"] = self.severity.value
+        return data

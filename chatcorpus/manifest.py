@@ -1,0 +1,123 @@
+"""The release manifest: what a release holds, so a load can check it got exactly that.
+
+Written as ``manifest.json`` at the release root. It has no timestamps or machine
+details, so the same release always gives the same manifest bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import jsonschema
+
+from chat_dataset_baseline import MANIFEST_FILENAME, schema_fingerprint
+from chatcorpus.errors import ManifestError
+
+MANIFEST_FORMAT = 1
+_SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+MANIFEST_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://github.com/hikariming/chat-dataset-baseline/schema/manifest.schema.json",
+    "title": "chat-dataset-baseline release manifest",
+    "type": "object",
+    "required": ["format", "version", "parent", "schema_fingerprint", "configs", "changelog"],
+    "additionalProperties": False,
+    "properties": {
+        "format": {"const": MANIFEST_FORMAT},
+        "version": {"type": "string", "pattern": r"^\d+\.\d+\.\d+$"},
+        "parent": {"type": ["string", "null"], "description": "the version this release was built against"},
+        "schema_fingerprint": _SHA256,
+        "configs": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["rows", "rejected", "shards"],
+                "additionalProperties": False,
+                "properties": {
+                    "rows": {"type": "integer", "minimum": 0},
+                    "rejected": {"type": "integer", "minimum": 0},
+                    "shards": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["path", "rows", "bytes", "sha256"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "path": {"type": "string"},
+                                "rows": {"type": "integer", "minimum": 0},
+                                "bytes": {"type": "integer", "minimum": 0},
+                                "sha256": _SHA256,
+                            },
+                        },
+                    },
+                },
+            },
+        },
+        "changelog": {
+            "type": "object",
+            "description": "ids added, removed and changed against the parent, per config",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["added", "removed", "changed"],
+                "properties": {k: {"type": "array", "items": {"type": "string"}} for k in ("added", "removed", "changed")},
+            },
+        },
+    },
+}
+
+
+@dataclass
+class Manifest:
+    version: str
+    configs: dict[str, dict[str, Any]]
+    parent: Optional[str] = None
+    changelog: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    schema_fingerprint: str = field(default_factory=schema_fingerprint)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": MANIFEST_FORMAT,
+            "version": self.version,
+            "parent": self.parent,
+            "schema_fingerprint": self.schema_fingerprint,
+            "configs": self.configs,
+            "changelog": self.changelog,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+    def write(self, root: Path) -> None:
+        (root / MANIFEST_FILENAME).write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "manifest") -> "Manifest":
+        errors = sorted(jsonschema.Draft202012Validator(MANIFEST_SCHEMA).iter_errors(data), key=lambda e: e.json_path)
+        if errors:
+            raise ManifestError(f"{where} is not a valid release manifest: " + "; ".join(f"{e.json_path}: {e.message}" for e in errors[:5]))
+        return cls(
+            version=data["version"],
+            configs=data["configs"],
+            parent=data["parent"],
+            changelog=data["changelog"],
+            schema_fingerprint=data["schema_fingerprint"],
+        )
+
+    @classmethod
+    def read(cls, root: Path) -> "Manifest":
+        path = root / MANIFEST_FILENAME
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise ManifestError(f"cannot read {path}: {err}") from err
+        return cls.from_dict(data, str(path))
+
+    def shard_paths(self) -> list[str]:
+        return [shard["path"] for config in self.configs.values() for shard in config["shards"]]
+
+
+def manifest_schema_text() -> str:
+    return json.dumps(MANIFEST_SCHEMA, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,63 @@
+"""The JSON Schema of one contributed record, generated from the builder's ``FEATURES``.
+
+A contributed record is the Alpaca format: the shared schema minus the columns the
+build derives (id, language, category, source), with ``history`` written as the
+source format's ``[user, assistant]`` pairs. Generating the schema from ``FEATURES``
+(and testing the committed ``schema/record.schema.json`` against this) means the two
+cannot drift.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import datasets
+
+from chat_dataset_baseline import FEATURES
+
+SCHEMA_ID = "https://github.com/hikariming/chat-dataset-baseline/schema/record.schema.json"
+#: Columns the build computes; a contributor never writes them.
+DERIVED_COLUMNS = ("id", "language", "category", "source")
+#: The fields without which a record says nothing.
+REQUIRED_FIELDS = ("instruction", "output")
+
+
+def _field_schema(feature: Any) -> dict[str, Any]:
+    if isinstance(feature, datasets.Value) and feature.dtype == "string":
+        return {"type": "string"}
+    if isinstance(feature, datasets.List) and isinstance(feature.feature, dict):
+        # a list of structs is contributed as a list of fixed-length tuples, in field order
+        names = list(feature.feature)
+        return {
+            "type": "array",
+            "items": {
+                "type": "array",
+                "prefixItems": [_field_schema(feature.feature[name]) for name in names],
+                "items": False,
+                "minItems": len(names),
+                "maxItems": len(names),
+                "description": "one earlier turn: [" + ", ".join(names) + "]",
+            },
+        }
+    raise TypeError(f"no JSON Schema mapping for feature {feature!r}")
+
+
+def record_schema() -> dict[str, Any]:
+    """The normative JSON Schema (draft 2020-12) of a contributed record."""
+    contributed = {name: feature for name, feature in FEATURES.items() if name not in DERIVED_COLUMNS}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "chat-dataset-baseline record",
+        "description": "One instruction-tuning record in the Alpaca format; input, system and history are optional.",
+        "type": "object",
+        "properties": {name: _field_schema(feature) for name, feature in contributed.items()},
+        "required": list(REQUIRED_FIELDS),
+        "additionalProperties": False,
+    }
+
+
+def record_schema_text() -> str:
+    """The schema as committed in ``schema/record.schema.json`` and published with each release."""
+    return json.dumps(record_schema(), indent=2, ensure_ascii=False) + "\n"
