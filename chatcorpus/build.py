@@ -1,0 +1,168 @@
+"""Build a release: contributed JSON in, a Hub-layout dataset repository out.
+
+``OUT`` gets Parquet shards per config, ``manifest.json``, ``README.md`` (the card, whose
+YAML makes ``load_dataset(OUT, config)`` work with no code) and ``schema/``. The release
+is assembled in a staging folder beside ``OUT`` and moved into place only when it is
+complete and accepted, so a failed or rejected build never leaves half a release.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional
+
+from huggingface_hub.utils import tqdm
+
+from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, MANIFEST_FILENAME, RELEASE_VERSION
+from chatcorpus.card import render_card
+from chatcorpus.errors import SourceLayoutError, UsageError
+from chatcorpus.faults import Fault
+from chatcorpus.manifest import Manifest, manifest_schema_text
+from chatcorpus.record_schema import record_schema_text
+from chatcorpus.records import category_of, to_row
+from chatcorpus.shards import DEFAULT_SHARD_ROWS, ShardInfo, ShardWriter
+from chatcorpus.sources import config_sources
+from chatcorpus.validate import Validator
+
+
+@dataclass
+class ConfigCounts:
+    """Rows read = rows written + rows rejected, per config."""
+
+    files: int = 0
+    read: int = 0
+    written: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    counts: dict[str, ConfigCounts]
+    faults: list[Fault]
+    published: bool
+    rejects_path: Optional[Path] = None
+    manifest: Optional[Manifest] = None
+
+    @property
+    def rejected(self) -> int:
+        return sum(c.rejected for c in self.counts.values())
+
+    @property
+    def error_faults(self) -> list[Fault]:
+        return [f for f in self.faults if f.is_error]
+
+
+@dataclass
+class BuildOptions:
+    version: str = RELEASE_VERSION
+    skip_invalid: bool = False
+    shard_rows: int = DEFAULT_SHARD_ROWS
+    disabled_rules: Iterable[str] = ()
+    repo_id: str = DEFAULT_REPO_ID
+    rejects_path: Optional[Path] = None
+    progress: bool = True
+    configs: tuple[str, ...] = field(default_factory=lambda: tuple(CONFIGS))
+
+
+def build_release(source: Path, out: Path, options: BuildOptions = BuildOptions()) -> BuildResult:
+    """Validate every source file, write accepted rows as shards and publish ``out``.
+
+    With rejected rows and no ``skip_invalid``, nothing is written to ``out``; either way
+    a rejects report listing every rejected record is written beside it.
+    """
+    _check_version(options.version)
+    present = [config for config in options.configs if (source / config).is_dir()]
+    if not present:
+        raise SourceLayoutError(f"{source} has none of the config folders {', '.join(CONFIGS)}")
+    _check_replaceable(out)
+    staging = out.parent / f".{out.name}.staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        result = _write_release(source, staging, out, present, options)
+        if options.skip_invalid or not result.rejected:
+            _replace(out, staging)
+            result.published = True
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if result.rejected:
+        result.rejects_path = _write_rejects(result, options.rejects_path or out.parent / f"{out.name}.rejects.jsonl")
+    return result
+
+
+def _write_release(source: Path, staging: Path, out: Path, configs: list[str], options: BuildOptions) -> BuildResult:
+    validator = Validator(options.disabled_rules)
+    counts: dict[str, ConfigCounts] = {}
+    faults: list[Fault] = []
+    shard_lists: dict[str, list[ShardInfo]] = {}
+    for config in configs:
+        counts[config], shard_lists[config] = _build_config(source, staging, config, validator, faults, options)
+    manifest = Manifest(
+        version=options.version,
+        configs={
+            config: {"rows": counts[config].written, "rejected": counts[config].rejected, "shards": [s.manifest_entry() for s in shards]}
+            for config, shards in shard_lists.items()
+            if shards
+        },
+    )
+    manifest.write(staging)
+    arrow_bytes = {config: sum(s.arrow_bytes for s in shards) for config, shards in shard_lists.items()}
+    render_card(manifest, arrow_bytes, options.repo_id).save(staging / "README.md")
+    schema_dir = staging / "schema"
+    schema_dir.mkdir()
+    (schema_dir / "record.schema.json").write_text(record_schema_text(), encoding="utf-8")
+    (schema_dir / "manifest.schema.json").write_text(manifest_schema_text(), encoding="utf-8")
+    faults.sort()
+    return BuildResult(out, counts, faults, published=False, manifest=manifest)
+
+
+def _build_config(
+    source: Path, staging: Path, config: str, validator: Validator, faults: list[Fault], options: BuildOptions
+) -> tuple[ConfigCounts, list[ShardInfo]]:
+    counts = ConfigCounts()
+    writer = ShardWriter(staging, config, options.shard_rows)
+    refs = config_sources(source, config)
+    for ref in tqdm(refs, desc=f"build {config}", unit="file", disable=not options.progress or None):
+        result = validator.check(ref)
+        faults.extend(result.faults)
+        counts.files += 1
+        counts.read += result.records_read
+        counts.rejected += result.rejected
+        category = category_of(config, ref.display)
+        for accepted in result.accepted:
+            writer.add(to_row(accepted.record, accepted.id, category, f"{ref.display}#{accepted.index}"))
+            counts.written += 1
+    return counts, writer.close()
+
+
+def _check_version(version: str) -> None:
+    parts = version.split(".")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise UsageError(f"version {version!r} is not X.Y.Z")
+
+
+def _check_replaceable(out: Path) -> None:
+    """Refuse to replace a folder that is not a release: a typo must not delete someone's data."""
+    if out.exists() and any(out.iterdir()) and not (out / MANIFEST_FILENAME).is_file():
+        raise UsageError(f"{out} exists and is not a chat-dataset-baseline release (no {MANIFEST_FILENAME}); refusing to replace it")
+
+
+def _replace(out: Path, staging: Path) -> None:
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        out.rename(old)
+    staging.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_rejects(result: BuildResult, path: Path) -> Path:
+    """One JSON line per rejecting fault: the report a maintainer works through."""
+    with path.open("w", encoding="utf-8") as f:
+        for fault in result.error_faults:
+            f.write(json.dumps(fault.to_json(), ensure_ascii=False) + "\n")
+    return path

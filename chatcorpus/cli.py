@@ -1,0 +1,161 @@
+"""``chat-dataset-baseline``: validate contributions, build releases, check what was built.
+
+Exit codes: 0 clean, 1 faults found in the data, 2 usage or environment error. Set
+``CHAT_DATASET_BASELINE_DEBUG=1`` to see the traceback behind an error message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from chat_dataset_baseline import CONFIGS, ChatDatasetError, RELEASE_VERSION
+from chatcorpus import __version__
+
+EXIT_OK, EXIT_FAULTS, EXIT_USAGE = 0, 1, 2
+DEBUG_VARIABLE = "CHAT_DATASET_BASELINE_DEBUG"
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from chatcorpus.report import FORMATS
+    from chatcorpus.rules import RULES
+    from chatcorpus.validate import validate_paths
+
+    if args.list_rules:
+        for rule in RULES.values():
+            print(f"{rule.id:<30}{rule.severity.value:<9}{rule.summary}")
+        return EXIT_OK
+    if not args.paths:
+        raise _Usage("validate needs at least one PATH (or --list-rules)")
+    report = validate_paths(args.paths, disabled=args.disable)
+    FORMATS[args.format](report, sys.stdout)
+    failed = report.errors or (args.strict and report.warnings)
+    return EXIT_FAULTS if failed else EXIT_OK
+
+
+def _build(args: argparse.Namespace) -> int:
+    from chatcorpus.build import BuildOptions, build_release
+    from chatcorpus.report import format_fault
+
+    options = BuildOptions(
+        version=args.version,
+        skip_invalid=args.skip_invalid,
+        shard_rows=args.shard_rows,
+        disabled_rules=args.disable,
+        repo_id=args.repo,
+        rejects_path=args.rejects,
+        progress=not args.quiet,
+    )
+    result = build_release(args.source, args.out, options)
+    for fault in result.error_faults:
+        print(format_fault(fault), file=sys.stderr)
+    warnings = len(result.faults) - len(result.error_faults)
+    if warnings:
+        print(f"{warnings:,} warning(s) not shown; `chat-dataset-baseline validate {args.source}` lists them", file=sys.stderr)
+    print(f"{'config':<16}{'files':>6}{'read':>9}{'written':>9}{'rejected':>9}")
+    for config, c in result.counts.items():
+        print(f"{config:<16}{c.files:>6}{c.read:>9,}{c.written:>9,}{c.rejected:>9,}")
+    if result.rejects_path:
+        print(f"rejected records are listed in {result.rejects_path}")
+    if result.published:
+        print(f"release v{args.version} written to {args.out}")
+        return EXIT_OK
+    print(f"{result.rejected:,} record(s) rejected: nothing written to {args.out} (use --skip-invalid to publish the rest)", file=sys.stderr)
+    return EXIT_FAULTS
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from chatcorpus.summary import format_summary, summarize_release
+
+    summaries = summarize_release(args.release, cache_dir=args.cache_dir)
+    print(format_summary(summaries))
+    return EXIT_OK if all(s.ok for s in summaries) else EXIT_FAULTS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chat-dataset-baseline",
+        description="Validate, build and publish the chat-dataset-baseline corpus.",
+        epilog=f"Exit codes: 0 clean, 1 faults in the data, 2 usage or environment error. {DEBUG_VARIABLE}=1 shows tracebacks.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser(
+        "validate",
+        help="report every fault in contributed JSON/JSONL files",
+        description="Check JSON-array and JSONL files (or folders of them, one subfolder per config) "
+        "against schema/record.schema.json and the lint rules; report every fault with file, line and column.",
+    )
+    validate.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders to check")
+    validate.add_argument("--format", choices=("text", "github", "json"), default="text",
+                          help="text: file:line:col: rule-id message (default); github: Actions annotations; json: one report")
+    validate.add_argument("--disable", action="append", default=[], metavar="RULE", help="switch a rule off (repeatable)")
+    validate.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    validate.add_argument("--list-rules", action="store_true", help="list rule ids, severities and what they check")
+    validate.set_defaults(handler=_validate)
+
+    build = commands.add_parser(
+        "build",
+        help="turn a source folder into a Hub-layout release (shards, manifest, card)",
+        description="SRC holds one subfolder per config (" + ", ".join(CONFIGS) + ") of JSON/JSONL files. "
+        "OUT becomes a dataset repository that load_dataset(OUT, config) reads. By default nothing is written "
+        "when any record is rejected.",
+    )
+    build.add_argument("--source", required=True, type=Path, metavar="SRC", help="source folder")
+    build.add_argument("--out", required=True, type=Path, metavar="OUT", help="release folder to (re)create")
+    build.add_argument("--version", default=RELEASE_VERSION, metavar="X.Y.Z", help=f"release version (default {RELEASE_VERSION})")
+    build.add_argument("--skip-invalid", action="store_true", help="publish the accepted rows even when some were rejected")
+    build.add_argument("--rejects", type=Path, metavar="FILE", help="where to list rejected records (default OUT.rejects.jsonl beside OUT)")
+    build.add_argument("--shard-rows", type=int, default=5000, metavar="N", help="rows per Parquet shard (default 5000)")
+    build.add_argument("--disable", action="append", default=[], metavar="RULE", help="switch a validation rule off")
+    build.add_argument("--repo", default="hikariming/chat-dataset-baseline", metavar="ORG/NAME", help="repo id named in the card's examples")
+    build.add_argument("--quiet", action="store_true", help="no progress bars")
+    build.set_defaults(handler=_build)
+
+    inspect = commands.add_parser(
+        "inspect",
+        help="load every config of a built release back and print a summary",
+        description="Loads each config with load_dataset (streaming and not) and with the verifying builder, "
+        "checks they agree on rows and schema, and prints rows, shards and languages per config.",
+    )
+    inspect.add_argument("release", type=Path, metavar="OUT", help="a folder written by build")
+    inspect.add_argument("--cache-dir", metavar="DIR", help="datasets cache folder (default: the datasets default)")
+    inspect.set_defaults(handler=_inspect)
+    return parser
+
+
+class _Usage(Exception):
+    pass
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    _readable_output()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except _Usage as err:
+        parser.error(str(err))  # exits 2
+    except (ChatDatasetError, OSError) as err:
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        print(f"chat-dataset-baseline {args.command}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_USAGE
+
+
+def _readable_output() -> None:
+    """Never die on a terminal that cannot show Chinese; show escapes instead."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
