@@ -179,7 +179,14 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
         manifest = self._read_manifest(dl_manager)
         shards = manifest["configs"][self.config.name]["shards"]
         files = dl_manager.download([self.config.release_url(shard["path"]) for shard in shards])
-        return [datasets.SplitGenerator(name=SPLIT, gen_kwargs={"files": files, "shards": shards})]
+        streaming = isinstance(dl_manager, datasets.StreamingDownloadManager)
+        if self.config.verify and not streaming:
+            # downloaded shards are checked here, before generation, so the error reaches
+            # the caller as itself rather than wrapped in a DatasetGenerationError
+            for file, shard in zip(files, shards):
+                self._read_shard(file, shard)
+        gen_kwargs = {"files": files, "shards": shards, "verify": self.config.verify and streaming}
+        return [datasets.SplitGenerator(name=SPLIT, gen_kwargs=gen_kwargs)]
 
     def _read_manifest(self, dl_manager: datasets.DownloadManager) -> dict[str, Any]:
         url = self.config.release_url(MANIFEST_FILENAME)
@@ -197,16 +204,15 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
             )
         return manifest
 
-    def _generate_shards(self, files: list[str], shards: list[dict[str, Any]]) -> Iterator[str]:
+    def _generate_shards(self, files: list[str], shards: list[dict[str, Any]], verify: bool) -> Iterator[str]:
         yield from files
 
-    def _generate_tables(self, files: list[str], shards: list[dict[str, Any]]) -> Iterator[tuple[Key, pa.Table]]:
+    def _generate_tables(self, files: list[str], shards: list[dict[str, Any]], verify: bool) -> Iterator[tuple[Key, pa.Table]]:
         for shard_index, (file, shard) in enumerate(zip(files, shards)):
-            parquet_file = pq.ParquetFile(pa.BufferReader(self._read_shard(file, shard)))
-            if self.config.verify and parquet_file.metadata.num_rows != shard["rows"]:
-                raise ShardVerificationError(
-                    shard["path"], f"{parquet_file.metadata.num_rows} rows, the manifest says {shard['rows']}"
-                )
+            if verify:
+                parquet_file = pq.ParquetFile(pa.BufferReader(self._read_shard(file, shard)))
+            else:
+                parquet_file = pq.ParquetFile(file)
             for group in range(parquet_file.num_row_groups):
                 yield Key(shard_index, group), self._cast_table(parquet_file.read_row_group(group))
 
@@ -218,12 +224,17 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
         """
         with open(file, "rb") as f:  # ``open`` is patched by datasets for hf:// when streaming
             data = f.read()
-        if self.config.verify:
-            if len(data) != shard["bytes"]:
-                raise ShardVerificationError(shard["path"], f"{len(data)} bytes, the manifest says {shard['bytes']}")
-            digest = hashlib.sha256(data).hexdigest()
-            if digest != shard["sha256"]:
-                raise ShardVerificationError(shard["path"], f"sha256 {digest}, the manifest says {shard['sha256']}")
+        if len(data) != shard["bytes"]:
+            raise ShardVerificationError(shard["path"], f"{len(data)} bytes, the manifest says {shard['bytes']}")
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != shard["sha256"]:
+            raise ShardVerificationError(shard["path"], f"sha256 {digest}, the manifest says {shard['sha256']}")
+        try:
+            rows = pq.read_metadata(pa.BufferReader(data)).num_rows
+        except pa.ArrowInvalid as err:  # only reachable when the manifest itself lists a broken shard
+            raise ShardVerificationError(shard["path"], f"not a readable Parquet file: {err}") from err
+        if rows != shard["rows"]:
+            raise ShardVerificationError(shard["path"], f"{rows} rows, the manifest says {shard['rows']}")
         return data
 
     def _cast_table(self, table: pa.Table) -> pa.Table:

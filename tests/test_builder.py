@@ -1,0 +1,103 @@
+"""The builder loads every config of a release, streaming and not, in exactly FEATURES."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import datasets
+import pytest
+
+from chat_dataset_baseline import CONFIGS, FEATURES, ChatDatasetBaseline, ManifestError, ShardVerificationError
+from chatcorpus.manifest import Manifest
+
+
+def _builder(release: Path, config: str, cache_dir: str, **kwargs) -> ChatDatasetBaseline:
+    return ChatDatasetBaseline(config_name=config, data_source=str(release), cache_dir=cache_dir, **kwargs)
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_builder_streaming_and_prepared_loads_give_the_same_rows(demo_release: Path, cache_dir: str, config: str) -> None:
+    builder = _builder(demo_release, config, cache_dir)
+    builder.download_and_prepare()
+    prepared = builder.as_dataset(split="train")
+    streamed = list(builder.as_streaming_dataset(split="train"))
+
+    assert prepared.features == FEATURES
+    assert builder.as_streaming_dataset(split="train").features == FEATURES
+    assert prepared.num_rows == Manifest.read(demo_release).configs[config]["rows"] > 0
+    assert streamed == prepared.to_list()
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_plain_load_dataset_matches_the_builder(demo_release: Path, cache_dir: str, config: str) -> None:
+    plain = datasets.load_dataset(str(demo_release), config, split="train", cache_dir=cache_dir)
+    plain_streamed = datasets.load_dataset(str(demo_release), config, split="train", streaming=True)
+    builder = _builder(demo_release, config, cache_dir)
+    builder.download_and_prepare()
+
+    assert plain.features == FEATURES
+    assert plain.to_list() == builder.as_dataset(split="train").to_list() == list(plain_streamed)
+
+
+def test_load_dataset_by_the_repo_name_from_the_parent_folder(demo_release: Path, cache_dir: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(demo_release.parent)
+    ds = datasets.load_dataset("chat-dataset-baseline", "alpaca-zh", split="train", cache_dir=cache_dir)
+    assert ds.num_rows == Manifest.read(demo_release).configs["alpaca-zh"]["rows"]
+    assert set(ds["category"]) == {"alpaca"}
+
+
+def test_every_row_carries_id_provenance_language_and_category(demo_release: Path, cache_dir: str) -> None:
+    ds = datasets.load_dataset(str(demo_release), "chatglm-issues", split="train", cache_dir=cache_dir)
+    for row in ds:
+        assert len(row["id"]) == 16
+        assert row["source"].startswith("chatglm-issues/") and "#" in row["source"]
+        assert row["language"] in {"zh", "en", "mixed"}
+        assert row["category"] == Path(row["source"].split("#")[0]).stem
+    with_history = [row for row in ds if row["history"]]
+    assert with_history and with_history[0]["history"][0].keys() == {"user", "assistant"}
+
+
+def test_a_flipped_byte_is_named_on_load(demo_release: Path, tmp_path: Path, cache_dir: str) -> None:
+    release = tmp_path / "release"
+    shutil.copytree(demo_release, release)
+    shard = Manifest.read(release).configs["prompts"]["shards"][0]["path"]
+    data = bytearray((release / shard).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (release / shard).write_bytes(bytes(data))
+
+    with pytest.raises(ShardVerificationError, match=shard.split("/")[-1]):
+        list(_builder(release, "prompts", cache_dir).as_streaming_dataset(split="train"))
+    with pytest.raises(ShardVerificationError, match="sha256"):
+        _builder(release, "prompts", cache_dir).download_and_prepare()
+
+
+def test_a_release_without_manifest_is_a_clear_error(demo_release: Path, tmp_path: Path, cache_dir: str) -> None:
+    release = tmp_path / "release"
+    shutil.copytree(demo_release, release)
+    os.remove(release / "manifest.json")
+    with pytest.raises(ManifestError, match="manifest"):
+        _builder(release, "alpaca-en", cache_dir).download_and_prepare()
+
+
+def test_unknown_config_is_refused() -> None:
+    with pytest.raises(ValueError, match="alpaca-fr"):
+        ChatDatasetBaseline(config_name="alpaca-fr")
+
+
+def test_the_builder_imports_only_the_ecosystem_and_the_standard_library() -> None:
+    import ast
+    import sys
+
+    import chat_dataset_baseline
+
+    tree = ast.parse(Path(chat_dataset_baseline.__file__).read_text(encoding="utf-8"))
+    imported = {
+        (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and (node.module if isinstance(node, ast.ImportFrom) else True)
+        for alias in node.names
+    }
+    allowed = {"datasets", "pyarrow", "huggingface_hub", "__future__"} | set(sys.stdlib_module_names)
+    assert imported <= allowed, imported - allowed
