@@ -101,3 +101,12 @@ def test_the_builder_imports_only_the_ecosystem_and_the_standard_library() -> No
     }
     allowed = {"datasets", "pyarrow", "huggingface_hub", "__future__"} | set(sys.stdlib_module_names)
     assert imported <= allowed, imported - allowed
+
+
+def test_batched_streaming_gives_the_same_rows_in_the_same_order(demo_release: Path, cache_dir: str) -> None:
+    streaming = _builder(demo_release, "alpaca-en", cache_dir).as_streaming_dataset(split="train")
+    batches = list(streaming.iter(batch_size=3))
+    assert [len(b["id"]) for b in batches][:-1] == [3] * (len(batches) - 1)
+    rows = [dict(zip(batch, values)) for batch in batches for values in zip(*batch.values())]
+    assert rows == list(streaming)
+    assert list(streaming.with_format("python").iter(batch_size=3)) == batches

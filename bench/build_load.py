@@ -1,0 +1,226 @@
+"""Benchmark: build the seed corpus and load it back, against peers measured in the same run.
+
+Not a test: it prints figures and ratios. Each measurement runs in a fresh subprocess so
+that peak memory (ru_maxrss) and cold start are its own.
+
+    python bench/build_load.py [--corpus ../shared/seed-data/2024-05-06] [--config alpaca-en]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_CORPUS = HERE.parent.parent / "shared" / "seed-data" / "2024-05-06"
+
+# Each snippet prints one JSON object: {"seconds": ..., "rows": ...}; the runner adds peak memory.
+PRELUDE = """
+import json, resource, sys, time
+from pathlib import Path
+def report(seconds, rows, **extra):
+    print(json.dumps({"seconds": seconds, "rows": rows, **extra}))
+"""
+
+SNIPPETS = {
+    "build": """
+from chatcorpus.build import BuildOptions, build_release
+t = time.perf_counter()
+result = build_release(Path(SRC), Path(OUT), BuildOptions(progress=False, skip_invalid=True))
+report(time.perf_counter() - t, sum(c.read for c in result.counts.values()))
+""",
+    "floor: orjson + write_table": """
+import orjson, pyarrow as pa, pyarrow.parquet as pq
+t = time.perf_counter()
+rows = 0
+for config in sorted(p for p in Path(SRC).iterdir() if p.is_dir() and p.name != "extras"):
+    records = []
+    for f in sorted(config.glob("*.json")):
+        try:
+            value = orjson.loads(f.read_bytes())
+        except orjson.JSONDecodeError:
+            continue
+        records.extend(r for r in value if isinstance(r, dict))
+    columns = {k: [str(r.get(k, "")) for r in records] for k in ("instruction", "input", "output")}
+    pq.write_table(pa.table(columns), str(Path(OUT) / (config.name + ".parquet")), compression="zstd")
+    rows += len(records)
+report(time.perf_counter() - t, rows)
+""",
+    "load_dataset(OUT)": """
+import datasets
+t = time.perf_counter()
+ds = datasets.load_dataset(OUT, CONFIG, split="train", cache_dir=CACHE)
+report(time.perf_counter() - t, ds.num_rows)
+""",
+    "load_dataset('parquet')": """
+import datasets
+files = json.loads(Path(OUT, "manifest.json").read_text())["configs"][CONFIG]["shards"]
+t = time.perf_counter()
+ds = datasets.load_dataset("parquet", data_files=[str(Path(OUT, s["path"])) for s in files], split="train", cache_dir=CACHE)
+report(time.perf_counter() - t, ds.num_rows)
+""",
+    "builder (verified)": """
+from chat_dataset_baseline import ChatDatasetBaseline
+t = time.perf_counter()
+b = ChatDatasetBaseline(config_name=CONFIG, data_source=OUT, cache_dir=CACHE)
+b.download_and_prepare()
+ds = b.as_dataset(split="train")
+report(time.perf_counter() - t, ds.num_rows)
+""",
+    "load_dataset('json') raw": """
+import datasets
+files = [str(p) for p in sorted(Path(SRC, CONFIG).glob("*.json"))]
+t = time.perf_counter()
+try:
+    ds = datasets.load_dataset("json", data_files=files, split="train", cache_dir=CACHE)
+    report(time.perf_counter() - t, ds.num_rows)
+except Exception as err:  # the raw corpus has files datasets cannot read
+    report(time.perf_counter() - t, 0, error=type(err).__name__)
+""",
+    "pq.read_table": """
+import pyarrow.parquet as pq
+files = json.loads(Path(OUT, "manifest.json").read_text())["configs"][CONFIG]["shards"]
+t = time.perf_counter()
+rows = sum(pq.read_table(str(Path(OUT, s["path"]))).num_rows for s in files)
+report(time.perf_counter() - t, rows)
+""",
+    "stream rows: builder": """
+from chat_dataset_baseline import ChatDatasetBaseline
+b = ChatDatasetBaseline(config_name=CONFIG, data_source=OUT, cache_dir=CACHE)
+t = time.perf_counter()
+rows = sum(1 for _ in b.as_streaming_dataset(split="train"))
+report(time.perf_counter() - t, rows)
+""",
+    "stream rows: datasets parquet": """
+import datasets
+files = json.loads(Path(OUT, "manifest.json").read_text())["configs"][CONFIG]["shards"]
+ds = datasets.load_dataset("parquet", data_files=[str(Path(OUT, s["path"])) for s in files], split="train", streaming=True)
+t = time.perf_counter()
+rows = sum(1 for _ in ds)
+report(time.perf_counter() - t, rows)
+""",
+    "stream batches: builder": """
+from chat_dataset_baseline import ChatDatasetBaseline
+b = ChatDatasetBaseline(config_name=CONFIG, data_source=OUT, cache_dir=CACHE)
+t = time.perf_counter()
+rows = sum(len(batch["id"]) for batch in b.as_streaming_dataset(split="train").iter(batch_size=1000))
+report(time.perf_counter() - t, rows)
+""",
+    "stream batches: pyarrow": """
+import pyarrow.parquet as pq
+files = json.loads(Path(OUT, "manifest.json").read_text())["configs"][CONFIG]["shards"]
+t = time.perf_counter()
+rows = 0
+for s in files:
+    for batch in pq.ParquetFile(str(Path(OUT, s["path"]))).iter_batches(1000):
+        rows += len(batch.to_pylist())
+report(time.perf_counter() - t, rows)
+""",
+}
+
+
+def run(name: str, **variables: str) -> dict:
+    code = PRELUDE + "".join(f"{k} = {v!r}\n" for k, v in variables.items()) + textwrap.dedent(SNIPPETS[name])
+    wrapper = f"import resource, runpy, sys\nexec(compile({code!r}, 'bench', 'exec'))\n"
+    proc = subprocess.run(
+        [sys.executable, "-c", wrapper + "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"],
+        capture_output=True, text=True, env={**_env()},
+    )
+    if proc.returncode:
+        raise SystemExit(f"{name} failed:\n{proc.stderr[-2000:]}")
+    lines = proc.stdout.strip().splitlines()
+    result = json.loads(lines[-2])
+    result["peak_mib"] = int(lines[-1]) / 1024
+    return result
+
+
+def _env() -> dict:
+    import os
+
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+
+
+def replicate(corpus: Path, target: Path, times: int) -> None:
+    """The corpus ``times`` over, each copy's text marked so no copy duplicates another."""
+    import orjson
+
+    for config in (p for p in corpus.iterdir() if p.is_dir() and p.name != "extras"):
+        (target / config.name).mkdir(parents=True)
+        for f in config.glob("*.json"):
+            data = f.read_bytes()
+            try:
+                records = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                for k in range(times):
+                    (target / config.name / f"{k}-{f.name}").write_bytes(data)
+                continue
+            for k in range(times):
+                copy = [{**r, "instruction": f"{r['instruction']} ({k})"} if isinstance(r, dict) and isinstance(r.get("instruction"), str) else r for r in records]
+                (target / config.name / f"{k}-{f.name}").write_bytes(orjson.dumps(copy, option=orjson.OPT_INDENT_2))
+
+
+def line(name: str, r: dict, base: dict | None = None) -> str:
+    rate = r["rows"] / r["seconds"] if r["seconds"] else float("inf")
+    ratio = f"{r['seconds'] / base['seconds']:6.2f}x time" if base else ""
+    return f"  {name:<32}{r['seconds']:8.2f} s {rate:>12,.0f} rows/s {r['peak_mib']:8.0f} MiB  {ratio}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--config", default="alpaca-en")
+    parser.add_argument("--replicate", type=int, default=10, help="also build the corpus replicated N times (0: skip)")
+    args = parser.parse_args()
+    if not args.corpus.is_dir():
+        raise SystemExit(f"no corpus at {args.corpus}")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        out = work / "release" / "chat-dataset-baseline"
+        src = str(args.corpus)
+        print(f"build ({args.corpus.name}); the floor parses with orjson and writes with pyarrow")
+        floor_out = work / "floor"
+        floor_out.mkdir()
+        floor = run("floor: orjson + write_table", SRC=src, OUT=str(floor_out))
+        build = run("build", SRC=src, OUT=str(out))
+        print(line("floor: orjson + write_table", floor))
+        print(line("build", build, floor))
+        if args.replicate:
+            big = work / "big"
+            replicate(args.corpus, big, args.replicate)
+            big_build = run("build", SRC=str(big), OUT=str(work / "big-release" / "x"))
+            print(line(f"build, corpus x{args.replicate}", big_build, build))
+
+        print(f"\nload {args.config} (cold: empty cache; warm: second load, same cache)")
+        results = {}
+        for name in ("load_dataset('parquet')", "load_dataset(OUT)", "builder (verified)", "load_dataset('json') raw"):
+            cache = str(work / f"cache-{len(results)}")
+            cold = run(name, OUT=str(out), SRC=src, CONFIG=args.config, CACHE=cache)
+            warm = run(name, OUT=str(out), SRC=src, CONFIG=args.config, CACHE=cache)
+            results[name] = (cold, warm)
+        results["pq.read_table"] = (run("pq.read_table", OUT=str(out), CONFIG=args.config),) * 2
+        base_cold, base_warm = results["load_dataset('parquet')"]
+        for name, (cold, warm) in results.items():
+            print(line(f"{name} cold", cold, base_cold))
+            print(line(f"{name} warm", warm, base_warm))
+
+        print(f"\nstream {args.config}")
+        cache = str(work / "cache-stream")
+        rows_peer = run("stream rows: datasets parquet", OUT=str(out), CONFIG=args.config)
+        rows_ours = run("stream rows: builder", OUT=str(out), CONFIG=args.config, CACHE=cache)
+        batches_peer = run("stream batches: pyarrow", OUT=str(out), CONFIG=args.config)
+        batches_ours = run("stream batches: builder", OUT=str(out), CONFIG=args.config, CACHE=cache)
+        print(line("rows: datasets parquet", rows_peer))
+        print(line("rows: builder", rows_ours, rows_peer))
+        print(line("batches(1000): pyarrow iter_batches", batches_peer))
+        print(line("batches(1000): builder .iter", batches_ours, batches_peer))
+        print(f"\nrow streaming speed-up over datasets parquet: {rows_peer['seconds'] / rows_ours['seconds']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
