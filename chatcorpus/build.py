@@ -135,7 +135,7 @@ def _build_config(
         counts.rejected += result.rejected
         category = category_of(config, ref.display)
         for accepted in result.accepted:
-            writer.add(to_row(accepted.record, accepted.id, category, f"{ref.display}#{accepted.index}"))
+            writer.add(to_row(accepted.record, accepted.id, accepted.language, category, f"{ref.display}#{accepted.index}"))
             counts.written += 1
     return counts, writer.close()
 

@@ -8,16 +8,18 @@ dedup and changelog key), ``language`` (from the script of the text), ``category
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any, Optional
 
+import numpy as np
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from chat_dataset_baseline import CONFIGS
 
 # CJK Unified Ideographs, Extension A and the compatibility block: what Chinese text is made of
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z]")
+_HAN = r"[\x{3400}-\x{4dbf}\x{4e00}-\x{9fff}\x{f900}-\x{faff}]"
+_LATIN = r"[A-Za-z]"
 # A Chinese character carries about as much as an English word of ~4 letters.
 _LETTERS_PER_HAN = 4.0
 ID_HEX_DIGITS = 16
@@ -41,23 +43,29 @@ def record_id(record: dict[str, Any]) -> str:
     return hashlib.sha256(content_key(record)).hexdigest()[:ID_HEX_DIGITS]
 
 
+def languages_of(texts: pa.Array) -> list[str]:
+    """``zh``, ``en`` or ``mixed`` per text, by the share of Han characters against Latin letters.
+
+    Counted over a whole column at once with Arrow's regex kernels: per-record Python
+    regex counting was the slowest step of a build.
+    """
+    han = pc.count_substring_regex(texts, _HAN).to_numpy(zero_copy_only=False).astype(float)
+    latin = pc.count_substring_regex(texts, _LATIN).to_numpy(zero_copy_only=False) / _LETTERS_PER_HAN
+    total = han + latin
+    share = np.divide(han, total, out=np.full_like(han, 0.5), where=total > 0)
+    return np.where(share >= 0.8, "zh", np.where(share <= 0.2, "en", "mixed")).tolist()
+
+
 def language_of(text: str) -> str:
-    """``zh``, ``en`` or ``mixed``, by the share of Han characters against Latin letters."""
-    han = len(_HAN.findall(text))
-    latin = len(_LATIN.findall(text)) / _LETTERS_PER_HAN
-    if han + latin == 0:
-        return "mixed"
-    share = han / (han + latin)
-    if share >= 0.8:
-        return "zh"
-    if share <= 0.2:
-        return "en"
-    return "mixed"
+    return languages_of(pa.array([text], pa.string()))[0]
+
+
+LANGUAGE_FIELDS = ("instruction", "input", "output")  # what the user asks and what the model answers
 
 
 def record_text(record: dict[str, Any]) -> str:
-    """The text a language is judged on: what the user asks and what the model answers."""
-    return "\n".join(value for key in ("instruction", "input", "output") if isinstance(value := record.get(key), str))
+    """The text a language is judged on."""
+    return "\n".join(value for key in LANGUAGE_FIELDS if isinstance(value := record.get(key), str))
 
 
 def category_of(config: str, relative_path: str) -> str:
@@ -68,7 +76,7 @@ def category_of(config: str, relative_path: str) -> str:
     return relative_path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
 
-def to_row(record: dict[str, Any], row_id: str, category: str, source: str) -> dict[str, Any]:
+def to_row(record: dict[str, Any], row_id: str, language: str, category: str, source: str) -> dict[str, Any]:
     """A row in ``FEATURES`` order from a record that passed the schema."""
     return {
         "id": row_id,
@@ -77,7 +85,7 @@ def to_row(record: dict[str, Any], row_id: str, category: str, source: str) -> d
         "output": record["output"],
         "system": record.get("system", ""),
         "history": [{"user": user, "assistant": assistant} for user, assistant in record.get("history") or []],
-        "language": language_of(record_text(record)),
+        "language": language,
         "category": category,
         "source": source,
     }

@@ -8,19 +8,23 @@ accepts and what a release publishes can never differ.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from chatcorpus import schema_check
 from chatcorpus.errors import UsageError
 from chatcorpus.faults import Fault, Problem, Severity
-from chatcorpus.records import content_key, ID_HEX_DIGITS
-from chatcorpus.rules import RULES, LintCheck
-from chatcorpus import schema_check
+from chatcorpus.records import ID_HEX_DIGITS, LANGUAGE_FIELDS, content_key, languages_of
+from chatcorpus.rules import RULES, TEXT_FIELDS, RecordContext, Rule, TextFrame
 from chatcorpus.sources import ParsedSource, SourceRef, discover, read_source
 
-_NOT_WORD = re.compile(r"[\W_]+")
+# what "equal up to case, spacing and punctuation" ignores: everything but letters and digits
+_NOT_LETTER_OR_DIGIT = r"[^\p{L}\p{N}]+"
 
 
 @dataclass
@@ -28,6 +32,7 @@ class AcceptedRecord:
     index: int
     record: dict[str, Any]
     id: str
+    language: str
 
 
 @dataclass
@@ -81,8 +86,8 @@ class Validator:
         unknown = self.disabled - RULES.keys()
         if unknown:
             raise UsageError(f"unknown rule id(s): {', '.join(sorted(unknown))}; see `validate --list-rules`")
-        self._lint: list[LintCheck] = [
-            rule.check for rule in RULES.values() if rule.check is not None and rule.id not in self.disabled
+        self._lint: list[Rule] = [
+            rule for rule in RULES.values() if rule.check is not None and rule.id not in self.disabled
         ]
         self._exact: dict[str, _Seen] = {}
         self._normalized: dict[bytes, _Seen] = {}
@@ -91,28 +96,35 @@ class Validator:
         source = read_source(ref)
         result = FileResult(source, rejected=source.unparsed)
         result.faults.extend(f for f in source.faults if f.rule not in self.disabled)
-        for index, record in source.records:
-            problems = self._problems(record, ref.config)
+        records = [record if isinstance(record, dict) else {} for _, record in source.records]
+        frame = _text_frame(records, ref.config)
+        problems = [schema_check.schema_problems(record) for _, record in source.records]
+        self._lint_frame(frame, records, problems)
+        normalized = _normalized_texts(frame)
+        for position, (index, record) in enumerate(source.records):
+            found = problems[position]
             record_id = None
-            if not any(_severity(p) is Severity.ERROR for p in problems):
-                record_id, duplicates = self._deduplicate(record, ref, index)
-                problems.extend(duplicates)
-            problems = [p for p in problems if p.rule not in self.disabled]
-            result.faults.extend(source.fault(p, _severity(p), index) for p in problems)
-            if record_id is None or any(_severity(p) is Severity.ERROR for p in problems):
+            if not any(_severity(p) is Severity.ERROR for p in found):
+                record_id, duplicate = self._deduplicate(record, normalized[position], ref, index)
+                found.extend(duplicate)
+            found = [p for p in found if p.rule not in self.disabled]
+            result.faults.extend(source.fault(p, _severity(p), index) for p in found)
+            if record_id is None or any(_severity(p) is Severity.ERROR for p in found):
                 result.rejected += 1
             else:
-                result.accepted.append(AcceptedRecord(index, record, record_id))
+                result.accepted.append(AcceptedRecord(index, record, record_id, frame.languages[position]))
         return result
 
-    def _problems(self, record: Any, config: Optional[str]) -> list[Problem]:
-        problems = schema_check.schema_problems(record)
-        if isinstance(record, dict):
-            for check in self._lint:
-                problems.extend(check(record, config))
-        return problems
+    def _lint_frame(self, frame: TextFrame, records: list[dict[str, Any]], problems: list[list[Problem]]) -> None:
+        """Run each lint rule on the records its pre-filter selects."""
+        for rule in self._lint:
+            candidates = rule.prefilter(frame) if rule.prefilter is not None else np.ones(len(frame), dtype=bool)
+            for position in np.flatnonzero(candidates):
+                if records[position]:
+                    ctx = RecordContext(frame.config, frame.languages[position])
+                    problems[position].extend(rule.check(records[position], ctx))
 
-    def _deduplicate(self, record: dict[str, Any], ref: SourceRef, index: int) -> tuple[str, list[Problem]]:
+    def _deduplicate(self, record: dict[str, Any], normalized: str, ref: SourceRef, index: int) -> tuple[str, list[Problem]]:
         """The record's id, and a duplicate problem when an equal record was seen before."""
         key = content_key(record)
         record_id = hashlib.sha256(key).hexdigest()[:ID_HEX_DIGITS]
@@ -124,13 +136,29 @@ class Validator:
             return record_id, [
                 Problem("duplicate.cross-config", f"the same record is in {earlier.config} ({earlier.path} record {earlier.index})")
             ]
-        normalized = hashlib.sha256(_NOT_WORD.sub("", key.decode("utf-8", "replace").casefold()).encode()).digest()[:12]
-        earlier = self._normalized.setdefault(normalized, here)
+        if record.get("history"):
+            normalized += repr(record["history"])
+        earlier = self._normalized.setdefault(hashlib.sha256(normalized.encode("utf-8", "surrogatepass")).digest()[:12], here)
         if earlier is not here:
             return record_id, [
                 Problem("duplicate.normalized", f"equal, up to case, spacing and punctuation, to {earlier.path} record {earlier.index}")
             ]
         return record_id, []
+
+
+def _text_frame(records: list[dict[str, Any]], config: Optional[str]) -> TextFrame:
+    columns = {
+        name: pa.array([value if isinstance(value := record.get(name), str) else "" for record in records], pa.string())
+        for name in TEXT_FIELDS
+    }
+    has_history = np.array([bool(record.get("history")) for record in records], dtype=bool)
+    texts = pc.binary_join_element_wise(*(columns[name] for name in LANGUAGE_FIELDS), "\n")
+    return TextFrame(columns, has_history, languages_of(texts), config)
+
+
+def _normalized_texts(frame: TextFrame) -> list[str]:
+    joined = pc.binary_join_element_wise(*(frame.columns[name] for name in TEXT_FIELDS), "\x1f")
+    return pc.utf8_lower(pc.replace_substring_regex(joined, _NOT_LETTER_OR_DIGIT, "")).to_pylist()
 
 
 def _severity(problem: Problem) -> Severity:
