@@ -120,6 +120,25 @@ class ShardVerificationError(ChatDatasetError, ValueError):
         self.reason = reason
 
 
+def verify_shard(data: bytes, shard: dict[str, Any]) -> None:
+    """Raise ShardVerificationError unless ``data`` is the shard the manifest entry describes.
+
+    Module-level so that the tooling (``chat-dataset-baseline verify``, ``build --base``)
+    applies exactly the check a load applies.
+    """
+    if len(data) != shard["bytes"]:
+        raise ShardVerificationError(shard["path"], f"{len(data)} bytes, the manifest says {shard['bytes']}")
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != shard["sha256"]:
+        raise ShardVerificationError(shard["path"], f"sha256 {digest}, the manifest says {shard['sha256']}")
+    try:
+        rows = pq.read_metadata(pa.BufferReader(data)).num_rows
+    except pa.ArrowInvalid as err:  # only reachable when the manifest itself lists a broken shard
+        raise ShardVerificationError(shard["path"], f"not a readable Parquet file: {err}") from err
+    if rows != shard["rows"]:
+        raise ShardVerificationError(shard["path"], f"{rows} rows, the manifest says {shard['rows']}")
+
+
 # --- the builder ----------------------------------------------------------------------
 
 
@@ -225,17 +244,7 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
         """
         with open(file, "rb") as f:  # ``open`` is patched by datasets for hf:// when streaming
             data = f.read()
-        if len(data) != shard["bytes"]:
-            raise ShardVerificationError(shard["path"], f"{len(data)} bytes, the manifest says {shard['bytes']}")
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != shard["sha256"]:
-            raise ShardVerificationError(shard["path"], f"sha256 {digest}, the manifest says {shard['sha256']}")
-        try:
-            rows = pq.read_metadata(pa.BufferReader(data)).num_rows
-        except pa.ArrowInvalid as err:  # only reachable when the manifest itself lists a broken shard
-            raise ShardVerificationError(shard["path"], f"not a readable Parquet file: {err}") from err
-        if rows != shard["rows"]:
-            raise ShardVerificationError(shard["path"], f"{rows} rows, the manifest says {shard['rows']}")
+        verify_shard(data, shard)
         return data
 
     def _get_examples_iterable_for_split(self, split_generator: datasets.SplitGenerator) -> ArrowExamplesIterable:
