@@ -202,8 +202,8 @@ def _language_mismatch(record: dict[str, Any], ctx: RecordContext) -> Iterator[P
     # output in the other) are not flagged
     expected = _EXPECTED_LANGUAGE.get(ctx.config or "")
     if expected is not None and ctx.language == _WRONG_LANGUAGE[expected]:
-        found = "no Chinese in it" if expected == "zh" else "written in Chinese"
-        yield Problem("language.mismatch", f"a {ctx.config} record with {found}", "/output")
+        found = "has no Chinese in it" if expected == "zh" else "is written in Chinese"
+        yield Problem("language.mismatch", f"this {ctx.config} record {found}", "/output")
 
 
 _MARKER = re.compile(r"<\s*(noinput|nooutput|no input|no output)\s*>", re.IGNORECASE)
