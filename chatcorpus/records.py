@@ -49,11 +49,20 @@ def languages_of(texts: pa.Array) -> list[str]:
     Counted over a whole column at once with Arrow's regex kernels: per-record Python
     regex counting was the slowest step of a build.
     """
-    han = pc.count_substring_regex(texts, _HAN).to_numpy(zero_copy_only=False).astype(float)
-    latin = pc.count_substring_regex(texts, _LATIN).to_numpy(zero_copy_only=False) / _LETTERS_PER_HAN
+    han = _count_chars(texts, _HAN).astype(float)
+    latin = _count_chars(texts, _LATIN) / _LETTERS_PER_HAN
     total = han + latin
     share = np.divide(han, total, out=np.full_like(han, 0.5), where=total > 0)
     return np.where(share >= 0.8, "zh", np.where(share <= 0.2, "en", "mixed")).tolist()
+
+
+def _count_chars(texts: pa.Array, char_class: str) -> np.ndarray:
+    """Characters of the class per text: the length the text loses when its runs of them go.
+
+    Replacing runs is several times faster than counting each match.
+    """
+    remaining = pc.utf8_length(pc.replace_substring_regex(texts, char_class + "+", ""))
+    return pc.subtract(pc.utf8_length(texts), remaining).to_numpy(zero_copy_only=False)
 
 
 def language_of(text: str) -> str:
