@@ -21,6 +21,7 @@ from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, MANIFEST_FILENAME, R
 from chatcorpus.card import render_card
 from chatcorpus.errors import SourceLayoutError, UsageError
 from chatcorpus.faults import Fault
+from chatcorpus.incremental import BaseRelease, Ledger, ShardReuse, changelog, check_newer, open_base
 from chatcorpus.manifest import Manifest, manifest_schema_text
 from chatcorpus.record_schema import record_schema_text
 from chatcorpus.records import category_of, to_row
@@ -67,6 +68,17 @@ class BuildOptions:
     rejects_path: Optional[Path] = None
     progress: bool = True
     configs: tuple[str, ...] = field(default_factory=lambda: tuple(CONFIGS))
+    #: FOLDER or ORG/NAME@vX.Y.Z: build on that release, keeping its unchanged shards as they are
+    base: Optional[str] = None
+
+
+@dataclass
+class ConfigBuild:
+    """One config's part of a release: its counts, its shards, and its changelog against the base."""
+
+    counts: ConfigCounts
+    shards: list[ShardInfo]
+    changes: Optional[dict[str, list[str]]] = None  # None without a base
 
 
 def build_release(source: Path, out: Path, options: BuildOptions = BuildOptions()) -> BuildResult:
@@ -76,6 +88,9 @@ def build_release(source: Path, out: Path, options: BuildOptions = BuildOptions(
     a rejects report listing every rejected record is written beside it.
     """
     _check_version(options.version)
+    base = open_base(options.base) if options.base else None
+    if base is not None:
+        check_newer(options.version, base)
     present = [config for config in options.configs if (source / config).is_dir()]
     if not present:
         raise SourceLayoutError(f"{source} has none of the config folders {', '.join(CONFIGS)}")
@@ -84,7 +99,7 @@ def build_release(source: Path, out: Path, options: BuildOptions = BuildOptions(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        result = _write_release(source, staging, out, present, options)
+        result = _write_release(source, staging, out, present, options, base)
         if options.skip_invalid or not result.rejected:
             _replace(out, staging)
             result.published = True
@@ -95,13 +110,14 @@ def build_release(source: Path, out: Path, options: BuildOptions = BuildOptions(
     return result
 
 
-def _write_release(source: Path, staging: Path, out: Path, configs: list[str], options: BuildOptions) -> BuildResult:
+def _write_release(
+    source: Path, staging: Path, out: Path, configs: list[str], options: BuildOptions, base: Optional[BaseRelease]
+) -> BuildResult:
     validator = Validator(options.disabled_rules)
-    counts: dict[str, ConfigCounts] = {}
     faults: list[Fault] = []
-    shard_lists: dict[str, list[ShardInfo]] = {}
-    for config in configs:
-        counts[config], shard_lists[config] = _build_config(source, staging, config, validator, faults, options)
+    built = {config: _build_config(source, staging, config, validator, faults, options, base) for config in configs}
+    counts = {config: part.counts for config, part in built.items()}
+    shard_lists = {config: part.shards for config, part in built.items()}
     manifest = Manifest(
         version=options.version,
         configs={
@@ -109,6 +125,8 @@ def _write_release(source: Path, staging: Path, out: Path, configs: list[str], o
             for config, shards in shard_lists.items()
             if shards
         },
+        parent=base.version if base else None,
+        changelog=_changelog(built, base),
     )
     manifest.write(staging)
     arrow_bytes = {config: sum(s.arrow_bytes for s in shards) for config, shards in shard_lists.items()}
@@ -122,10 +140,19 @@ def _write_release(source: Path, staging: Path, out: Path, configs: list[str], o
 
 
 def _build_config(
-    source: Path, staging: Path, config: str, validator: Validator, faults: list[Fault], options: BuildOptions
-) -> tuple[ConfigCounts, list[ShardInfo]]:
+    source: Path,
+    staging: Path,
+    config: str,
+    validator: Validator,
+    faults: list[Fault],
+    options: BuildOptions,
+    base: Optional[BaseRelease] = None,
+) -> ConfigBuild:
+    """Validate and write one config; with a base, rows already in an unchanged base shard stay there."""
     counts = ConfigCounts()
-    writer = ShardWriter(staging, config, options.shard_rows)
+    reuse = ShardReuse(base, config) if base is not None else None
+    writer = ShardWriter(staging, config, options.shard_rows, first_number=reuse.next_number if reuse else 0)
+    ledger: Ledger = []
     refs = config_sources(source, config)
     for ref in tqdm(refs, desc=f"build {config}", unit="file", disable=not options.progress or None):
         result = validator.check(ref)
@@ -135,9 +162,32 @@ def _build_config(
         counts.rejected += result.rejected
         category = category_of(config, ref.display)
         for accepted in result.accepted:
-            writer.add(to_row(accepted.record, accepted.id, accepted.language, category, f"{ref.display}#{accepted.index}"))
+            row = to_row(accepted.record, accepted.id, accepted.language, category, f"{ref.display}#{accepted.index}")
             counts.written += 1
-    return counts, writer.close()
+            if reuse is None:
+                writer.add(row)
+                continue
+            ledger.append((row["id"], row["source"]))
+            if not reuse.claim(row):
+                writer.add(row)
+    if reuse is None:
+        return ConfigBuild(counts, writer.close())
+    for row in reuse.rescued_rows():
+        writer.add(row)
+    return ConfigBuild(counts, reuse.copy_kept(staging) + writer.close(), changelog(reuse.ledger, ledger))
+
+
+def _changelog(built: dict[str, ConfigBuild], base: Optional[BaseRelease]) -> dict[str, dict[str, list[str]]]:
+    """Per config, in ``CONFIGS`` order; a config the base had and this release lacks lost every row."""
+    if base is None:
+        return {}
+    changes = {}
+    for config in CONFIGS:
+        if config in built and built[config].changes is not None:
+            changes[config] = built[config].changes
+        elif config in base.manifest.configs:
+            changes[config] = changelog(ShardReuse(base, config).ledger, [])
+    return changes
 
 
 def _check_version(version: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -49,6 +50,7 @@ def _build(args: argparse.Namespace) -> int:
         repo_id=args.repo,
         rejects_path=args.rejects,
         progress=not args.quiet,
+        base=args.base,
     )
     result = build_release(args.source, args.out, options)
     for fault in result.error_faults:
@@ -74,6 +76,31 @@ def _inspect(args: argparse.Namespace) -> int:
     summaries = summarize_release(args.release, cache_dir=args.cache_dir)
     print(format_summary(summaries))
     return EXIT_OK if all(s.ok for s in summaries) else EXIT_FAULTS
+
+
+def _push(args: argparse.Namespace) -> int:
+    from chatcorpus.errors import ReleaseRefused
+    from chatcorpus.publish import push_release
+
+    try:
+        push_release(args.release, args.repo, revision=args.revision, create_pr=args.create_pr, dry_run=args.dry_run)
+    except ReleaseRefused as err:  # the release itself must change (a new version, a new base): exit 1
+        print(f"chat-dataset-baseline push: refused: {err}", file=sys.stderr)
+        return EXIT_FAULTS
+    return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from chatcorpus.errors import PublishError
+    from chatcorpus.verify import HUB_ERRORS, verify_release
+
+    with tempfile.TemporaryDirectory(prefix="chat-dataset-baseline-verify-") as fresh:
+        try:  # a fresh cache: what is checked is what the Hub serves now, not an earlier download
+            report = verify_release(args.release, cache_dir=args.cache_dir or fresh)
+        except HUB_ERRORS as err:
+            raise PublishError(f"cannot reach the Hub to verify {args.release}: {err}") from err
+    print(report.format())
+    return EXIT_OK if report.ok else EXIT_FAULTS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--shard-rows", type=int, default=5000, metavar="N", help="rows per Parquet shard (default 5000)")
     build.add_argument("--disable", action="append", default=[], metavar="RULE", help="switch a validation rule off")
     build.add_argument("--repo", default="hikariming/chat-dataset-baseline", metavar="ORG/NAME", help="repo id named in the card's examples")
+    build.add_argument("--base", metavar="FOLDER|ORG/NAME@vX.Y.Z",
+                       help="build on that release: its unchanged shards are kept as they are, new rows go into new shards, "
+                       "and the manifest records the parent version and a changelog")
     build.add_argument("--quiet", action="store_true", help="no progress bars")
     build.set_defaults(handler=_build)
 
@@ -126,6 +156,32 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("release", type=Path, metavar="OUT", help="a folder written by build")
     inspect.add_argument("--cache-dir", metavar="DIR", help="datasets cache folder (default: the datasets default)")
     inspect.set_defaults(handler=_inspect)
+
+    push = commands.add_parser(
+        "push",
+        help="publish a built release to a Hub dataset repo: one atomic commit, then its tag vX.Y.Z",
+        description="Uploads what the repo does not have yet, deletes the previous release's files this one no longer has, "
+        "all in one commit guarded by the branch head it was planned against, then tags it vX.Y.Z (from OUT/manifest.json). "
+        "A published version is never changed; pushing the same release again does nothing. The token comes from HF_TOKEN "
+        "or `hf auth login`, never from the command line.",
+    )
+    push.add_argument("release", type=Path, metavar="OUT", help="a folder written by build")
+    push.add_argument("--repo", required=True, metavar="ORG/NAME", help="the Hub dataset repo (created if it does not exist)")
+    push.add_argument("--revision", default="main", metavar="BRANCH", help="the branch to commit to (default main)")
+    push.add_argument("--create-pr", action="store_true", help="open a pull request with the release instead of committing to the branch (no tag)")
+    push.add_argument("--dry-run", action="store_true", help="print what would be added, kept and deleted, with bytes; change nothing")
+    push.set_defaults(handler=_push)
+
+    verify = commands.add_parser(
+        "verify",
+        help="check a published release end to end (or a release folder)",
+        description="Checks that the tag exists, the manifest is valid and names the tagged version, the card's YAML "
+        "data_files list exactly the manifest's shards, and every shard has the manifest's bytes, sha256 and rows. "
+        "Reports every problem; exit 1 if there is any.",
+    )
+    verify.add_argument("release", metavar="ORG/NAME@vX.Y.Z|FOLDER", help="a Hub release (a revision after @, main if none) or a release folder")
+    verify.add_argument("--cache-dir", metavar="DIR", help="download into DIR (default: a fresh temporary folder)")
+    verify.set_defaults(handler=_verify)
     return parser
 
 

@@ -119,5 +119,10 @@ class Manifest:
         return [shard["path"] for config in self.configs.values() for shard in config["shards"]]
 
 
+def version_key(version: str) -> tuple[int, ...]:
+    """``X.Y.Z`` as numbers, so that 1.10.0 comes after 1.9.0."""
+    return tuple(int(part) for part in version.split("."))
+
+
 def manifest_schema_text() -> str:
     return json.dumps(MANIFEST_SCHEMA, indent=2, ensure_ascii=False) + "\n"

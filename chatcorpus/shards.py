@@ -70,10 +70,11 @@ class ShardWriter:
     the size of the corpus.
     """
 
-    def __init__(self, root: Path, config: str, shard_rows: int = DEFAULT_SHARD_ROWS) -> None:
+    def __init__(self, root: Path, config: str, shard_rows: int = DEFAULT_SHARD_ROWS, first_number: int = 0) -> None:
         self.root = root
         self.config = config
         self.shard_rows = shard_rows
+        self.first_number = first_number  # after the base release's shards, in an incremental build
         self.shards: list[ShardInfo] = []
         self._rows: list[dict[str, Any]] = []
 
@@ -95,7 +96,7 @@ class ShardWriter:
     def write_table(self, table: pa.Table) -> ShardInfo:
         data = parquet_bytes(table)
         digest = hashlib.sha256(data).hexdigest()
-        relative = f"{shard_folder(self.config)}/{SPLIT}-{len(self.shards):05d}-{digest[:8]}.parquet"
+        relative = f"{shard_folder(self.config)}/{SPLIT}-{self.first_number + len(self.shards):05d}-{digest[:8]}.parquet"
         target = self.root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)

@@ -1,0 +1,299 @@
+"""Check a release end to end, where trainers will load it from: a folder or a Hub tag.
+
+A release is only as good as the agreement of its parts: the tag names the version the
+manifest states, the card's YAML ``data_files`` (what plain ``load_dataset`` reads) list
+exactly the manifest's shards (what the verifying builder reads), and every shard has the
+bytes, sha256 and rows the manifest promises. ``verify_release`` checks all of it and
+reports every disagreement at once; ``chat-dataset-baseline verify`` prints the report.
+
+``ReleaseLocation`` and the two readers are also how ``build --base`` reads the release it
+builds on, so a base is held to the same checks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Protocol
+
+from datasets.utils.metadata import MetadataConfigs
+from huggingface_hub import DatasetCard, HfApi
+from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
+
+from chat_dataset_baseline import MANIFEST_FILENAME, SPLIT, ShardVerificationError, schema_fingerprint, verify_shard
+from chatcorpus.errors import ManifestError, UsageError
+from chatcorpus.manifest import Manifest
+
+REPO_TYPE = "dataset"
+CARD_FILENAME = "README.md"
+_REPO_SPEC = re.compile(r"(?P<repo>[\w.-]+/[\w.-]+)(?:@(?P<revision>.+))?")
+_VERSION_TAG = re.compile(r"v\d+\.\d+\.\d+")
+
+
+def _transport_error() -> type[Exception]:
+    """The HTTP client's root error. ``huggingface_hub`` raises its transport's errors (a
+    dropped connection, a timeout) as they are, and that transport is ``httpx`` in 1.x and
+    ``httpx2`` in 2.x; its HTTP status errors subclass the same root and ``OSError``."""
+    for name in ("httpx2", "httpx"):
+        try:
+            return importlib.import_module(name).HTTPError
+        except ImportError:
+            continue
+    return OSError
+
+
+#: What a call to the Hub may raise when the network or the server fails.
+HUB_ERRORS: tuple[type[Exception], ...] = (OSError, _transport_error())
+
+
+@dataclass(frozen=True)
+class ReleaseLocation:
+    """Where a release is: a local folder, or a Hub dataset repo at a revision (a tag, usually)."""
+
+    folder: Optional[Path] = None
+    repo_id: Optional[str] = None
+    revision: Optional[str] = None
+
+    @classmethod
+    def parse(cls, spec: str, default_revision: Optional[str] = None) -> "ReleaseLocation":
+        """``path/to/folder``, or ``ORG/NAME@REVISION``; an existing folder wins over a repo id."""
+        folder = Path(spec)
+        if folder.is_dir():
+            return cls(folder=folder)
+        match = _REPO_SPEC.fullmatch(spec)
+        if match is None:
+            raise UsageError(f"{spec!r} is neither a release folder nor ORG/NAME@REVISION")
+        revision = match["revision"] or default_revision
+        if revision is None:
+            raise UsageError(f"{spec!r} names no revision; pin one, e.g. {spec}@v1.0.0")
+        return cls(repo_id=match["repo"], revision=revision)
+
+    @property
+    def is_tag(self) -> bool:
+        return self.revision is not None and _VERSION_TAG.fullmatch(self.revision) is not None
+
+    def __str__(self) -> str:
+        return str(self.folder) if self.folder is not None else f"{self.repo_id}@{self.revision}"
+
+
+class ReleaseFiles(Protocol):
+    """Reads the files of one release snapshot; ``FileNotFoundError`` when a file is absent."""
+
+    commit: Optional[str]
+
+    def read(self, path: str) -> bytes: ...
+
+    def fetch(self, path: str) -> Path: ...
+
+
+class FolderFiles:
+    commit: Optional[str] = None
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def read(self, path: str) -> bytes:
+        return self.fetch(path).read_bytes()
+
+    def fetch(self, path: str) -> Path:
+        target = self.folder.joinpath(*path.split("/"))
+        if not target.is_file():
+            raise FileNotFoundError(f"{target} does not exist")
+        return target
+
+
+class HubFiles:
+    """Files of a Hub revision, pinned to the commit it resolved to when opened.
+
+    Every read is from that one commit, so a branch that moves while a release is being
+    read cannot mix two snapshots. ``cache_dir`` (a fresh folder for ``verify``) decides
+    whether bytes come from the server or may come from an earlier download.
+    """
+
+    def __init__(self, api: HfApi, repo_id: str, revision: str, cache_dir: Optional[str] = None) -> None:
+        self.api = api
+        self.repo_id = repo_id
+        self.cache_dir = cache_dir
+        try:
+            self.commit: Optional[str] = api.repo_info(repo_id, repo_type=REPO_TYPE, revision=revision).sha
+        except RevisionNotFoundError as err:
+            raise FileNotFoundError(f"{repo_id} has no revision {revision!r}") from err
+        except RepositoryNotFoundError as err:
+            raise FileNotFoundError(f"there is no dataset repo {repo_id} (or it is private to you)") from err
+
+    def read(self, path: str) -> bytes:
+        return self.fetch(path).read_bytes()
+
+    def fetch(self, path: str) -> Path:
+        try:
+            local = self.api.hf_hub_download(self.repo_id, path, repo_type=REPO_TYPE, revision=self.commit, cache_dir=self.cache_dir)
+        except EntryNotFoundError as err:
+            raise FileNotFoundError(f"{path} is not in {self.repo_id} at {self.commit}") from err
+        return Path(local)
+
+
+def open_release(location: ReleaseLocation, api: Optional[HfApi] = None, cache_dir: Optional[str] = None) -> ReleaseFiles:
+    if location.folder is not None:
+        return FolderFiles(location.folder)
+    assert location.repo_id is not None and location.revision is not None
+    return HubFiles(api or HfApi(), location.repo_id, location.revision, cache_dir)
+
+
+def read_manifest(files: ReleaseFiles, where: str) -> Manifest:
+    try:
+        data = json.loads(files.read(MANIFEST_FILENAME))
+    except (OSError, ValueError) as err:
+        raise ManifestError(f"cannot read {MANIFEST_FILENAME} of {where}: {err}") from err
+    return Manifest.from_dict(data, f"{MANIFEST_FILENAME} of {where}")
+
+
+# --- the checks ---------------------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    """One thing verified, and what was wrong with it (``problems`` empty when it holds)."""
+
+    subject: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class VerifyReport:
+    location: ReleaseLocation
+    commit: Optional[str] = None
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def problems(self) -> int:
+        return sum(len(check.problems) for check in self.checks)
+
+    @property
+    def ok(self) -> bool:
+        return self.problems == 0
+
+    def add(self, subject: str, *problems: str) -> Check:
+        check = Check(subject, [p for p in problems if p])
+        self.checks.append(check)
+        return check
+
+    def format(self) -> str:
+        pinned = f" (commit {self.commit[:12]})" if self.commit else ""
+        lines = [f"verify {self.location}{pinned}"]
+        for check in self.checks:
+            if check.ok:
+                lines.append(f"  ok    {check.subject}")
+            lines.extend(f"  FAIL  {check.subject}: {problem}" for problem in check.problems)
+        lines.append("release verified" if self.ok else f"{self.problems} problem(s) found")
+        return "\n".join(lines)
+
+
+def verify_release(spec: str, api: Optional[HfApi] = None, cache_dir: Optional[str] = None) -> VerifyReport:
+    """Every check, all problems reported; stops early only when there is nothing left to check.
+
+    ``cache_dir`` should be a fresh folder when the point is to check what the Hub serves
+    now rather than what was downloaded before.
+    """
+    location = ReleaseLocation.parse(spec, default_revision="main")
+    report = VerifyReport(location)
+    api = api or HfApi()
+    if location.is_tag and not _tag_exists(api, location, report):
+        return report
+    try:
+        files = open_release(location, api, cache_dir)
+    except FileNotFoundError as err:
+        report.add("revision", str(err))
+        return report
+    report.commit = files.commit
+    try:
+        manifest = read_manifest(files, str(location))
+    except ManifestError as err:
+        report.add(MANIFEST_FILENAME, str(err))
+        return report
+    shard_count = sum(len(entry["shards"]) for entry in manifest.configs.values())
+    report.add(f"{MANIFEST_FILENAME} (v{manifest.version}, {len(manifest.configs)} configs, {shard_count} shards)", *_manifest_problems(manifest, location))
+    report.add(f"{CARD_FILENAME} agrees with the manifest", *_card_problems(files, manifest))
+    for entry in manifest.configs.values():
+        for shard in entry["shards"]:
+            report.add(shard["path"], *_shard_problems(files, shard))
+    return report
+
+
+def _tag_exists(api: HfApi, location: ReleaseLocation, report: VerifyReport) -> bool:
+    try:
+        tags = {tag.name for tag in api.list_repo_refs(location.repo_id or "", repo_type=REPO_TYPE).tags}
+    except RepositoryNotFoundError:
+        report.add(f"repo {location.repo_id}", "does not exist (or is private to you)")
+        return False
+    known = ", ".join(sorted(tags)) or "none"
+    return report.add(f"tag {location.revision}", "" if location.revision in tags else f"does not exist on {location.repo_id} (tags: {known})").ok
+
+
+def _manifest_problems(manifest: Manifest, location: ReleaseLocation) -> list[str]:
+    problems = []
+    if location.is_tag and location.revision != f"v{manifest.version}":
+        problems.append(f"states version {manifest.version}, but it is tagged {location.revision}")
+    if manifest.schema_fingerprint != schema_fingerprint():
+        problems.append("was built with another schema than this package's FEATURES")
+    for name, entry in manifest.configs.items():
+        rows = sum(shard["rows"] for shard in entry["shards"])
+        if rows != entry["rows"]:
+            problems.append(f"config {name}: its shards hold {rows} rows, its total says {entry['rows']}")
+    return problems
+
+
+def card_data_files(card_text: str) -> dict[str, list[str]]:
+    """Each config's train shards as the card's YAML ``configs:`` lists them, read by ``datasets``' own
+    parser, so this is what a plain ``load_dataset`` will read."""
+    configs = MetadataConfigs.from_dataset_card_data(DatasetCard(card_text).data)
+    out: dict[str, list[str]] = {}
+    for name, config in configs.items():
+        files = config.get("data_files") or []
+        paths = [f["path"] for f in files if isinstance(f, dict) and f.get("split") == SPLIT]
+        out[name] = [p for path in paths for p in (path if isinstance(path, list) else [path])]
+    return out
+
+
+def _card_problems(files: ReleaseFiles, manifest: Manifest) -> list[str]:
+    try:
+        listed = card_data_files(files.read(CARD_FILENAME).decode("utf-8"))
+    except (OSError, ValueError) as err:
+        return [f"cannot read the card: {err}"]
+    problems = []
+    for name in sorted(set(listed) | set(manifest.configs)):
+        in_card = listed.get(name)
+        in_manifest = [shard["path"] for shard in manifest.configs.get(name, {}).get("shards", [])] or None
+        if in_card == in_manifest:
+            continue
+        if in_card is None or in_manifest is None:
+            problems.append(f"config {name} is only in the {'manifest' if in_card is None else 'card'}")
+            continue
+        missing = [p for p in in_manifest if p not in in_card]
+        extra = [p for p in in_card if p not in in_manifest]
+        detail = "; ".join(
+            part for part in (
+                f"the card lacks {', '.join(missing)}" if missing else "",
+                f"the card has {', '.join(extra)} which the manifest does not" if extra else "",
+            ) if part
+        ) or "the shards are listed in another order"
+        problems.append(f"config {name}: {detail}")
+    return problems
+
+
+def _shard_problems(files: ReleaseFiles, shard: dict) -> list[str]:
+    try:
+        data = files.read(shard["path"])
+    except HUB_ERRORS as err:  # a size mismatch while downloading is an OSError too
+        return [f"cannot read it: {err}"]
+    try:
+        verify_shard(data, shard)
+    except ShardVerificationError as err:
+        return [err.reason]
+    return []
