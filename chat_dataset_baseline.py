@@ -21,11 +21,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import datasets
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from datasets.builder import Key
 from datasets.iterable_dataset import ArrowExamplesIterable
@@ -139,6 +141,353 @@ def verify_shard(data: bytes, shard: dict[str, Any]) -> None:
         raise ShardVerificationError(shard["path"], f"{rows} rows, the manifest says {shard['rows']}")
 
 
+# --- trainer views --------------------------------------------------------------------
+# A view is the shared schema reshaped for a trainer, computed from the stored rows at
+# load time and never stored. Every view keeps ``id``, ``language``, ``category`` and
+# ``source`` so a row stays traceable, and every view is lossless:
+# ``from_view_table(to_view_table(rows, view), view) == rows``. The one thing a
+# conversation cannot show is where the instruction ends inside the user turn
+# ``instruction + "\n\n" + input``, since either may hold a blank line itself, so each
+# view but alpaca carries ``instruction_bytes``, the UTF-8 length of the instruction.
+# Views are computed with Arrow kernels over whole tables, never row by row in Python.
+
+#: The views a load can give; ``alpaca`` is the shared schema as stored.
+VIEWS = ("alpaca", "messages", "sharegpt", "prompt-completion")
+#: What joins a non-empty input to the instruction in the user turn.
+INPUT_SEPARATOR = "\n\n"
+#: The column that keeps the instruction/input boundary of the user turn.
+BOUNDARY_COLUMN = "instruction_bytes"
+_TRACE_COLUMNS = ("id", "language", "category", "source")
+_MESSAGE = {"role": _string, "content": _string}
+
+
+def _view_features(columns: dict[str, Any]) -> datasets.Features:
+    return datasets.Features(
+        {
+            "id": _string,
+            **columns,
+            BOUNDARY_COLUMN: datasets.Value("int32"),
+            "language": _string,
+            "category": _string,
+            "source": _string,
+        }
+    )
+
+
+#: The features of each view; a builder's ``format`` makes one its ``info.features``.
+VIEW_FEATURES: dict[str, datasets.Features] = {
+    "alpaca": FEATURES,
+    # TRL's conversational language-modeling type, what tokenizer.apply_chat_template takes
+    "messages": _view_features({"messages": datasets.List(_MESSAGE)}),
+    # LLaMA-Factory's sharegpt format: human/gpt turns, the system prompt in a column beside them
+    "sharegpt": _view_features({"conversations": datasets.List({"from": _string, "value": _string}), "system": _string}),
+    # TRL's conversational prompt-completion type: the completion is the one assistant turn
+    "prompt-completion": _view_features({"prompt": datasets.List(_MESSAGE), "completion": datasets.List(_MESSAGE)}),
+}
+
+
+class ViewError(ChatDatasetError, ValueError):
+    """An unknown view, or rows that are not in the shape the conversion expects."""
+
+
+def check_view(view: str) -> None:
+    if view not in VIEWS:
+        raise ViewError(f"unknown view {view!r}; choose one of {', '.join(VIEWS)}")
+
+
+def to_view_table(table: pa.Table, view: str) -> pa.Table:
+    """Rows of the shared schema reshaped as ``view``; ``alpaca`` gives them back unchanged."""
+    check_view(view)
+    if view == "alpaca":
+        return table
+    columns = _VIEW_COLUMNS[view](table)
+    columns[BOUNDARY_COLUMN] = pc.cast(pc.binary_length(_column(table, "instruction")), pa.int32())
+    columns.update({name: _column(table, name) for name in _TRACE_COLUMNS})
+    schema = VIEW_FEATURES[view].arrow_schema.remove_metadata()
+    return pa.Table.from_arrays([columns[name] for name in schema.names], schema=schema)
+
+
+def from_view_table(table: pa.Table, view: str) -> pa.Table:
+    """The rows of the shared schema that ``to_view_table`` turned into ``table``.
+
+    Raises ViewError when the rows are not laid out as the view lays them out (turns
+    out of order, a boundary that misses the separator), rather than guessing.
+    """
+    check_view(view)
+    if view == "alpaca":
+        return table.select(ARROW_SCHEMA.names).cast(ARROW_SCHEMA)
+    parts = _VIEW_PARTS[view](table)
+    parts["instruction"], parts["input"] = _split_prompt(parts.pop("prompt"), _column(table, BOUNDARY_COLUMN))
+    parts.update({name: _column(table, name) for name in _TRACE_COLUMNS})
+    return pa.Table.from_arrays([parts[name] for name in ARROW_SCHEMA.names], schema=ARROW_SCHEMA)
+
+
+@dataclass(frozen=True)
+class _Speakers:
+    """How a view names the speakers of its turns and the two fields of a turn."""
+
+    role_key: str
+    content_key: str
+    user: str
+    assistant: str
+    system: Optional[str]  # None: the system prompt is a column of its own, not a turn
+
+
+_CHAT = _Speakers("role", "content", user="user", assistant="assistant", system="system")
+_SHAREGPT = _Speakers("from", "value", user="human", assistant="gpt", system=None)
+
+
+def _messages_columns(table: pa.Table) -> dict[str, pa.Array]:
+    return {"messages": _turns(table, _CHAT, reply=True)}
+
+
+def _messages_parts(table: pa.Table) -> dict[str, pa.Array]:
+    return _untangle(_column(table, "messages"), _CHAT, reply=True)
+
+
+def _sharegpt_columns(table: pa.Table) -> dict[str, pa.Array]:
+    return {"conversations": _turns(table, _SHAREGPT, reply=True), "system": _column(table, "system")}
+
+
+def _sharegpt_parts(table: pa.Table) -> dict[str, pa.Array]:
+    return {**_untangle(_column(table, "conversations"), _SHAREGPT, reply=True), "system": _column(table, "system")}
+
+
+def _prompt_completion_columns(table: pa.Table) -> dict[str, pa.Array]:
+    output = _column(table, "output")
+    replies = pa.StructArray.from_arrays([pa.repeat(_CHAT.assistant, len(output)), output], names=[_CHAT.role_key, _CHAT.content_key])
+    return {"prompt": _turns(table, _CHAT, reply=False), "completion": pa.ListArray.from_arrays(_offsets(pa.repeat(1, len(output))), replies)}
+
+
+def _prompt_completion_parts(table: pa.Table) -> dict[str, pa.Array]:
+    completion = _column(table, "completion")
+    _expect(pc.all(pc.equal(pc.list_value_length(completion), 1)), "a completion is one assistant turn")
+    turns = pc.list_flatten(completion)
+    _expect_roles(pc.struct_field(turns, _CHAT.role_key), _arange(len(turns)), _CHAT.assistant)
+    return {**_untangle(_column(table, "prompt"), _CHAT, reply=False), "output": pc.struct_field(turns, _CHAT.content_key)}
+
+
+_VIEW_COLUMNS: dict[str, Callable[[pa.Table], dict[str, pa.Array]]] = {
+    "messages": _messages_columns,
+    "sharegpt": _sharegpt_columns,
+    "prompt-completion": _prompt_completion_columns,
+}
+_VIEW_PARTS: dict[str, Callable[[pa.Table], dict[str, pa.Array]]] = {
+    "messages": _messages_parts,
+    "sharegpt": _sharegpt_parts,
+    "prompt-completion": _prompt_completion_parts,
+}
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each part of every row sits in the one flat array of all rows' turns.
+
+    Both directions read the same map: ``_turns`` scatters the parts to these positions
+    and ``_untangle`` takes them back from there, so they cannot drift apart.
+    """
+
+    offsets: pa.Array  # row i's turns are [offsets[i], offsets[i + 1]); its system turn, if any, is the first
+    history: pa.Array  # each history pair's user turn; its assistant turn follows
+    history_offsets: pa.Array  # row i's history pairs, as list offsets
+    prompt: pa.Array  # each row's last user turn; the reply, in views that have one, follows
+
+
+def _layout(has_system: pa.Array, pairs: pa.Array, reply: bool) -> _Layout:
+    """Rows of a system turn where ``has_system``, ``pairs`` history pairs, the prompt and maybe a reply."""
+    system = pc.cast(has_system, pa.int64())
+    pairs = pc.cast(pairs, pa.int64())
+    offsets = _offsets(pc.add(pc.add(system, pc.multiply(pairs, 2)), 1 + int(reply)))
+    history_offsets = _offsets(pairs)
+    pair_row = pc.list_parent_indices(pa.ListArray.from_arrays(history_offsets, pa.nulls(_last(history_offsets))))
+    pair_in_row = pc.subtract(_arange(len(pair_row)), pc.take(history_offsets, pair_row))
+    row_start = pc.add(pc.take(offsets, pair_row), pc.take(system, pair_row))
+    history = pc.add(row_start, pc.multiply(pair_in_row, 2))
+    prompt = pc.subtract(offsets.slice(1), 1 + int(reply))
+    return _Layout(offsets, history, history_offsets, prompt)
+
+
+def _turns(table: pa.Table, speakers: _Speakers, reply: bool) -> pa.Array:
+    """Each row's conversation: the system turn (if the view has one and it is not empty), history, prompt, reply."""
+    system, history, output = _column(table, "system"), _column(table, "history"), _column(table, "output")
+    has_system = pc.not_equal(system, "") if speakers.system else pa.repeat(False, len(system))
+    layout = _layout(has_system, pc.list_value_length(history), reply)
+    pairs = pc.list_flatten(history)
+    parts = [
+        (pc.filter(system, has_system), pc.take(layout.offsets, pc.indices_nonzero(has_system)), speakers.system or ""),
+        (pc.struct_field(pairs, "user"), layout.history, speakers.user),
+        (pc.struct_field(pairs, "assistant"), pc.add(layout.history, 1), speakers.assistant),
+        (_prompt_text(table), layout.prompt, speakers.user),
+    ]
+    if reply:
+        parts.append((output, pc.add(layout.prompt, 1), speakers.assistant))
+    positions = pa.concat_arrays([pc.cast(where, pa.int64()) for _, where, _ in parts])
+    contents = pc.scatter(pa.concat_arrays([text for text, _, _ in parts]), positions)
+    roles = pc.scatter(pa.concat_arrays([pa.repeat(role, len(text)) for text, _, role in parts]), positions)
+    values = pa.StructArray.from_arrays([roles, contents], names=[speakers.role_key, speakers.content_key])
+    return pa.ListArray.from_arrays(layout.offsets, values)
+
+
+def _untangle(turns: pa.Array, speakers: _Speakers, reply: bool) -> dict[str, pa.Array]:
+    """``system``, ``history``, ``prompt`` (and ``output`` with ``reply``) back from each row's turns."""
+    lengths = pc.list_value_length(turns)
+    _expect(pc.all(pc.greater_equal(lengths, 1 + int(reply))), "every row has a prompt turn and, in this view, a reply")
+    flat = pc.list_flatten(turns)
+    roles, contents = pc.struct_field(flat, speakers.role_key), pc.struct_field(flat, speakers.content_key)
+    starts = _offsets(lengths).slice(0, len(lengths))
+    has_system = pc.equal(pc.take(roles, starts), speakers.system) if speakers.system else pa.repeat(False, len(turns))
+    tail = pc.add(pc.cast(has_system, pa.int32()), 1 + int(reply))
+    layout = _layout(has_system, pc.max_element_wise(pc.divide(pc.subtract(lengths, tail), 2), 0), reply)
+    _expect(pc.all(pc.equal(layout.offsets, _offsets(lengths))), "history turns come in user/assistant pairs")
+    _expect_roles(roles, layout.history, speakers.user)
+    _expect_roles(roles, pc.add(layout.history, 1), speakers.assistant)
+    _expect_roles(roles, layout.prompt, speakers.user)
+    history = pa.StructArray.from_arrays(
+        [pc.take(contents, layout.history), pc.take(contents, pc.add(layout.history, 1))], names=["user", "assistant"]
+    )
+    parts = {
+        "system": pc.if_else(has_system, pc.take(contents, starts), ""),
+        "history": pa.ListArray.from_arrays(layout.history_offsets, history),
+        "prompt": pc.take(contents, layout.prompt),
+    }
+    if reply:
+        _expect_roles(roles, pc.add(layout.prompt, 1), speakers.assistant)
+        parts["output"] = pc.take(contents, pc.add(layout.prompt, 1))
+    return parts
+
+
+def _prompt_text(table: pa.Table) -> pa.Array:
+    """The user turn: the instruction, then the input after a blank line when there is one."""
+    instruction, given = _column(table, "instruction"), _column(table, "input")
+    joined = pc.binary_join_element_wise(instruction, given, INPUT_SEPARATOR)
+    return pc.if_else(pc.equal(given, ""), instruction, joined)
+
+
+def _split_prompt(prompt: pa.Array, instruction_bytes: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """``instruction`` and ``input`` back from the user turn, cut at the stored boundary."""
+    stop = pc.cast(instruction_bytes, pa.int64())
+    length = pc.cast(pc.binary_length(prompt), pa.int64())
+    has_input = pc.greater(length, stop)
+    after = pc.if_else(has_input, pc.add(stop, len(INPUT_SEPARATOR.encode())), length)
+    separator = _byte_slices(prompt, pc.if_else(has_input, stop, length), after)
+    _expect(pc.all(pc.or_(pc.invert(has_input), pc.equal(separator, INPUT_SEPARATOR))), f"{BOUNDARY_COLUMN} points at the separator")
+    return _byte_slices(prompt, pa.repeat(0, len(prompt)), stop), _byte_slices(prompt, after, length)
+
+
+def _byte_slices(strings: pa.Array, starts: pa.Array, stops: pa.Array) -> pa.Array:
+    """Row ``i`` of ``strings`` cut to its bytes [starts[i], stops[i]), all rows at once.
+
+    Arrow's slice kernels cut every row at the same place, so the strings are seen as
+    lists of bytes (sharing their buffers) and the bytes outside each row's range are
+    filtered out; a cut that splits a character fails UTF-8 validation.
+    """
+    validity, offsets, data = strings.buffers()
+    data = data or pa.py_buffer(b"")
+    as_bytes = pa.Array.from_buffers(
+        pa.list_(pa.uint8()), len(strings), [validity, offsets], offset=strings.offset,
+        children=[pa.Array.from_buffers(pa.uint8(), data.size, [None, data])],
+    )
+    row = pc.list_parent_indices(as_bytes)
+    position = pc.subtract(_arange(len(row)), pc.take(_offsets(pc.list_value_length(as_bytes)), row))
+    keep = pc.and_(pc.greater_equal(position, pc.take(starts, row)), pc.less(position, pc.take(stops, row)))
+    kept = pc.filter(pc.list_flatten(as_bytes), keep)
+    bounds = _offsets(pc.subtract(stops, starts))
+    sliced = pa.Array.from_buffers(pa.string(), len(strings), [None, bounds.buffers()[1], kept.buffers()[1] or pa.py_buffer(b"")])
+    try:
+        sliced.validate(full=True)
+    except pa.ArrowInvalid as err:
+        raise ViewError(f"the rows are not a view this library made: {BOUNDARY_COLUMN} cuts a character ({err})") from err
+    return sliced
+
+
+def _offsets(lengths: pa.Array) -> pa.Array:
+    """List offsets (int32, as ``datasets.List`` stores them) of lists of these lengths."""
+    ends = pc.cumulative_sum(pc.cast(lengths, pa.int64()))
+    return pc.cast(pa.concat_arrays([pa.array([0], pa.int64()), ends]), pa.int32())
+
+
+def _arange(n: int) -> pa.Array:
+    return pc.subtract(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n)), 1)
+
+
+def _last(array: pa.Array) -> int:
+    return array[len(array) - 1].as_py()
+
+
+def _column(table: pa.Table, name: str) -> pa.Array:
+    if name not in table.column_names:
+        raise ViewError(f"the rows have no column {name!r}; they have {', '.join(table.column_names)}")
+    return table.column(name).combine_chunks()
+
+
+def _expect_roles(roles: pa.Array, positions: pa.Array, role: str) -> None:
+    _expect(pc.all(pc.equal(pc.take(roles, positions), role)), f"a {role!r} turn where the layout puts one")
+
+
+def _expect(condition: pa.Scalar, rule: str) -> None:
+    if condition.as_py() is False:  # null: no rows to check
+        raise ViewError(f"the rows are not a view this library made: {rule}")
+
+
+# --- identity rendering ---------------------------------------------------------------
+# The prompts config teaches a model who it is: its answers hold the placeholders NAME
+# and AUTHOR, which the user fills with their model's name and author before training.
+
+#: The config whose rows hold the placeholders.
+IDENTITY_CONFIG = "prompts"
+_TEXT_COLUMNS = ("instruction", "input", "output", "system")
+# Python's \b is a Unicode word boundary, so it finds none between 是 and NAME in 我是NAME;
+# with re.ASCII it matches Arrow's RE2, whose \b is ASCII-only.
+_PLACEHOLDER = re.compile(r"\b(?:NAME|AUTHOR)\b", re.ASCII)
+
+
+class IdentityError(ChatDatasetError, ValueError):
+    """A name or author that cannot fill the placeholders, or identity asked of a config without them."""
+
+
+def check_identity(name: Optional[str], author: Optional[str]) -> None:
+    """Refuse what would train a model on a blank or half-filled identity."""
+    for label, value in (("name", name), ("author", author)):
+        if not isinstance(value, str) or not value.strip():
+            raise IdentityError(f"the identity prompts need a non-blank {label} to fill {label.upper()}; got {value!r}")
+        if _PLACEHOLDER.search(value):
+            raise IdentityError(f"the {label} {value!r} holds a placeholder itself, so filling it in is ambiguous")
+
+
+def check_identity_columns(columns: list[str]) -> None:
+    """Refuse to fill in a view: its text is spread over turns and its boundary would no longer hold."""
+    if list(columns) != ARROW_SCHEMA.names:
+        raise IdentityError("identity is filled in on rows of the shared schema; fill it in before converting to a view")
+
+
+def render_identity_table(table: pa.Table, name: str, author: str) -> pa.Table:
+    """Rows of the shared schema with every whole NAME and AUTHOR in their text filled in.
+
+    A placeholder is a whole token in RE2's ASCII sense: ``我是NAME，`` and ``NAME.`` are
+    filled, ``NAMES`` and ``USERNAME`` are left alone. ``id`` stays as it is, because it
+    names the source record the row was rendered from, and so does ``language``.
+    """
+    check_identity(name, author)
+    check_identity_columns(table.schema.names)
+    columns = {column: _column(table, column) for column in ARROW_SCHEMA.names}
+    for column in _TEXT_COLUMNS:
+        columns[column] = _fill_identity(columns[column], name, author)
+    history = columns["history"]
+    pairs = pc.list_flatten(history)
+    filled = [_fill_identity(pc.struct_field(pairs, side), name, author) for side in ("user", "assistant")]
+    columns["history"] = pa.ListArray.from_arrays(
+        _offsets(pc.list_value_length(history)), pa.StructArray.from_arrays(filled, names=["user", "assistant"])
+    )
+    return pa.Table.from_arrays([columns[column] for column in ARROW_SCHEMA.names], schema=ARROW_SCHEMA)
+
+
+def _fill_identity(text: pa.Array, name: str, author: str) -> pa.Array:
+    for placeholder, value in (("NAME", name), ("AUTHOR", author)):
+        # RE2 reads backslashes in the replacement as group references: escape them
+        text = pc.replace_substring_regex(text, pattern=rf"\b{placeholder}\b", replacement=value.replace("\\", "\\\\"))
+    return text
+
+
 # --- the builder ----------------------------------------------------------------------
 
 
@@ -152,11 +501,17 @@ class ChatDatasetBaselineConfig(datasets.BuilderConfig):
         revision: the Hub revision to read; defaults to the tag of ``version``
             (``v1.0.0``), never the moving ``main``.
         verify: check every shard's sha256 and row count against the manifest.
+        format: the view to serve, one of ``VIEWS``; ``alpaca`` is the shared schema.
+        model_name, model_author: fill the NAME and AUTHOR placeholders of the
+            ``prompts`` config (``name`` is taken: it is the config's name).
     """
 
     data_source: Optional[str] = None
     revision: Optional[str] = None
     verify: bool = True
+    format: str = "alpaca"
+    model_name: Optional[str] = None
+    model_author: Optional[str] = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -175,6 +530,28 @@ class ChatDatasetBaselineConfig(datasets.BuilderConfig):
         revision = self.revision or f"v{self.version}"
         return f"hf://datasets/{repo_id}@{revision}/{path}"
 
+    @property
+    def renders_identity(self) -> bool:
+        return self.model_name is not None or self.model_author is not None
+
+    def check_presentation(self) -> None:
+        """Refuse an unknown view or an unusable identity when the builder is made, not rows later.
+
+        ``datasets`` sets keyword arguments on a copy of the config without running
+        ``__post_init__`` again, so the builder calls this from ``_info``.
+        """
+        check_view(self.format)
+        if self.renders_identity:
+            if self.name != IDENTITY_CONFIG:
+                raise IdentityError(f"only the {IDENTITY_CONFIG!r} config holds NAME and AUTHOR; {self.name!r} has nothing to fill")
+            check_identity(self.model_name, self.model_author)
+
+    def present(self, table: pa.Table) -> pa.Table:
+        """A stored table as this config serves it: identity filled in, then shaped as the view."""
+        if self.renders_identity:
+            table = render_identity_table(table, self.model_name, self.model_author)
+        return to_view_table(table, self.format)
+
 
 class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
     """Loads one config of a chat-dataset-baseline release, pinned and verified."""
@@ -188,9 +565,10 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
     config: ChatDatasetBaselineConfig
 
     def _info(self) -> datasets.DatasetInfo:
+        self.config.check_presentation()
         return datasets.DatasetInfo(
             description=CONFIGS[self.config.name].description,
-            features=FEATURES,
+            features=VIEW_FEATURES[self.config.format],
             homepage="https://github.com/hikariming/chat-dataset-baseline",
             license="cc-by-nc-4.0 (Alpaca-derived text); MIT (everything else)",
         )
@@ -234,7 +612,7 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
             else:
                 parquet_file = pq.ParquetFile(file)
             for group in range(parquet_file.num_row_groups):
-                yield Key(shard_index, group), self._cast_table(parquet_file.read_row_group(group))
+                yield Key(shard_index, group), self.config.present(self._cast_table(parquet_file.read_row_group(group)))
 
     def _read_shard(self, file: str, shard: dict[str, Any]) -> bytes:
         """The shard's bytes, checked against the manifest before any row is trusted.

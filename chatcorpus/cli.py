@@ -103,6 +103,28 @@ def _verify(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAULTS
 
 
+def _export(args: argparse.Namespace) -> int:
+    from chatcorpus.export import ExportOptions, export_release
+
+    options = ExportOptions(
+        release=args.release,
+        revision=args.revision,
+        configs=tuple(args.config or CONFIGS),
+        name=args.name,
+        author=args.author,
+        hub_repo=args.repo,
+    )
+    result = export_release(args.out, args.format, options)
+    print(f"{'config':<16}{'rows':>8}  file")
+    for file in result.files:
+        print(f"{file.config:<16}{file.rows:>8,}  {file.path}")
+    if result.dataset_info:
+        print(f"LLaMA-Factory entries added to {result.dataset_info}")
+    if result.unrendered(options):
+        print("note: the prompts config still holds NAME and AUTHOR; give --name and --author to fill them before training", file=sys.stderr)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chat-dataset-baseline",
@@ -182,7 +204,35 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("release", metavar="ORG/NAME@vX.Y.Z|FOLDER", help="a Hub release (a revision after @, main if none) or a release folder")
     verify.add_argument("--cache-dir", metavar="DIR", help="download into DIR (default: a fresh temporary folder)")
     verify.set_defaults(handler=_verify)
+
+    _add_export_parser(commands)
     return parser
+
+
+def _add_export_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    from chat_dataset_baseline import DEFAULT_REPO_ID
+    from chatcorpus.export import FORMATS, LLAMA_FACTORY
+
+    export = commands.add_parser(
+        "export",
+        help="write a release as files trainers read: LLaMA-Factory data + dataset_info.json, or JSONL of a view",
+        description="Reads each config of a release (verified, pinned) and writes it into OUT_DIR. llama-factory: "
+        "<config>.alpaca.jsonl and <config>.sharegpt.jsonl, registered in OUT_DIR/dataset_info.json (merged into an "
+        "existing one) with a Hub entry per config. The other formats write <config>.jsonl of that view "
+        "(jsonl: the shared schema).",
+    )
+    export.add_argument("out", type=Path, metavar="OUT_DIR", help="folder to write into (created if missing)")
+    export.add_argument("--format", choices=FORMATS, default=LLAMA_FACTORY, help=f"what to write (default {LLAMA_FACTORY})")
+    export.add_argument("--release", default=DEFAULT_REPO_ID, metavar="PATH_OR_REPO",
+                        help=f"a release folder or a Hub dataset repo (default {DEFAULT_REPO_ID})")
+    export.add_argument("--revision", metavar="vX.Y.Z", help="the Hub revision to read (default: the release's version tag)")
+    export.add_argument("--config", action="append", choices=list(CONFIGS), metavar="CONFIG",
+                        help="a config to export (repeatable; default all)")
+    export.add_argument("--name", help="fill NAME in the prompts config (with --author)")
+    export.add_argument("--author", help="fill AUTHOR in the prompts config (with --name)")
+    export.add_argument("--repo", metavar="ORG/NAME",
+                        help="the Hub repo LLaMA-Factory's Hub entries name (default: --release when it is a repo)")
+    export.set_defaults(handler=_export)
 
 
 class _Usage(Exception):

@@ -1,0 +1,193 @@
+"""Export a release as the files trainers read: LLaMA-Factory's, or JSON Lines of a view.
+
+``llama-factory`` writes, per config, ``<config>.alpaca.jsonl`` (alpaca formatting:
+``history`` as ``[user, assistant]`` pairs, as LLaMA-Factory reads it) and
+``<config>.sharegpt.jsonl`` (the sharegpt view), and registers both in
+``dataset_info.json``, merged into the file when it is already there so the export can
+go straight into LLaMA-Factory's own data folder. It also registers each config's Hub
+release (``hf_hub_url`` + ``subset`` + ``revision``) for training without the files,
+with two limits its entry cannot lift:
+
+- the Hub shards store ``history`` as ``{user, assistant}`` objects, which
+  LLaMA-Factory would unpack as the pair of keys, so the Hub entry maps no history;
+  multi-turn rows need the file entries;
+- LLaMA-Factory's data/README.md documents no ``revision`` key (hiyouga/LLaMA-Factory
+  issue #5940 asks for one); the key is written for the versions whose parser reads
+  it, and the others load the repo's default branch. The file entries are pinned by
+  construction: they hold the rows of the revision they were exported from.
+
+The ``prompts`` config gets no Hub entry: the Hub holds its NAME/AUTHOR template, and
+only an export with ``name`` and ``author`` gives trainable rows.
+
+``jsonl`` (the shared schema), ``messages``, ``sharegpt`` and ``prompt-completion`` write
+``<config>.jsonl`` of that view, for other trainers. Every exported row keeps ``id``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional
+
+from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, IDENTITY_CONFIG, RELEASE_VERSION, SPLIT
+from chatcorpus.errors import UsageError
+from chatcorpus.manifest import Manifest
+from chatcorpus.views import load_view
+
+LLAMA_FACTORY = "llama-factory"
+#: The view each plain JSON Lines format writes.
+PLAIN_FORMATS = {"jsonl": "alpaca", "messages": "messages", "sharegpt": "sharegpt", "prompt-completion": "prompt-completion"}
+FORMATS = (LLAMA_FACTORY, *PLAIN_FORMATS)
+DATASET_INFO = "dataset_info.json"
+#: Prefix of the dataset_info.json entry names, so they cannot collide with LLaMA-Factory's own.
+ENTRY_PREFIX = "chat-dataset-baseline-"
+_ALPACA_COLUMNS = {"prompt": "instruction", "query": "input", "response": "output", "system": "system"}
+_SHAREGPT_TAGS = {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt"}
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What to export: which release and revision, which configs, and the identity to fill in."""
+
+    release: str = DEFAULT_REPO_ID  # a local release folder or a Hub repo id
+    revision: Optional[str] = None  # default: the release's own version tag
+    configs: tuple[str, ...] = tuple(CONFIGS)
+    name: Optional[str] = None
+    author: Optional[str] = None
+    hub_repo: Optional[str] = None  # the repo LLaMA-Factory's Hub entries name; default: the release when it is a repo id
+
+    @property
+    def is_local(self) -> bool:
+        return os.path.isdir(self.release)
+
+    @property
+    def hub_revision(self) -> str:
+        version = Manifest.read(Path(self.release)).version if self.is_local else RELEASE_VERSION
+        return self.revision or f"v{version}"
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    config: str
+    path: Path
+    rows: int
+
+
+@dataclass
+class ExportResult:
+    files: list[ExportedFile] = field(default_factory=list)
+    dataset_info: Optional[Path] = None
+
+    def unrendered(self, options: ExportOptions) -> bool:
+        """The identity prompts went out with their placeholders: fine to inspect, wrong to train on."""
+        return options.name is None and any(f.config == IDENTITY_CONFIG for f in self.files)
+
+
+def export_release(out_dir: Path, fmt: str, options: ExportOptions = ExportOptions()) -> ExportResult:
+    """Write ``options.configs`` of the release into ``out_dir`` in format ``fmt`` (one of ``FORMATS``)."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    unknown = [config for config in options.configs if config not in CONFIGS]
+    if unknown:
+        raise UsageError(f"unknown config(s) {', '.join(unknown)}; choose among {', '.join(CONFIGS)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if fmt == LLAMA_FACTORY:
+        return _export_llama_factory(out_dir, options)
+    view = PLAIN_FORMATS[fmt]
+    return ExportResult([_export_config(out_dir / f"{config}.jsonl", options, config, view) for config in options.configs])
+
+
+def _export_llama_factory(out_dir: Path, options: ExportOptions) -> ExportResult:
+    result = ExportResult()
+    entries: dict[str, dict[str, Any]] = {}
+    for config in options.configs:
+        alpaca = _export_config(out_dir / f"{config}.alpaca.jsonl", options, config, "alpaca", _history_as_pairs)
+        sharegpt = _export_config(out_dir / f"{config}.sharegpt.jsonl", options, config, "sharegpt")
+        result.files += [alpaca, sharegpt]
+        entries[f"{ENTRY_PREFIX}{config}"] = alpaca_entry(alpaca)
+        entries[f"{ENTRY_PREFIX}{config}-sharegpt"] = sharegpt_entry(sharegpt)
+        if config != IDENTITY_CONFIG:
+            entries[f"{ENTRY_PREFIX}{config}-hub"] = hub_entry(_hub_repo(options), config, options.hub_revision)
+    result.dataset_info = merge_dataset_info(out_dir / DATASET_INFO, entries)
+    return result
+
+
+def alpaca_entry(file: ExportedFile) -> dict[str, Any]:
+    return {
+        "file_name": file.path.name,
+        "formatting": "alpaca",
+        "columns": {**_ALPACA_COLUMNS, "history": "history"},
+    }
+
+
+def sharegpt_entry(file: ExportedFile) -> dict[str, Any]:
+    return {
+        "file_name": file.path.name,
+        "formatting": "sharegpt",
+        "columns": {"messages": "conversations", "system": "system"},
+        "tags": dict(_SHAREGPT_TAGS),
+    }
+
+
+def hub_entry(repo_id: str, config: str, revision: str) -> dict[str, Any]:
+    """The config's release on the Hub, without ``history`` (see the module docstring)."""
+    return {
+        "hf_hub_url": repo_id,
+        "subset": config,
+        "split": SPLIT,
+        "revision": revision,
+        "formatting": "alpaca",
+        "columns": dict(_ALPACA_COLUMNS),
+    }
+
+
+def merge_dataset_info(path: Path, entries: dict[str, dict[str, Any]]) -> Path:
+    """Add ``entries`` to the registry at ``path``, keeping every entry that is already there."""
+    registry: dict[str, Any] = {}
+    if path.exists():
+        try:
+            registry = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as err:
+            raise UsageError(f"{path} exists and is not JSON ({err}); refusing to overwrite it") from err
+    registry.update(entries)
+    path.write_text(json.dumps(registry, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def _export_config(
+    path: Path, options: ExportOptions, config: str, view: str, shape: Optional[Callable[[dict[str, Any]], dict[str, Any]]] = None
+) -> ExportedFile:
+    identity = config == IDENTITY_CONFIG
+    rows = load_view(
+        options.release,
+        config,
+        view,
+        streaming=True,
+        revision=options.revision,
+        name=options.name if identity else None,
+        author=options.author if identity else None,
+    )
+    return ExportedFile(config, path, write_jsonl(path, map(shape, rows) if shape else rows))
+
+
+def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
+    """Write one JSON object a line (UTF-8, Chinese as is); the number of rows written."""
+    count = 0
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def _history_as_pairs(row: dict[str, Any]) -> dict[str, Any]:
+    """LLaMA-Factory reads each history turn as a ``[user, assistant]`` pair, the source format."""
+    return {**row, "history": [[turn["user"], turn["assistant"]] for turn in row["history"]]}
+
+
+def _hub_repo(options: ExportOptions) -> str:
+    if options.hub_repo:
+        return options.hub_repo
+    return DEFAULT_REPO_ID if options.is_local else options.release
