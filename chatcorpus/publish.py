@@ -136,7 +136,7 @@ class PushOutcome:
 class Publisher:
     """One push of one release folder to one repo branch; each method is one step."""
 
-    def __init__(self, release: Path, repo_id: str, revision: str = "main", api: Optional[HfApi] = None, out: TextIO = sys.stdout) -> None:
+    def __init__(self, release: Path, repo_id: str, revision: str = "main", api: Optional[HfApi] = None, out: Optional[TextIO] = None) -> None:
         self.release = release
         self.repo_id = repo_id
         self.revision = revision
@@ -146,7 +146,7 @@ class Publisher:
         self.manifest_bytes = (release / MANIFEST_FILENAME).read_bytes()
 
     def say(self, message: str) -> None:
-        print(message, file=self.out, flush=True)
+        print(message, file=self.out or sys.stdout, flush=True)
 
     # --- planning ---------------------------------------------------------------------
 
@@ -224,7 +224,7 @@ class Publisher:
 
     def commit(self, plan: PushPlan, create_pr: bool) -> PushOutcome:
         failure: Optional[BaseException] = None
-        for _ in range(COMMIT_ATTEMPTS):
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
                 info = self.api.create_commit(
                     self.repo_id,
@@ -249,6 +249,8 @@ class Publisher:
             landed = self._recheck(plan, failure)
             if landed is not None:
                 return PushOutcome(plan, landed)
+            if attempt < COMMIT_ATTEMPTS:
+                self.say(f"commit failed ({_brief(failure)}); {self.revision} is unchanged, sending it again")
         raise PublishError(
             f"the commit failed {COMMIT_ATTEMPTS} times, last with: {_brief(failure)}. "
             f"{self.repo_id}@{self.revision} is unchanged at {plan.head[:12] if plan.head else '?'}; nothing was published"
@@ -269,7 +271,6 @@ class Publisher:
             return head
         if head != plan.head:
             raise PushConflict(self._moved(plan, f"the commit failed ({_brief(failure)}) and another commit landed"))
-        self.say(f"commit failed ({_brief(failure)}); {self.revision} is unchanged, sending it again")
         return None
 
     def _moved(self, plan: PushPlan, why: str) -> str:
@@ -309,7 +310,7 @@ def push_release(
     create_pr: bool = False,
     dry_run: bool = False,
     api: Optional[HfApi] = None,
-    out: TextIO = sys.stdout,
+    out: Optional[TextIO] = None,
 ) -> PushOutcome:
     """Plan, then (unless ``dry_run``) commit and tag; every failure leaves a message saying what state the repo is in."""
     publisher = Publisher(release, repo_id, revision, api, out)
@@ -369,5 +370,5 @@ def _brief(err: Optional[BaseException]) -> str:
     """The first line of an error, named: enough to say what happened without a traceback."""
     if err is None:
         return "unknown error"
-    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    text = str(err).strip().splitlines()[0].rstrip(".") if str(err).strip() else ""
     return f"{type(err).__name__}: {text}" if text else type(err).__name__

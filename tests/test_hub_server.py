@@ -8,6 +8,7 @@ import pytest
 from huggingface_hub import CommitOperationAdd, HfApi, HfFileSystem, get_hf_file_metadata, hf_hub_url
 from huggingface_hub.errors import HfHubHTTPError, RevisionNotFoundError
 
+from chatcorpus.verify import HUB_ERRORS
 from hub_server import HubServer
 
 pytest_plugins = ["hub_fixtures"]
@@ -81,7 +82,7 @@ def test_resolve_answers_head_and_ranges_with_the_hub_headers(hub: HubServer, ap
     with HfFileSystem().open(f"datasets/{REPO}@{commit}/data/x.parquet", "rb", block_size=16) as f:
         f.seek(100)
         assert f.read(10) == PARQUET[100:110]
-    assert hub.since(0, "GET", r"/resolve/")  # ranged GETs, answered 206
+    assert 206 in {r.status for r in hub.since(0, "GET", r"/resolve/")}
 
 
 def test_a_pull_request_commits_to_refs_pr_and_leaves_main_alone(hub: HubServer, api: HfApi) -> None:
@@ -113,7 +114,7 @@ def test_a_dropped_upload_is_retried_whole_and_a_lost_answer_still_commits(hub: 
 
     before = _head(api)
     hub.drop(r"/commit/", after=True)
-    with pytest.raises(Exception):
+    with pytest.raises(HUB_ERRORS):  # the client never hears back
         _commit(api, {"b.txt": b"b"}, parent=before)
     assert _head(api) != before and hub.files(REPO)["b.txt"] == b"b"
 
