@@ -320,7 +320,7 @@ class HubApp:
         kind = payload.get("type") or "model"
         repo_id = f"{payload.get('organization') or 'test-user'}/{payload['name']}"
         if (kind, repo_id) in self.repos:
-            return Response.error(409, "You already created this repo", url=f"{self.base_url}/{kind}s/{repo_id}")
+            return Response.error(409, "You already created this repo")
         self.create(repo_id, kind)
         prefix = "" if kind == "model" else f"{kind}s/"
         return Response.json({"url": f"{self.base_url}/{prefix}{repo_id}", "name": repo_id})
