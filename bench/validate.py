@@ -1,0 +1,221 @@
+"""Validation speed against its peers, all measured in the same run: records/s, peak memory, ratios.
+
+In process, on records already parsed: the compiled fast path (``schema_problems``),
+``jsonschema`` collecting every error, and ``jsonschema_rs`` when it is installed.
+
+End to end, as whole processes timed by wall clock: the ``validate`` command (JSON
+report to /dev/null), the script one would write without this project (``json.load``
+plus ``jsonschema`` on every record), and a script that only parses the files with
+``orjson``: the floor for any validator that reads them.
+
+The corpus is also replicated (``--replicate``): each copy of a file marks its records'
+instructions with the copy's number, so copies are new records, not duplicates, and
+the files keep their layout and their faults.
+
+    python bench/validate.py [--corpus DIR] [--replicate N [N ...]] [--repeat K] [--runs R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import jsonschema
+
+from chatcorpus.record_schema import record_schema
+from chatcorpus.schema_check import schema_problems
+from chatcorpus.sources import SOURCE_SUFFIXES, discover, read_source
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = REPO.parent / "shared" / "seed-data" / "2024-05-06"
+SCHEMA_FILE = REPO / "schema" / "record.schema.json"
+_INSTRUCTION = re.compile(rb'("instruction"\s*:\s*")')
+
+# The peers, as scripts run with: <root> [<schema file>]. They walk the files as discover() does.
+_FILES = "files = sorted(p for p in Path(sys.argv[1]).rglob('*') if p.suffix in ('.json', '.jsonl'))"
+JSON_JSONSCHEMA = f"""
+import json, sys
+from pathlib import Path
+import jsonschema
+validator = jsonschema.Draft202012Validator(json.loads(Path(sys.argv[2]).read_text()))
+{_FILES}
+errors = 0
+for path in files:
+    text = path.read_text(encoding='utf-8', errors='replace')
+    try:
+        records = [json.loads(l) for l in text.splitlines() if l.strip()] if path.suffix == '.jsonl' else json.loads(text)
+    except ValueError:
+        continue
+    for record in records if isinstance(records, list) else [records]:
+        errors += sum(1 for _ in validator.iter_errors(record))
+"""
+ORJSON_PARSE = f"""
+import sys
+from pathlib import Path
+import orjson
+{_FILES}
+for path in files:
+    data = path.read_bytes()
+    try:
+        records = [orjson.loads(l) for l in data.splitlines() if l.strip()] if path.suffix == '.jsonl' else orjson.loads(data)
+    except orjson.JSONDecodeError:
+        continue
+"""
+# Runs ``-m module`` or ``-c code`` in this interpreter, then reports the peak memory.
+_MEASURED = """
+import atexit, os, runpy, sys
+
+def report():
+    if os.path.exists('/proc/self/status'):
+        with open('/proc/self/status') as status:
+            peak = next(line.split()[1] for line in status if line.startswith('VmHWM:'))
+        sys.stderr.write(f'VmHWM-KiB {peak}\\n')
+
+atexit.register(report)
+how, target = sys.argv[1:3]
+sys.argv = [target, *sys.argv[3:]]
+if how == '-m':
+    runpy.run_module(target, run_name='__main__', alter_sys=True)
+else:
+    exec(compile(target, '<bench>', 'exec'), {'__name__': '__main__'})
+"""
+
+
+@dataclass
+class Timing:
+    name: str
+    seconds: float
+    peak_mib: Optional[float] = None  # of the process, for end-to-end runs
+
+
+def replicate(corpus: Path, copies: int, into: Path) -> Path:
+    """``copies`` copies of every source file, each copy's instructions marked with its number."""
+    for path in (p for p in corpus.rglob("*") if p.suffix in SOURCE_SUFFIXES):
+        target = into / path.relative_to(corpus).parent
+        target.mkdir(parents=True, exist_ok=True)
+        data = path.read_bytes()
+        for copy in range(copies):
+            marked = _INSTRUCTION.sub(rb"\g<1>(copy %d) " % copy, data) if copy else data
+            (target / f"{path.stem}-{copy}{path.suffix}").write_bytes(marked)
+    return into
+
+
+def parsed_records(root: Path) -> list[Any]:
+    """The records ``validate`` checks: read by its own reader, broken files salvaged."""
+    return [record for ref in discover([root]) for _, record in read_source(ref).records]
+
+
+def best_time(check: Callable[[Any], Any], records: list[Any], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for record in records:
+            check(record)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def in_process(records: list[Any], repeat: int) -> list[Timing]:
+    # the corpus is long-lived: keep the cyclic collector from re-walking it mid-timing
+    gc.collect()
+    gc.freeze()
+    schema = record_schema()
+    reference = jsonschema.Draft202012Validator(schema)
+    checks: list[tuple[str, Callable[[Any], Any]]] = [
+        ("fast path (schema_problems)", schema_problems),
+        ("jsonschema iter_errors, all", lambda record: list(reference.iter_errors(record))),
+    ]
+    if importlib.util.find_spec("jsonschema_rs") is not None:
+        import jsonschema_rs
+
+        rs = jsonschema_rs.Draft202012Validator(schema)
+        checks.append(("jsonschema_rs iter_errors, all", lambda record: list(rs.iter_errors(record))))
+    timings = [Timing(name, best_time(check, records, repeat)) for name, check in checks]
+    gc.unfreeze()
+    return timings
+
+
+def run_process(how: str, target: str, args: list[str]) -> tuple[float, Optional[float]]:
+    """Wall-clock seconds and peak resident MiB of ``python <how> <target> <args>``.
+
+    The child reports its own peak (VmHWM): a child's ru_maxrss on Linux starts at its
+    parent's size when it was forked, and this parent holds the parsed corpus.
+    """
+    command = [sys.executable, "-c", _MEASURED, how, target, *args]
+    start = time.perf_counter()
+    run = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO, text=True)
+    seconds = time.perf_counter() - start
+    if run.returncode not in (0, 1):  # 1: the validate command found faults, as it should
+        raise RuntimeError(f"{how} {target[:40]} failed ({run.returncode}):\n{run.stderr[-2000:]}")
+    peak = re.search(r"VmHWM-KiB (\d+)", run.stderr)
+    return seconds, int(peak.group(1)) / 1024 if peak else None
+
+
+def end_to_end(root: Path, runs: int) -> list[Timing]:
+    commands = [
+        ("validate command", "-m", "chatcorpus.cli", ["validate", str(root), "--format", "json"]),
+        ("json.load + jsonschema script", "-c", JSON_JSONSCHEMA, [str(root), str(SCHEMA_FILE)]),
+        ("orjson parse only", "-c", ORJSON_PARSE, [str(root)]),
+    ]
+    timings = []
+    for name, how, target, args in commands:
+        measured = [run_process(how, target, args) for _ in range(runs)]
+        peaks = [peak for _, peak in measured if peak is not None]
+        timings.append(Timing(name, min(seconds for seconds, _ in measured), max(peaks) if peaks else None))
+    return timings
+
+
+def print_table(title: str, records: int, timings: list[Timing], note: str) -> None:
+    """One row per contender: records/s over the same records, and speed against the second row."""
+    baseline = timings[1]
+    print(f"\n{title}: {records:,} records; speed is relative to {baseline.name}")
+    print(f"  {'':34}{'seconds':>9}{'records/s':>12}{'peak MiB':>10}{'speed':>8}")
+    for t in timings:
+        peak = f"{t.peak_mib:,.0f}" if t.peak_mib is not None else "-"
+        print(f"  {t.name:34}{t.seconds:9.3f}{records / t.seconds:12,.0f}{peak:>10}{baseline.seconds / t.seconds:7.1f}x")
+    print(f"  {note}")
+
+
+def bench(root: Path, copies: int, repeat: int, runs: int) -> None:
+    records = parsed_records(root)
+    timings = in_process(records, repeat)
+    fast, reference = timings[0].seconds, timings[1].seconds
+    note = f"fast path: {reference / fast:.1f}x jsonschema (target >= 30x)"
+    print_table(f"{copies}x, in process, already parsed", len(records), timings, note)
+    timings = end_to_end(root, runs)
+    ours, peer, floor = (t.seconds for t in timings)
+    target = 5 if copies == 1 else 10
+    note = f"validate: {peer / ours:.1f}x the script's speed (target >= {target}x), {ours / floor:.1f}x parsing's time (target <= 3x)"
+    print_table(f"{copies}x, end to end, whole processes", len(records), timings, note)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="source folder (default: the seed corpus beside the repo)")
+    parser.add_argument("--replicate", type=int, nargs="+", default=[1, 10], metavar="N", help="corpus sizes, in copies (default: 1 10)")
+    parser.add_argument("--repeat", type=int, default=3, help="in-process timings: best of this many (default 3)")
+    parser.add_argument("--runs", type=int, default=1, help="end-to-end timings: best of this many (default 1)")
+    args = parser.parse_args(argv)
+    if not args.corpus.is_dir():
+        parser.error(f"no corpus at {args.corpus}")
+    print(f"python {sys.version.split()[0]}, jsonschema {version('jsonschema')}, corpus {args.corpus}")
+    for copies in args.replicate:
+        if copies == 1:
+            bench(args.corpus, copies, args.repeat, args.runs)
+            continue
+        with tempfile.TemporaryDirectory(prefix="bench-validate-") as folder:
+            bench(replicate(args.corpus, copies, Path(folder)), copies, args.repeat, args.runs)
+
+
+if __name__ == "__main__":
+    main()
