@@ -263,24 +263,24 @@ def duplicate_keys(data: bytes, start: int, end: int) -> list[RepeatedKey]:
 class LineIndex:
     """Turns byte offsets into 1-based (line, character column), built once per file on demand.
 
-    Faults are placed in file order, many of them on one line when a file is a single
-    line of JSON; so the last position is remembered and the next one on the same line
-    counts characters from there, not from the start of the line.
+    Many faults can sit on one line (a file that is a single line of JSON), so every
+    position placed is kept, and the next one on its line counts characters from the
+    nearest one before it rather than from the line's start.
     """
 
     def __init__(self, data: bytes) -> None:
         self._data = data
         self._starts = [0] + [m.end() for m in re.finditer(b"\n", data)]
-        self._last = (0, 0, 1)  # (offset, line index, column) of the last position given
+        self._placed: dict[int, tuple[list[int], list[int]]] = {}  # line: (offsets, columns), sorted
 
     def position(self, offset: int) -> tuple[int, int]:
         line = bisect.bisect_right(self._starts, offset) - 1
-        last_offset, last_line, last_column = self._last
-        if line == last_line and offset >= last_offset:
-            column = last_column + _characters(self._data, last_offset, offset)
-        else:
-            column = 1 + _characters(self._data, self._starts[line], offset)
-        self._last = (offset, line, column)
+        offsets, columns = self._placed.setdefault(line, ([], []))
+        before = bisect.bisect_right(offsets, offset)
+        start, column = (offsets[before - 1], columns[before - 1]) if before else (self._starts[line], 1)
+        column += _characters(self._data, start, offset)
+        offsets.insert(before, offset)
+        columns.insert(before, column)
         return line + 1, column
 
 
