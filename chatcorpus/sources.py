@@ -7,7 +7,7 @@ a reported fault, not the thousands of good records around it. Positions are com
 only when a fault needs one.
 
 What ``orjson`` refuses is named by its cause, not lumped in with syntax: bytes that are
-not UTF-8, a lone surrogate escape (``"\\ud800"``, which no string can hold), nesting
+not UTF-8, a lone surrogate escape (``"\\ud800"``, which no UTF-8 text can hold), nesting
 beyond its depth limit. What it accepts silently, a key repeated within one object
 (the last value wins), is found by a cheap count and reported, and the record rejected.
 """
@@ -287,7 +287,7 @@ def _failure(view: memoryview, start: int, end: int, err: orjson.JSONDecodeError
     offset = start + _byte_offset(view[start:end], err.pos)
     if "surrogate" in err.msg:
         escape = str(view[offset : offset + 6], "ascii", "replace")
-        return _Failure("text.control-character", f"holds the lone surrogate {escape}, half of a UTF-16 pair and no character", offset)
+        return _Failure("encoding.lone-surrogate", f"holds the lone surrogate {escape}: half of a UTF-16 pair, no character", offset)
     if err.msg == _TOO_DEEP:
         return _Failure("json.too-deep", f"is nested more than {_MAX_DEPTH} levels deep, beyond what JSON readers accept", offset)
     return _Failure("json.syntax", err.msg, offset)

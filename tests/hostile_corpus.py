@@ -118,9 +118,9 @@ CASES: tuple[HostileFile, ...] = (
         ".json",
         array(
             good(),
-            (b'{"instruction": "high ', Expect("text.control-character"), b'\\ud800 alone", "output": "x"}'),
-            (b'{"instruction": "low ', Expect("text.control-character"), b'\\udc00 alone", "output": "x"}'),
-            (b'{"instruction": "high ', Expect("text.control-character"), b'\\ud800\\u0041 unpaired", "output": "x"}'),
+            (b'{"instruction": "high ', Expect("encoding.lone-surrogate"), b'\\ud800 alone", "output": "x"}'),
+            (b'{"instruction": "low ', Expect("encoding.lone-surrogate"), b'\\udc00 alone", "output": "x"}'),
+            (b'{"instruction": "high ', Expect("encoding.lone-surrogate"), b'\\ud800\\u0041 unpaired", "output": "x"}'),
             b'{"instruction": "a pair is fine: \\ud83d\\ude00", "output": "x"}',
         ),
         accepted=2,
