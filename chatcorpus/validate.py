@@ -22,10 +22,7 @@ from chatcorpus.faults import Fault, Problem, Severity
 from chatcorpus.records import ID_HEX_DIGITS, LANGUAGE_FIELDS, content_key, languages_of
 from chatcorpus.rules import RULES, TEXT_FIELDS, RecordContext, Rule, TextFrame
 from chatcorpus.sources import ParsedSource, SourceRef, discover, read_source
-
-# what "equal up to case, spacing and punctuation" ignores: everything but letters and digits
-_NOT_LETTER_OR_DIGIT = r"[^\p{L}\p{N}]+"
-
+from chatcorpus.textstats import letters_and_digits
 
 @dataclass
 class AcceptedRecord:
@@ -90,7 +87,7 @@ class Validator:
             rule for rule in RULES.values() if rule.check is not None and rule.id not in self.disabled
         ]
         self._exact: dict[str, _Seen] = {}
-        self._normalized: dict[bytes, _Seen] = {}
+        self._normalized: dict[int, _Seen] = {}
 
     def check(self, ref: SourceRef) -> FileResult:
         source = read_source(ref)
@@ -138,7 +135,8 @@ class Validator:
             ]
         if record.get("history"):
             normalized += repr(record["history"])
-        earlier = self._normalized.setdefault(hashlib.sha256(normalized.encode("utf-8", "surrogatepass")).digest()[:12], here)
+        # keys live for one run only, so Python's own string hash serves (64 bits)
+        earlier = self._normalized.setdefault(hash(normalized), here)
         if earlier is not here:
             return record_id, [
                 Problem("duplicate.normalized", f"equal, up to case, spacing and punctuation, to {earlier.path} record {earlier.index}")
@@ -157,8 +155,8 @@ def _text_frame(records: list[dict[str, Any]], config: Optional[str]) -> TextFra
 
 
 def _normalized_texts(frame: TextFrame) -> list[str]:
-    joined = pc.binary_join_element_wise(*(frame.columns[name] for name in TEXT_FIELDS), "\x1f")
-    return pc.utf8_lower(pc.replace_substring_regex(joined, _NOT_LETTER_OR_DIGIT, "")).to_pylist()
+    """Each record's text with case, spacing and punctuation gone: the near-duplicate key."""
+    return letters_and_digits(pc.binary_join_element_wise(*(frame.columns[name] for name in TEXT_FIELDS), "\x1f"))
 
 
 def _severity(problem: Problem) -> Severity:

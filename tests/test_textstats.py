@@ -1,0 +1,40 @@
+"""The byte-level character statistics equal their plain-Python definitions."""
+
+from __future__ import annotations
+
+import re
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chatcorpus import textstats
+
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+PUNCTUATION = re.compile(r"[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]")
+# the alphabet hypothesis draws from: every block the statistics tell apart, and neighbours
+ALPHABET = st.sampled_from(
+    list("aZ09 ,.!\n\t") + ["\u33ff", "\u3400", "\u4dbf", "\u4e00", "\u9fff", "\ua000", "\uf8ff", "\uf900", "\ufaff", "\ufb00",
+     "\u3000", "\u3001", "\u303f", "\u3040", "\uff01", "\uff0c", "\uff10", "\uff1a", "\uff21", "é", "😀", "я"]
+)
+
+
+def _reference_key(text: str) -> str:
+    text = PUNCTUATION.sub("", text)
+    return "".join(c.lower() if c.isascii() else c for c in text if not c.isascii() or c.isalnum())
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tiny chunks, so characters straddle chunk boundaries in every example."""
+    monkeypatch.setattr(textstats, "_CHUNK", 7)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.lists(st.text(ALPHABET, max_size=20), max_size=8), st.integers(0, 3))
+def test_byte_statistics_match_their_definitions(texts: list[str], skip: int) -> None:
+    column = pa.array(["padding"] * skip + texts, pa.string()).slice(skip)  # slices start at an offset
+    assert textstats.han_counts(column).tolist() == [len(HAN.findall(t)) for t in texts]
+    assert textstats.latin_letter_counts(column).tolist() == [len(re.findall("[A-Za-z]", t)) for t in texts]
+    assert textstats.letters_and_digits(column) == [_reference_key(t) for t in texts]
