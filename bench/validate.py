@@ -203,7 +203,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="source folder (default: the seed corpus beside the repo)")
     parser.add_argument("--replicate", type=int, nargs="+", default=[1, 10], metavar="N", help="corpus sizes, in copies (default: 1 10)")
-    parser.add_argument("--repeat", type=int, default=3, help="in-process timings: best of this many (default 3)")
+    parser.add_argument("--repeat", type=int, default=5, help="in-process timings: best of this many (default 5)")
     parser.add_argument("--runs", type=int, default=1, help="end-to-end timings: best of this many (default 1)")
     args = parser.parse_args(argv)
     if not args.corpus.is_dir():
