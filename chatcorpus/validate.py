@@ -64,18 +64,14 @@ class ValidationReport:
         return len(self.faults) - self.errors
 
 
-@dataclass(frozen=True)
-class _Seen:
-    config: Optional[str]
-    path: str
-    index: int
+_INDEX_BITS = 32  # a place is one int: (file number << 32) | record index
 
 
 class Validator:
     """Checks files one at a time, remembering records across files to find duplicates.
 
-    Memory grows with the number of distinct records (two small dict entries each),
-    never with the text of files already checked.
+    Memory grows with the number of distinct records (two int-to-int dict entries each,
+    about 200 bytes), never with the text of files already checked.
     """
 
     def __init__(self, disabled: Iterable[str] = ()) -> None:
@@ -86,11 +82,13 @@ class Validator:
         self._lint: list[Rule] = [
             rule for rule in RULES.values() if rule.check is not None and rule.id not in self.disabled
         ]
-        self._exact: dict[str, _Seen] = {}
-        self._normalized: dict[int, _Seen] = {}
+        self._files: list[SourceRef] = []
+        self._exact: dict[int, int] = {}  # record id -> place of its first occurrence
+        self._normalized: dict[int, int] = {}  # hash of the near-duplicate key -> place
 
     def check(self, ref: SourceRef) -> FileResult:
         source = read_source(ref)
+        self._files.append(ref)
         result = FileResult(source, rejected=source.unparsed)
         result.faults.extend(f for f in source.faults if f.rule not in self.disabled)
         records = [record if isinstance(record, dict) else {} for _, record in source.records]
@@ -125,23 +123,28 @@ class Validator:
         """The record's id, and a duplicate problem when an equal record was seen before."""
         key = content_key(record)
         record_id = hashlib.sha256(key).hexdigest()[:ID_HEX_DIGITS]
-        here = _Seen(ref.config, ref.display, index)
-        earlier = self._exact.setdefault(record_id, here)
-        if earlier is not here:
-            if earlier.config == ref.config:
-                return record_id, [Problem("duplicate.exact", f"the same record as {earlier.path} record {earlier.index}")]
+        here = (len(self._files) - 1) << _INDEX_BITS | index
+        earlier = self._exact.setdefault(int(record_id, 16), here)
+        if earlier != here:
+            first, first_index = self._place(earlier)
+            if first.config == ref.config:
+                return record_id, [Problem("duplicate.exact", f"the same record as {first.display} record {first_index}")]
             return record_id, [
-                Problem("duplicate.cross-config", f"the same record is in {earlier.config} ({earlier.path} record {earlier.index})")
+                Problem("duplicate.cross-config", f"the same record is in {first.config} ({first.display} record {first_index})")
             ]
         if record.get("history"):
             normalized += repr(record["history"])
         # keys live for one run only, so Python's own string hash serves (64 bits)
         earlier = self._normalized.setdefault(hash(normalized), here)
-        if earlier is not here:
+        if earlier != here:
+            first, first_index = self._place(earlier)
             return record_id, [
-                Problem("duplicate.normalized", f"equal, up to case, spacing and punctuation, to {earlier.path} record {earlier.index}")
+                Problem("duplicate.normalized", f"equal, up to case, spacing and punctuation, to {first.display} record {first_index}")
             ]
         return record_id, []
+
+    def _place(self, place: int) -> tuple[SourceRef, int]:
+        return self._files[place >> _INDEX_BITS], place & ((1 << _INDEX_BITS) - 1)
 
 
 def _text_frame(records: list[dict[str, Any]], config: Optional[str]) -> TextFrame:
