@@ -27,7 +27,7 @@ from chatcorpus.record_schema import record_schema_text
 from chatcorpus.records import category_of, to_row
 from chatcorpus.shards import DEFAULT_SHARD_ROWS, ShardInfo, ShardWriter
 from chatcorpus.sources import config_sources
-from chatcorpus.validate import Validator
+from chatcorpus.validate import Validator, without_cycle_collection
 
 
 @dataclass
@@ -99,7 +99,8 @@ def build_release(source: Path, out: Path, options: BuildOptions = BuildOptions(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        result = _write_release(source, staging, out, present, options, base)
+        with without_cycle_collection():
+            result = _write_release(source, staging, out, present, options, base)
         if options.skip_invalid or not result.rejected:
             _replace(out, staging)
             result.published = True

@@ -69,6 +69,9 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {}
+#: Rule families that say why a file or record could not be read or has no valid
+#: shape: they cannot be switched off, or a rejected record would have no reason.
+MANDATORY_PREFIXES = ("file.", "json.", "encoding.", "schema.")
 
 
 def _register(rule_id: str, severity: Severity, summary: str) -> None:
@@ -89,6 +92,10 @@ _register("encoding.bom", W, "the file starts with a UTF-8 byte order mark")
 _register("json.empty", E, "the file is empty")
 _register("json.syntax", E, "the file or a record is not valid JSON (located at the first bad character)")
 _register("json.not-array", E, "a .json file must hold an array of records")
+_register("json.duplicate-key", E, "a key appears twice in one object; readers disagree on which value wins, so the record is rejected")
+_register("json.too-deep", E, "a value nested deeper than 1024 levels, beyond what JSON readers accept")
+_register("encoding.invalid-utf8", E, "bytes that are not UTF-8 (a file saved as GBK or Latin-1?), located at the first bad byte")
+_register("encoding.lone-surrogate", E, "an escape like \\ud800 with no partner: half a UTF-16 pair, which UTF-8 text cannot hold")
 _register("schema.type", E, "a value has the wrong JSON type (fields are strings, history a list of pairs)")
 _register("schema.required", E, "instruction or output is missing")
 _register("schema.additionalProperties", E, "a field beyond the Alpaca format (instruction, input, output, system, history)")
@@ -134,7 +141,7 @@ def _has_control(frame: TextFrame) -> np.ndarray:
     return frame.any_column(lambda col: pc.match_substring_regex(col, _CONTROL)) | frame.has_history
 
 
-@lint_rule("text.control-character", E, "a control character or a lone surrogate inside the text", _has_control)
+@lint_rule("text.control-character", E, "a control character inside the text", _has_control)
 def _control_characters(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
     for pointer, value in _strings(record):
         match = _CONTROL_OR_SURROGATE.search(value)

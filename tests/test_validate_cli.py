@@ -89,3 +89,8 @@ def test_list_rules_names_every_rule_with_its_severity(capsys: pytest.CaptureFix
     listed = capsys.readouterr().out
     for rule in RULES.values():
         assert f"{rule.id}" in listed and rule.severity.value in listed
+
+
+def test_rules_that_explain_a_rejection_cannot_be_switched_off(source: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(source), "--disable", "json.syntax"]) == 2
+    assert "cannot be switched off" in capsys.readouterr().err
