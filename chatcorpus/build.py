@@ -22,7 +22,7 @@ from chatcorpus.card import render_card
 from chatcorpus.errors import SourceLayoutError, UsageError
 from chatcorpus.faults import Fault
 from chatcorpus.incremental import BaseRelease, Ledger, ShardReuse, changelog, check_newer, open_base
-from chatcorpus.manifest import Manifest, manifest_schema_text
+from chatcorpus.manifest import Manifest, check_version, manifest_schema_text
 from chatcorpus.record_schema import record_schema_text
 from chatcorpus.records import category_of, to_row
 from chatcorpus.shards import DEFAULT_SHARD_ROWS, ShardInfo, ShardWriter
@@ -84,10 +84,11 @@ class ConfigBuild:
 def build_release(source: Path, out: Path, options: BuildOptions = BuildOptions()) -> BuildResult:
     """Validate every source file, write accepted rows as shards and publish ``out``.
 
-    With rejected rows and no ``skip_invalid``, nothing is written to ``out``; either way
-    a rejects report listing every rejected record is written beside it.
+    With any error (a rejected record, or a file that could not be read at all) and no
+    ``skip_invalid``, nothing is written to ``out``; either way a rejects report listing
+    every error is written beside it.
     """
-    _check_version(options.version)
+    check_version(options.version)
     base = open_base(options.base) if options.base else None
     if base is not None:
         check_newer(options.version, base)
@@ -101,12 +102,12 @@ def build_release(source: Path, out: Path, options: BuildOptions = BuildOptions(
     try:
         with without_cycle_collection():
             result = _write_release(source, staging, out, present, options, base)
-        if options.skip_invalid or not result.rejected:
+        if options.skip_invalid or not result.error_faults:
             _replace(out, staging)
             result.published = True
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    if result.rejected:
+    if result.error_faults:
         result.rejects_path = _write_rejects(result, options.rejects_path or out.parent / f"{out.name}.rejects.jsonl")
     return result
 
@@ -189,12 +190,6 @@ def _changelog(built: dict[str, ConfigBuild], base: Optional[BaseRelease]) -> di
         elif config in base.manifest.configs:
             changes[config] = changelog(ShardReuse(base, config).ledger, [])
     return changes
-
-
-def _check_version(version: str) -> None:
-    parts = version.split(".")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        raise UsageError(f"version {version!r} is not X.Y.Z")
 
 
 def _check_replaceable(out: Path) -> None:

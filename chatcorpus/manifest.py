@@ -7,6 +7,7 @@ details, so the same release always gives the same manifest bytes.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -14,9 +15,11 @@ from typing import Any, Optional
 import jsonschema
 
 from chat_dataset_baseline import MANIFEST_FILENAME, schema_fingerprint
-from chatcorpus.errors import ManifestError
+from chatcorpus.errors import ManifestError, UsageError
 
 MANIFEST_FORMAT = 1
+#: X.Y.Z in ASCII digits (``\d`` would admit any Unicode digit, which ``int`` may refuse)
+VERSION_PATTERN = r"^[0-9]+\.[0-9]+\.[0-9]+$"
 _SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 MANIFEST_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -27,7 +30,7 @@ MANIFEST_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "format": {"const": MANIFEST_FORMAT},
-        "version": {"type": "string", "pattern": r"^\d+\.\d+\.\d+$"},
+        "version": {"type": "string", "pattern": VERSION_PATTERN},
         "parent": {"type": ["string", "null"], "description": "the version this release was built against"},
         "schema_fingerprint": _SHA256,
         "configs": {
@@ -117,6 +120,11 @@ class Manifest:
 
     def shard_paths(self) -> list[str]:
         return [shard["path"] for config in self.configs.values() for shard in config["shards"]]
+
+
+def check_version(version: str) -> None:
+    if not re.fullmatch(VERSION_PATTERN, version):
+        raise UsageError(f"version {version!r} is not X.Y.Z")
 
 
 def version_key(version: str) -> tuple[int, ...]:

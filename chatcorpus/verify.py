@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Protocol
 
+import yaml
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, HfApi
 from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
@@ -30,7 +31,7 @@ from chatcorpus.manifest import Manifest
 REPO_TYPE = "dataset"
 CARD_FILENAME = "README.md"
 _REPO_SPEC = re.compile(r"(?P<repo>[\w.-]+/[\w.-]+)(?:@(?P<revision>.+))?")
-_VERSION_TAG = re.compile(r"v\d+\.\d+\.\d+")
+_VERSION_TAG = re.compile(r"v[0-9]+\.[0-9]+\.[0-9]+")
 
 
 def _transport_error() -> type[Exception]:
@@ -264,7 +265,7 @@ def card_data_files(card_text: str) -> dict[str, list[str]]:
 def _card_problems(files: ReleaseFiles, manifest: Manifest) -> list[str]:
     try:
         listed = card_data_files(files.read(CARD_FILENAME).decode("utf-8"))
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, yaml.YAMLError) as err:
         return [f"cannot read the card: {err}"]
     problems = []
     for name in sorted(set(listed) | set(manifest.configs)):

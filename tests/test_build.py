@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -32,6 +35,15 @@ def test_the_same_input_gives_byte_identical_releases(tmp_path: Path) -> None:
     assert first.published and second.published
     assert _digests(first.out) == _digests(second.out)
     assert any(path.endswith(".parquet") for path in _digests(first.out))
+
+
+def test_a_build_in_another_process_with_another_hash_seed_gives_the_same_bytes(tmp_path: Path) -> None:
+    here = build_release(DATA, tmp_path / "a" / "chat-dataset-baseline", QUIET)
+    there = tmp_path / "b" / "chat-dataset-baseline"
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    command = [sys.executable, "-m", "chatcorpus.cli", "build", "--source", str(DATA), "--out", str(there), "--quiet"]
+    assert subprocess.run(command, env=env, capture_output=True).returncode == 0
+    assert _digests(here.out) == _digests(there)
 
 
 def test_shards_are_split_by_rows_in_source_order(tmp_path: Path, write_source: Callable[..., Path]) -> None:
@@ -120,3 +132,22 @@ def test_cli_build_exit_codes_and_chinese_reports(tmp_path: Path, write_source: 
     assert "alpaca-zh" in capsys.readouterr().out
     assert main(["build", "--source", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x"), "--quiet"]) == 2
     assert main(["build", "--source", str(src), "--out", str(tmp_path / "y"), "--version", "1.0", "--quiet"]) == 2
+
+
+@pytest.mark.parametrize("text", ["", "{}", "not json at all"], ids=["empty", "object", "garbage"])
+def test_a_file_that_yields_no_records_still_stops_the_release(
+    tmp_path: Path, write_source: Callable[..., Path], text: str
+) -> None:
+    src = write_source({"alpaca-en/good.json": [good_record(1)], "alpaca-en/broken.json": text})
+    out = tmp_path / "out"
+    result = build_release(src, out, QUIET)
+    assert not result.published and not out.exists()
+    assert [f.path for f in result.error_faults] == ["alpaca-en/broken.json"]
+    report = result.rejects_path.read_text(encoding="utf-8")
+    assert "alpaca-en/broken.json" in report
+    assert build_release(src, out, BuildOptions(progress=False, skip_invalid=True)).published
+
+
+def test_versions_must_be_ascii_x_y_z(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="X.Y.Z"):
+        build_release(DATA, tmp_path / "out", BuildOptions(progress=False, version="².0.0"))
