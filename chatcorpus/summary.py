@@ -8,57 +8,71 @@ verifying builder, streaming and not, and the four must agree.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import datasets
+import pyarrow as pa
+from datasets.exceptions import DatasetGenerationError
 
-from chat_dataset_baseline import FEATURES, SPLIT, ChatDatasetBaseline
+from chat_dataset_baseline import FEATURES, SPLIT, ChatDatasetBaseline, ChatDatasetError
 from chatcorpus.manifest import Manifest
 
 
 @dataclass
 class ConfigSummary:
     config: str
-    rows: int
     shards: int
-    languages: dict[str, int]
-    categories: int
-    features_match: bool
-    streaming_match: bool
-    builder_match: bool
+    expected_rows: int  # what the manifest promises
+    rows: int = 0
+    languages: dict[str, int] = field(default_factory=dict)
+    categories: int = 0
+    features_match: bool = False
+    streaming_match: bool = False
+    builder_match: bool = False
+    error: Optional[str] = None  # why the config could not be loaded at all
 
     @property
     def ok(self) -> bool:
-        return self.features_match and self.streaming_match and self.builder_match
+        return (
+            self.error is None
+            and self.rows == self.expected_rows
+            and self.features_match
+            and self.streaming_match
+            and self.builder_match
+        )
 
 
-def summarize_config(release: Path, config: str, shards: int, cache_dir: Optional[str] = None) -> ConfigSummary:
-    plain = datasets.load_dataset(str(release), config, split=SPLIT, cache_dir=cache_dir)
-    streamed_ids = [row["id"] for row in datasets.load_dataset(str(release), config, split=SPLIT, streaming=True)]
-    builder = ChatDatasetBaseline(config_name=config, data_source=str(release), cache_dir=cache_dir)
-    builder.download_and_prepare()
-    verified = builder.as_dataset(split=SPLIT)
+# what a broken release raises while loading: a shard that fails verification, or that
+# Arrow or datasets cannot read
+_LOAD_ERRORS = (ChatDatasetError, DatasetGenerationError, pa.ArrowException, OSError, ValueError)
+
+
+def summarize_config(release: Path, config: str, entry: dict[str, Any], cache_dir: Optional[str] = None) -> ConfigSummary:
+    summary = ConfigSummary(config, shards=len(entry["shards"]), expected_rows=entry["rows"])
+    try:
+        plain = datasets.load_dataset(str(release), config, split=SPLIT, cache_dir=cache_dir)
+        streamed_ids = [row["id"] for row in datasets.load_dataset(str(release), config, split=SPLIT, streaming=True)]
+        builder = ChatDatasetBaseline(config_name=config, data_source=str(release), cache_dir=cache_dir)
+        builder.download_and_prepare()
+        verified = builder.as_dataset(split=SPLIT)
+    except _LOAD_ERRORS as err:
+        summary.error = f"{type(err).__name__}: {err}"
+        return summary
     ids = plain["id"]
-    return ConfigSummary(
-        config=config,
-        rows=plain.num_rows,
-        shards=shards,
-        languages=dict(sorted(Counter(plain["language"]).items())),
-        categories=len(set(plain["category"])),
-        features_match=plain.features == FEATURES and verified.features == FEATURES,
-        streaming_match=streamed_ids == ids,
-        builder_match=verified["id"] == ids,
-    )
+    summary.rows = plain.num_rows
+    summary.languages = dict(sorted(Counter(plain["language"]).items()))
+    summary.categories = len(set(plain["category"]))
+    summary.features_match = plain.features == FEATURES and verified.features == FEATURES
+    summary.streaming_match = streamed_ids == ids
+    summary.builder_match = verified["id"] == ids
+    return summary
 
 
 def summarize_release(release: Path, cache_dir: Optional[str] = None) -> list[ConfigSummary]:
     manifest = Manifest.read(release)
-    return [
-        summarize_config(release, config, len(entry["shards"]), cache_dir)
-        for config, entry in manifest.configs.items()
-    ]
+    return [summarize_config(release, config, entry, cache_dir) for config, entry in manifest.configs.items()]
 
 
 def format_summary(summaries: list[ConfigSummary]) -> str:
@@ -66,7 +80,7 @@ def format_summary(summaries: list[ConfigSummary]) -> str:
     lines = [header, "-" * len(header)]
     for s in summaries:
         languages = " ".join(f"{k}={v}" for k, v in s.languages.items())
-        verdict = "ok" if s.ok else "MISMATCH"
+        verdict = "ok" if s.ok else f"FAILED: {s.error}" if s.error else "MISMATCH"
         lines.append(f"{s.config:<16}{s.rows:>8,}{s.shards:>8}  {languages:<28}{s.categories:>11}  {verdict}")
     lines.append("")
     lines.append("schema (every config): " + ", ".join(f"{name}: {_type_name(feature)}" for name, feature in FEATURES.items()))
