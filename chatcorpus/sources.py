@@ -113,7 +113,8 @@ def discover(paths: list[Path]) -> list[SourceRef]:
 
     A folder named after a config holds that config's files; a folder that holds
     config folders is a source root. Other files are read with no config (the
-    config-specific rules are then skipped).
+    config-specific rules are then skipped). A file named twice (on its own and inside
+    a folder) is read once, so it is not its own duplicate.
     """
     refs: list[SourceRef] = []
     for path in paths:
@@ -125,7 +126,10 @@ def discover(paths: list[Path]) -> list[SourceRef]:
                 refs.extend(SourceRef(f, str(f), _config_of(folder)) for f in _source_files(folder))
         else:
             raise SourceLayoutError(f"{path}: no such file or folder")
-    return refs
+    unique: dict[Path, SourceRef] = {}
+    for ref in refs:
+        unique.setdefault(ref.path.resolve(), ref)
+    return list(unique.values())
 
 
 def config_sources(root: Path, config: str) -> list[SourceRef]:
@@ -143,7 +147,12 @@ def _source_files(folder: Path) -> list[Path]:
 
 
 def _config_of(folder: Path) -> Optional[str]:
-    return folder.name if folder.name in CONFIGS else None
+    """The config a folder's files belong to: the nearest enclosing folder named after one,
+    as ``build`` reads a config folder with all its subfolders."""
+    for candidate in (folder, *folder.parents):
+        if candidate.name in CONFIGS:
+            return candidate.name
+    return None
 
 
 @dataclass(frozen=True)
