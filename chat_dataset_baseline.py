@@ -593,8 +593,10 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
                 manifest = json.loads(f.read())
         except (OSError, ValueError) as err:  # FileNotFoundError, HTTP errors, bad JSON
             raise ManifestError(f"cannot read the release manifest {url}: {err}") from err
-        if self.config.name not in manifest.get("configs", {}):
-            raise ManifestError(f"the release manifest {url} has no config {self.config.name!r}")
+        configs = manifest.get("configs") if isinstance(manifest, dict) else None
+        entry = configs.get(self.config.name) if isinstance(configs, dict) else None
+        if not isinstance(entry, dict) or not isinstance(entry.get("shards"), list):
+            raise ManifestError(f"the release manifest {url} lists no shards for config {self.config.name!r}")
         if manifest.get("schema_fingerprint") != schema_fingerprint():
             raise ManifestError(
                 f"the release at {url} was built with another schema than this builder's FEATURES; "

@@ -151,6 +151,8 @@ def merge_dataset_info(path: Path, entries: dict[str, dict[str, Any]]) -> Path:
             registry = json.loads(path.read_text(encoding="utf-8"))
         except ValueError as err:
             raise UsageError(f"{path} exists and is not JSON ({err}); refusing to overwrite it") from err
+    if not isinstance(registry, dict):
+        raise UsageError(f"{path} is not a JSON object of dataset entries; refusing to overwrite it")
     registry.update(entries)
     path.write_text(json.dumps(registry, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return path

@@ -171,7 +171,7 @@ class Publisher:
             return plan
         head_manifest = self._manifest_at(plan.head)
         plan.committed = head_manifest == self.manifest_bytes
-        plan.branch_version = Manifest.from_dict(json.loads(head_manifest), "the branch's manifest").version if head_manifest else None
+        plan.branch_version = _manifest_version(head_manifest) if head_manifest else None
         if not plan.committed:
             self._check_lineage(plan.branch_version)
             self._diff(plan)
@@ -216,9 +216,10 @@ class Publisher:
             return None
         return Path(path).read_bytes()
 
-    def _head(self) -> str:
+    def _head(self) -> Optional[str]:
+        """The branch's head commit; None if the branch is gone (which is a conflict too)."""
         refs = self.api.list_repo_refs(self.repo_id, repo_type=REPO_TYPE)
-        return next(ref.target_commit for ref in refs.branches if ref.name == self.revision)
+        return next((ref.target_commit for ref in refs.branches if ref.name == self.revision), None)
 
     # --- committing and tagging ----------------------------------------------------------
 
@@ -260,7 +261,7 @@ class Publisher:
         """After a failed commit: the commit that holds this release if it landed, None to retry."""
         try:
             head = self._head()
-            landed = head != plan.head and self._manifest_at(head) == self.manifest_bytes
+            landed = head is not None and head != plan.head and self._manifest_at(head) == self.manifest_bytes
         except HUB_ERRORS as err:
             raise PublishError(
                 f"the commit failed ({_brief(failure)}) and the branch could not be re-read ({_brief(err)}); "
@@ -372,3 +373,11 @@ def _brief(err: Optional[BaseException]) -> str:
         return "unknown error"
     text = str(err).strip().splitlines()[0].rstrip(".") if str(err).strip() else ""
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _manifest_version(data: bytes) -> str:
+    """The version of the release a branch holds; a manifest that is not one is refused, not guessed."""
+    try:
+        return Manifest.from_dict(json.loads(data), "the branch's manifest").version
+    except ValueError as err:  # bad JSON, or not a manifest (ManifestError is a ValueError)
+        raise ReleaseRefused(f"the branch holds a manifest.json that is not a release manifest ({err}); nothing was pushed") from err
