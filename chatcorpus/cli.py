@@ -11,14 +11,15 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
-from chat_dataset_baseline import CONFIGS, ChatDatasetError, RELEASE_VERSION
+from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, RELEASE_VERSION, ChatDatasetError
 from chatcorpus import __version__
+from chatcorpus.errors import UsageError
+from chatcorpus.shards import DEFAULT_SHARD_ROWS
 
 EXIT_OK, EXIT_FAULTS, EXIT_USAGE = 0, 1, 2
 DEBUG_VARIABLE = "CHAT_DATASET_BASELINE_DEBUG"
-Handler = Callable[[argparse.Namespace], int]
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -31,7 +32,7 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"{rule.id:<30}{rule.severity.value:<9}{rule.summary}")
         return EXIT_OK
     if not args.paths:
-        raise _Usage("validate needs at least one PATH (or --list-rules)")
+        raise UsageError("validate needs at least one PATH (or --list-rules)")
     report = validate_paths(args.paths, disabled=args.disable)
     FORMATS[args.format](report, sys.stdout)
     failed = report.errors or (args.strict and report.warnings)
@@ -62,11 +63,15 @@ def _build(args: argparse.Namespace) -> int:
     for config, c in result.counts.items():
         print(f"{config:<16}{c.files:>6}{c.read:>9,}{c.written:>9,}{c.rejected:>9,}")
     if result.rejects_path:
-        print(f"rejected records are listed in {result.rejects_path}")
+        print(f"every error and rejected record is listed in {result.rejects_path}")
     if result.published:
         print(f"release v{args.version} written to {args.out}")
         return EXIT_OK
-    print(f"{result.rejected:,} record(s) rejected: nothing written to {args.out} (use --skip-invalid to publish the rest)", file=sys.stderr)
+    print(
+        f"{len(result.error_faults):,} error(s), {result.rejected:,} record(s) rejected: nothing written to {args.out} "
+        "(use --skip-invalid to publish the rest)",
+        file=sys.stderr,
+    )
     return EXIT_FAULTS
 
 
@@ -125,6 +130,13 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chat-dataset-baseline",
@@ -160,9 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--version", default=RELEASE_VERSION, metavar="X.Y.Z", help=f"release version (default {RELEASE_VERSION})")
     build.add_argument("--skip-invalid", action="store_true", help="publish the accepted rows even when some were rejected")
     build.add_argument("--rejects", type=Path, metavar="FILE", help="where to list rejected records (default OUT.rejects.jsonl beside OUT)")
-    build.add_argument("--shard-rows", type=int, default=5000, metavar="N", help="rows per Parquet shard (default 5000)")
+    build.add_argument("--shard-rows", type=_positive, default=DEFAULT_SHARD_ROWS, metavar="N", help=f"rows per Parquet shard (default {DEFAULT_SHARD_ROWS})")
     build.add_argument("--disable", action="append", default=[], metavar="RULE", help="switch a validation rule off")
-    build.add_argument("--repo", default="hikariming/chat-dataset-baseline", metavar="ORG/NAME", help="repo id named in the card's examples")
+    build.add_argument("--repo", default=DEFAULT_REPO_ID, metavar="ORG/NAME", help="repo id named in the card's examples")
     build.add_argument("--base", metavar="FOLDER|ORG/NAME@vX.Y.Z",
                        help="build on that release: its unchanged shards are kept as they are, new rows go into new shards, "
                        "and the manifest records the parent version and a changelog")
@@ -225,7 +237,7 @@ def _add_export_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPa
     export.add_argument("--format", choices=FORMATS, default=LLAMA_FACTORY, help=f"what to write (default {LLAMA_FACTORY})")
     export.add_argument("--release", default=DEFAULT_REPO_ID, metavar="PATH_OR_REPO",
                         help=f"a release folder or a Hub dataset repo (default {DEFAULT_REPO_ID})")
-    export.add_argument("--revision", metavar="vX.Y.Z", help="the Hub revision to read (default: the release's version tag)")
+    export.add_argument("--revision", metavar="vX.Y.Z", help=f"the Hub revision to read (default: v{RELEASE_VERSION}, the release this package was published with)")
     export.add_argument("--config", action="append", choices=list(CONFIGS), metavar="CONFIG",
                         help="a config to export (repeatable; default all)")
     export.add_argument("--name", help="fill NAME in the prompts config (with --author)")
@@ -235,24 +247,17 @@ def _add_export_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPa
     export.set_defaults(handler=_export)
 
 
-class _Usage(Exception):
-    pass
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     _readable_output()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except _Usage as err:
-        parser.error(str(err))  # exits 2
     except (ChatDatasetError, OSError) as err:
         if os.environ.get(DEBUG_VARIABLE):
             raise
         print(f"chat-dataset-baseline {args.command}: {err}", file=sys.stderr)
         return EXIT_USAGE
-    return EXIT_USAGE
 
 
 def _readable_output() -> None:

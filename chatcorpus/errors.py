@@ -14,10 +14,6 @@ class SourceLayoutError(ChatDatasetError, FileNotFoundError):
     """A source folder does not have the one-subfolder-per-config layout."""
 
 
-class BuildRejected(ChatDatasetError, RuntimeError):
-    """Records were rejected and ``skip_invalid`` was not given, so nothing was written."""
-
-
 class BaseReleaseError(ChatDatasetError, ValueError):
     """The release named by ``build --base`` cannot be read, or its shards do not match its manifest."""
 
@@ -42,7 +38,6 @@ class TagPending(PublishError):
 
 __all__ = [
     "BaseReleaseError",
-    "BuildRejected",
     "ChatDatasetError",
     "ManifestError",
     "PublishError",

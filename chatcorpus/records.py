@@ -35,7 +35,7 @@ def content_key(record: dict[str, Any]) -> bytes:
     )
 
 
-def record_id(record: dict[str, Any]) -> str:
+def content_id(record: dict[str, Any]) -> str:
     """Stable id of a record: the first 64 bits of the sha256 of its canonical content."""
     return hashlib.sha256(content_key(record)).hexdigest()[:ID_HEX_DIGITS]
 
@@ -53,16 +53,7 @@ def languages_of(texts: pa.Array) -> list[str]:
     return np.where(share >= 0.8, "zh", np.where(share <= 0.2, "en", "mixed")).tolist()
 
 
-def language_of(text: str) -> str:
-    return languages_of(pa.array([text], pa.string()))[0]
-
-
 LANGUAGE_FIELDS = ("instruction", "input", "output")  # what the user asks and what the model answers
-
-
-def record_text(record: dict[str, Any]) -> str:
-    """The text a language is judged on."""
-    return "\n".join(value for key in LANGUAGE_FIELDS if isinstance(value := record.get(key), str))
 
 
 def category_of(config: str, relative_path: str) -> str:

@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from chat_dataset_baseline import CONFIGS, IDENTITY_CONFIG
 from chatcorpus.faults import Problem, Severity
 
 TEXT_FIELDS = ("instruction", "input", "output", "system")
@@ -159,14 +160,14 @@ _PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9_])(NAME|AUTHOR)(?![A-Za-z0-9_])")  # 
 
 
 def _mentions_placeholder(frame: TextFrame) -> np.ndarray:
-    if frame.config in (None, "prompts"):
+    if frame.config in (None, IDENTITY_CONFIG):
         return frame.nothing()
     return frame.any_column(lambda col: pc.match_substring_regex(col, "NAME|AUTHOR")) | frame.has_history
 
 
 @lint_rule("placeholder.outside-prompts", W, "NAME/AUTHOR placeholders in a config other than prompts", _mentions_placeholder)
 def _placeholder_outside(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
-    if ctx.config in (None, "prompts"):
+    if ctx.config in (None, IDENTITY_CONFIG):
         return
     for pointer, value in _strings(record):
         match = _PLACEHOLDER.search(value)
@@ -177,17 +178,18 @@ def _placeholder_outside(record: dict[str, Any], ctx: RecordContext) -> Iterator
 
 
 def _identity_prompts(frame: TextFrame) -> np.ndarray:
-    return np.full(len(frame), frame.config == "prompts")
+    return np.full(len(frame), frame.config == IDENTITY_CONFIG)
 
 
 @lint_rule("placeholder.missing", W, "an identity prompt whose output has neither NAME nor AUTHOR", _identity_prompts)
 def _placeholder_missing(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
     output = record.get("output")
-    if ctx.config == "prompts" and isinstance(output, str) and not _PLACEHOLDER.search(output):
+    if ctx.config == IDENTITY_CONFIG and isinstance(output, str) and not _PLACEHOLDER.search(output):
         yield Problem("placeholder.missing", "an identity answer should name the model (NAME) or its author (AUTHOR)", "/output")
 
 
-_EXPECTED_LANGUAGE = {"alpaca-zh": "zh", "chatglm-issues": "zh", "alpaca-en": "en"}
+# the configs written in one language (prompts are both) and what that language is
+_EXPECTED_LANGUAGE = {name: spec.language for name, spec in CONFIGS.items() if spec.language in ("zh", "en")}
 _WRONG_LANGUAGE = {"zh": "en", "en": "zh"}
 
 

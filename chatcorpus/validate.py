@@ -8,7 +8,6 @@ accepts and what a release publishes can never differ.
 from __future__ import annotations
 
 import gc
-import hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ import pyarrow.compute as pc
 from chatcorpus import schema_check
 from chatcorpus.errors import UsageError
 from chatcorpus.faults import Fault, Problem, Severity
-from chatcorpus.records import ID_HEX_DIGITS, LANGUAGE_FIELDS, content_key, languages_of
+from chatcorpus.records import LANGUAGE_FIELDS, content_id, languages_of
 from chatcorpus.rules import MANDATORY_PREFIXES, RULES, TEXT_FIELDS, RecordContext, Rule, TextFrame
 from chatcorpus.sources import ParsedSource, SourceRef, discover, read_source
 from chatcorpus.textstats import letters_and_digits
@@ -126,8 +125,7 @@ class Validator:
 
     def _deduplicate(self, record: dict[str, Any], normalized: str, ref: SourceRef, index: int) -> tuple[str, list[Problem]]:
         """The record's id, and a duplicate problem when an equal record was seen before."""
-        key = content_key(record)
-        record_id = hashlib.sha256(key).hexdigest()[:ID_HEX_DIGITS]
+        record_id = content_id(record)
         here = (len(self._files) - 1) << _INDEX_BITS | index
         earlier = self._exact.setdefault(int(record_id, 16), here)
         if earlier != here:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -27,3 +29,21 @@ def test_every_subcommand_has_help(command: str, capsys: pytest.CaptureFixture[s
         build_parser().parse_args([command, "--help"])
     assert exit_info.value.code == 0
     assert f"chat-dataset-baseline {command}" in capsys.readouterr().out
+
+
+def _readme_options() -> list[tuple[str, str]]:
+    """(subcommand, --option) for every option the README shows on a command line."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = readme.replace("\\\n", " ")  # shell line continuations
+    found = set()
+    for line in readme.splitlines():
+        for match in re.finditer(r"chat-dataset-baseline (\w+)([^`#]*)", line):
+            found.update((match.group(1), option) for option in re.findall(r"(?<![\w-])--[a-z][a-z-]*", match.group(2)))
+    return sorted(found)
+
+
+@pytest.mark.parametrize(("command", "option"), _readme_options())
+def test_every_option_the_readme_shows_exists(command: str, option: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    assert option in capsys.readouterr().out
