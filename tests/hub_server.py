@@ -311,6 +311,16 @@ class HubApp:
     def _revision_error(revision: str) -> Response:
         return Response.error(404, f"Invalid rev id: {revision}", "RevisionNotFound")
 
+    def _repo_at(self, kinds: Optional[str], repo: str, rev: str) -> tuple[Repo, Commit] | Response:
+        """The repo and the commit a (URL-quoted) revision names, or the 404 the Hub answers."""
+        found = self._with_repo(kinds, repo)
+        if isinstance(found, Response):
+            return found
+        try:
+            return found, found.resolve(unquote(rev))
+        except RevisionNotFound:
+            return self._revision_error(unquote(rev))
+
     # --- repositories ------------------------------------------------------------------
 
     def create_repo(self, request: Request) -> Response:
@@ -532,13 +542,10 @@ class HubApp:
         return Response.json(body)
 
     def commits(self, request: Request, kinds: str, repo: str, rev: str) -> Response:
-        found = self._with_repo(kinds, repo)
-        if isinstance(found, Response):
-            return found
-        try:
-            head = found.resolve(unquote(rev))
-        except RevisionNotFound:
-            return self._revision_error(unquote(rev))
+        located = self._repo_at(kinds, repo, rev)
+        if isinstance(located, Response):
+            return located
+        found, head = located
         return Response.json(
             [
                 {"id": c.oid, "title": c.title, "message": c.message, "date": c.date, "authors": [{"user": "test-user"}]}
@@ -585,14 +592,11 @@ class HubApp:
 
     def tree(self, request: Request, kinds: str, repo: str, rev: str, path: Optional[str] = None) -> Response:
         """One page of a folder's entries (all descendants with ``recursive``), Link-paginated."""
-        found = self._with_repo(kinds, repo)
-        if isinstance(found, Response):
-            return found
+        located = self._repo_at(kinds, repo, rev)
+        if isinstance(located, Response):
+            return located
+        found, commit = located
         revision = unquote(rev)
-        try:
-            commit = found.resolve(revision)
-        except RevisionNotFound:
-            return self._revision_error(revision)
         folder = unquote(path or "").strip("/")
         recursive = request.query.get("recursive", ["false"])[0].lower() == "true"
         entries = _tree_entries(commit, folder, recursive)
@@ -608,13 +612,10 @@ class HubApp:
         return Response.json([self._entry(found, commit, entry, expand) for entry in page], headers=headers)
 
     def paths_info(self, request: Request, kinds: str, repo: str, rev: str) -> Response:
-        found = self._with_repo(kinds, repo)
-        if isinstance(found, Response):
-            return found
-        try:
-            commit = found.resolve(unquote(rev))
-        except RevisionNotFound:
-            return self._revision_error(unquote(rev))
+        located = self._repo_at(kinds, repo, rev)
+        if isinstance(located, Response):
+            return located
+        found, commit = located
         form = parse_qs(request.body.decode())
         expand = form.get("expand", ["False"])[0].lower() == "true"
         folders = _folders(commit.files)
@@ -641,14 +642,10 @@ class HubApp:
 
     def resolve(self, request: Request, kinds: Optional[str], repo: str, rev: str, path: str) -> Response:
         """The file's bytes (or a Range of them), with the headers ``hf_hub_download`` relies on."""
-        found = self._with_repo(kinds, repo)
-        if isinstance(found, Response):
-            return found
-        revision = unquote(rev)
-        try:
-            commit = found.resolve(revision)
-        except RevisionNotFound:
-            return self._revision_error(revision)
+        located = self._repo_at(kinds, repo, rev)
+        if isinstance(located, Response):
+            return located
+        found, commit = located
         blob = commit.files.get(unquote(path))
         if blob is None:
             return Response.error(404, "Entry not found", "EntryNotFound", **{"X-Repo-Commit": commit.oid})
