@@ -22,8 +22,9 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Optional
+from typing import Any
 
 import datasets
 import pyarrow as pa
@@ -48,7 +49,7 @@ class ConfigSpec:
 
     description: str
     language: str
-    category: Optional[str]  # None: the category is the source file's stem
+    category: str | None  # None: the category is the source file's stem
 
 
 CONFIGS: dict[str, ConfigSpec] = {
@@ -64,8 +65,7 @@ CONFIGS: dict[str, ConfigSpec] = {
         category="alpaca",
     ),
     "chatglm-issues": ConfigSpec(
-        "Questions a Chinese chat model answered badly, re-answered; the category is "
-        "the source file it came from.",
+        "Questions a Chinese chat model answered badly, re-answered; the category is the source file it came from.",
         language="zh",
         category=None,
     ),
@@ -180,7 +180,9 @@ VIEW_FEATURES: dict[str, datasets.Features] = {
     # TRL's conversational language-modeling type, what tokenizer.apply_chat_template takes
     "messages": _view_features({"messages": datasets.List(_MESSAGE)}),
     # LLaMA-Factory's sharegpt format: human/gpt turns, the system prompt in a column beside them
-    "sharegpt": _view_features({"conversations": datasets.List({"from": _string, "value": _string}), "system": _string}),
+    "sharegpt": _view_features(
+        {"conversations": datasets.List({"from": _string, "value": _string}), "system": _string}
+    ),
     # TRL's conversational prompt-completion type: the completion is the one assistant turn
     "prompt-completion": _view_features({"prompt": datasets.List(_MESSAGE), "completion": datasets.List(_MESSAGE)}),
 }
@@ -230,7 +232,7 @@ class _Speakers:
     content_key: str
     user: str
     assistant: str
-    system: Optional[str]  # None: the system prompt is a column of its own, not a turn
+    system: str | None  # None: the system prompt is a column of its own, not a turn
 
 
 _CHAT = _Speakers("role", "content", user="user", assistant="assistant", system="system")
@@ -255,8 +257,13 @@ def _sharegpt_parts(table: pa.Table) -> dict[str, pa.Array]:
 
 def _prompt_completion_columns(table: pa.Table) -> dict[str, pa.Array]:
     output = _column(table, "output")
-    replies = pa.StructArray.from_arrays([pa.repeat(_CHAT.assistant, len(output)), output], names=[_CHAT.role_key, _CHAT.content_key])
-    return {"prompt": _turns(table, _CHAT, reply=False), "completion": pa.ListArray.from_arrays(_offsets(pa.repeat(1, len(output))), replies)}
+    replies = pa.StructArray.from_arrays(
+        [pa.repeat(_CHAT.assistant, len(output)), output], names=[_CHAT.role_key, _CHAT.content_key]
+    )
+    return {
+        "prompt": _turns(table, _CHAT, reply=False),
+        "completion": pa.ListArray.from_arrays(_offsets(pa.repeat(1, len(output))), replies),
+    }
 
 
 def _prompt_completion_parts(table: pa.Table) -> dict[str, pa.Array]:
@@ -264,7 +271,10 @@ def _prompt_completion_parts(table: pa.Table) -> dict[str, pa.Array]:
     _expect(pc.all(pc.equal(pc.list_value_length(completion), 1)), "a completion is one assistant turn")
     turns = pc.list_flatten(completion)
     _expect_roles(pc.struct_field(turns, _CHAT.role_key), _arange(len(turns)), _CHAT.assistant)
-    return {**_untangle(_column(table, "prompt"), _CHAT, reply=False), "output": pc.struct_field(turns, _CHAT.content_key)}
+    return {
+        **_untangle(_column(table, "prompt"), _CHAT, reply=False),
+        "output": pc.struct_field(turns, _CHAT.content_key),
+    }
 
 
 _VIEW_COLUMNS: dict[str, Callable[[pa.Table], dict[str, pa.Array]]] = {
@@ -370,7 +380,10 @@ def _split_prompt(prompt: pa.Array, instruction_bytes: pa.Array) -> tuple[pa.Arr
     has_input = pc.greater(length, stop)
     after = pc.if_else(has_input, pc.add(stop, len(INPUT_SEPARATOR.encode())), length)
     separator = _byte_slices(prompt, pc.if_else(has_input, stop, length), after)
-    _expect(pc.all(pc.or_(pc.invert(has_input), pc.equal(separator, INPUT_SEPARATOR))), f"{BOUNDARY_COLUMN} points at the separator")
+    _expect(
+        pc.all(pc.or_(pc.invert(has_input), pc.equal(separator, INPUT_SEPARATOR))),
+        f"{BOUNDARY_COLUMN} points at the separator",
+    )
     return _byte_slices(prompt, pa.repeat(0, len(prompt)), stop), _byte_slices(prompt, after, length)
 
 
@@ -384,7 +397,10 @@ def _byte_slices(strings: pa.Array, starts: pa.Array, stops: pa.Array) -> pa.Arr
     validity, offsets, data = strings.buffers()
     data = data or pa.py_buffer(b"")
     as_bytes = pa.Array.from_buffers(
-        pa.list_(pa.uint8()), len(strings), [validity, offsets], offset=strings.offset,
+        pa.list_(pa.uint8()),
+        len(strings),
+        [validity, offsets],
+        offset=strings.offset,
         children=[pa.Array.from_buffers(pa.uint8(), data.size, [None, data])],
     )
     row = pc.list_parent_indices(as_bytes)
@@ -392,11 +408,15 @@ def _byte_slices(strings: pa.Array, starts: pa.Array, stops: pa.Array) -> pa.Arr
     keep = pc.and_(pc.greater_equal(position, pc.take(starts, row)), pc.less(position, pc.take(stops, row)))
     kept = pc.filter(pc.list_flatten(as_bytes), keep)
     bounds = _offsets(pc.subtract(stops, starts))
-    sliced = pa.Array.from_buffers(pa.string(), len(strings), [None, bounds.buffers()[1], kept.buffers()[1] or pa.py_buffer(b"")])
+    sliced = pa.Array.from_buffers(
+        pa.string(), len(strings), [None, bounds.buffers()[1], kept.buffers()[1] or pa.py_buffer(b"")]
+    )
     try:
         sliced.validate(full=True)
     except pa.ArrowInvalid as err:
-        raise ViewError(f"the rows are not a view this library made: {BOUNDARY_COLUMN} cuts a character ({err})") from err
+        raise ViewError(
+            f"the rows are not a view this library made: {BOUNDARY_COLUMN} cuts a character ({err})"
+        ) from err
     return sliced
 
 
@@ -445,7 +465,7 @@ class IdentityError(ChatDatasetError, ValueError):
     """A name or author that cannot fill the placeholders, or identity asked of a config without them."""
 
 
-def check_identity(name: Optional[str], author: Optional[str]) -> None:
+def check_identity(name: str | None, author: str | None) -> None:
     """Refuse what would train a model on a blank or half-filled identity."""
     for label, value in (("name", name), ("author", author)):
         if not isinstance(value, str) or not value.strip():
@@ -457,7 +477,9 @@ def check_identity(name: Optional[str], author: Optional[str]) -> None:
 def check_identity_columns(columns: list[str]) -> None:
     """Refuse to fill in a view: its text is spread over turns and its boundary would no longer hold."""
     if list(columns) != ARROW_SCHEMA.names:
-        raise IdentityError("identity is filled in on rows of the shared schema; fill it in before converting to a view")
+        raise IdentityError(
+            "identity is filled in on rows of the shared schema; fill it in before converting to a view"
+        )
 
 
 def render_identity_table(table: pa.Table, name: str, author: str) -> pa.Table:
@@ -506,12 +528,12 @@ class ChatDatasetBaselineConfig(datasets.BuilderConfig):
             ``prompts`` config (``name`` is taken: it is the config's name).
     """
 
-    data_source: Optional[str] = None
-    revision: Optional[str] = None
+    data_source: str | None = None
+    revision: str | None = None
     verify: bool = True
     format: str = "alpaca"
-    model_name: Optional[str] = None
-    model_author: Optional[str] = None
+    model_name: str | None = None
+    model_author: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -524,7 +546,7 @@ class ChatDatasetBaselineConfig(datasets.BuilderConfig):
 
     def release_url(self, path: str) -> str:
         """URL of a file of the release, local or ``hf://`` pinned to the revision."""
-        if self.is_local:
+        if self.data_source is not None and self.is_local:
             return os.path.join(os.path.abspath(self.data_source), *path.split("/"))
         repo_id = self.data_source or DEFAULT_REPO_ID
         revision = self.revision or f"v{self.version}"
@@ -543,12 +565,14 @@ class ChatDatasetBaselineConfig(datasets.BuilderConfig):
         check_view(self.format)
         if self.renders_identity:
             if self.name != IDENTITY_CONFIG:
-                raise IdentityError(f"only the {IDENTITY_CONFIG!r} config holds NAME and AUTHOR; {self.name!r} has nothing to fill")
+                raise IdentityError(
+                    f"only the {IDENTITY_CONFIG!r} config holds NAME and AUTHOR; {self.name!r} has nothing to fill"
+                )
             check_identity(self.model_name, self.model_author)
 
     def present(self, table: pa.Table) -> pa.Table:
         """A stored table as this config serves it: identity filled in, then shaped as the view."""
-        if self.renders_identity:
+        if self.model_name is not None and self.model_author is not None:  # check_presentation refused one alone
             table = render_identity_table(table, self.model_name, self.model_author)
         return to_view_table(table, self.format)
 
@@ -581,7 +605,7 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
         if self.config.verify and not streaming:
             # downloaded shards are checked here, before generation, so the error reaches
             # the caller as itself rather than wrapped in a DatasetGenerationError
-            for file, shard in zip(files, shards):
+            for file, shard in zip(files, shards, strict=False):
                 self._read_shard(file, shard)
         gen_kwargs = {"files": files, "shards": shards, "verify": self.config.verify and streaming}
         return [datasets.SplitGenerator(name=SPLIT, gen_kwargs=gen_kwargs)]
@@ -607,8 +631,10 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
     def _generate_shards(self, files: list[str], shards: list[dict[str, Any]], verify: bool) -> Iterator[str]:
         yield from files
 
-    def _generate_tables(self, files: list[str], shards: list[dict[str, Any]], verify: bool) -> Iterator[tuple[Key, pa.Table]]:
-        for shard_index, (file, shard) in enumerate(zip(files, shards)):
+    def _generate_tables(
+        self, files: list[str], shards: list[dict[str, Any]], verify: bool
+    ) -> Iterator[tuple[Key, pa.Table]]:
+        for shard_index, (file, shard) in enumerate(zip(files, shards, strict=False)):
             if verify:
                 parquet_file = pq.ParquetFile(pa.BufferReader(self._read_shard(file, shard)))
             else:
@@ -635,10 +661,15 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
             sleep_on_threads_shutdown=self.SLEEP_ON_THREADS_SHUTDOWNS,
         )
 
-    def _as_streaming_dataset_single(self, splits_generator: datasets.SplitGenerator, **kwargs: Any) -> datasets.IterableDataset:
+    def _as_streaming_dataset_single(
+        self, splits_generator: datasets.SplitGenerator, **kwargs: Any
+    ) -> datasets.IterableDataset:
         streaming = super()._as_streaming_dataset_single(splits_generator, **kwargs)
         return _ArrowBatchedIterableDataset(
-            streaming._ex_iterable, info=streaming.info, split=streaming.split, token_per_repo_id=streaming._token_per_repo_id
+            streaming._ex_iterable,
+            info=streaming.info,
+            split=streaming.split,
+            token_per_repo_id=streaming._token_per_repo_id,
         )
 
     def _cast_table(self, table: pa.Table) -> pa.Table:
@@ -670,7 +701,7 @@ class _TypedArrowExamplesIterable(ArrowExamplesIterable):
     def features(self) -> datasets.Features:
         return self._typed_features
 
-    def _typed(self, iterable: ArrowExamplesIterable) -> "_TypedArrowExamplesIterable":
+    def _typed(self, iterable: ArrowExamplesIterable) -> _TypedArrowExamplesIterable:
         return _TypedArrowExamplesIterable(
             self._typed_features,
             iterable.generate_tables_fn,
@@ -679,10 +710,10 @@ class _TypedArrowExamplesIterable(ArrowExamplesIterable):
             iterable._sleep_on_threads_shutdown,
         )
 
-    def shuffle_data_sources(self, generator: Any) -> "_TypedArrowExamplesIterable":
+    def shuffle_data_sources(self, generator: Any) -> _TypedArrowExamplesIterable:
         return self._typed(super().shuffle_data_sources(generator))
 
-    def shard_data_sources(self, num_shards: int, index: int, contiguous: bool = True) -> "_TypedArrowExamplesIterable":
+    def shard_data_sources(self, num_shards: int, index: int, contiguous: bool = True) -> _TypedArrowExamplesIterable:
         return self._typed(super().shard_data_sources(num_shards, index, contiguous=contiguous))
 
 

@@ -136,7 +136,9 @@ def _run_once(name: str, **variables: str) -> dict:
     wrapper = f"import resource, runpy, sys\nexec(compile({code!r}, 'bench', 'exec'))\n"
     proc = subprocess.run(
         [sys.executable, "-c", wrapper + "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"],
-        capture_output=True, text=True, env={**_env()},
+        capture_output=True,
+        text=True,
+        env={**_env()},
     )
     if proc.returncode:
         raise SystemExit(f"{name} failed:\n{proc.stderr[-2000:]}")
@@ -149,7 +151,12 @@ def _run_once(name: str, **variables: str) -> dict:
 def _env() -> dict:
     import os
 
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
+    return {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    }
 
 
 def replicate(corpus: Path, target: Path, times: int) -> None:
@@ -167,7 +174,12 @@ def replicate(corpus: Path, target: Path, times: int) -> None:
                     (target / config.name / f"{k}-{f.name}").write_bytes(data)
                 continue
             for k in range(times):
-                copy = [{**r, "instruction": f"{r['instruction']} ({k})"} if isinstance(r, dict) and isinstance(r.get("instruction"), str) else r for r in records]
+                copy = [
+                    {**r, "instruction": f"{r['instruction']} ({k})"}
+                    if isinstance(r, dict) and isinstance(r.get("instruction"), str)
+                    else r
+                    for r in records
+                ]
                 (target / config.name / f"{k}-{f.name}").write_bytes(orjson.dumps(copy, option=orjson.OPT_INDENT_2))
 
 

@@ -30,10 +30,36 @@ sys.path.insert(0, str(HERE.parent / "tests"))  # the local Hub lives with the t
 from hub_server import HubServer, client_environment  # noqa: E402
 
 CONFIG = "alpaca-en"
-WORDS = (
-    "the model answers questions about rivers mountains history code numbers poems recipes weather planets "
-    "languages music markets health travel animals plants physics chemistry logic games sports law art"
-).split()
+WORDS = [
+    "the",
+    "model",
+    "answers",
+    "questions",
+    "about",
+    "rivers",
+    "mountains",
+    "history",
+    "code",
+    "numbers",
+    "poems",
+    "recipes",
+    "weather",
+    "planets",
+    "languages",
+    "music",
+    "markets",
+    "health",
+    "travel",
+    "animals",
+    "plants",
+    "physics",
+    "chemistry",
+    "logic",
+    "games",
+    "sports",
+    "law",
+    "art",
+]
 
 
 def records(start: int, count: int, seed: int = 0) -> list[dict[str, str]]:
@@ -44,7 +70,11 @@ def records(start: int, count: int, seed: int = 0) -> list[dict[str, str]]:
         return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
 
     return [
-        {"instruction": f"Q{start + i}: {sentence(12)}", "input": "", "output": " ".join(sentence(14) for _ in range(4))}
+        {
+            "instruction": f"Q{start + i}: {sentence(12)}",
+            "input": "",
+            "output": " ".join(sentence(14) for _ in range(4)),
+        }
         for i in range(count)
     ]
 
@@ -91,18 +121,22 @@ def main() -> None:
         # push: v1.0.0, then v1.1.0 built on the published v1.0.0
         measure(hub, lambda: cli(["push", str(v1), "--repo", "bench/push"]))
         v2 = root / "v2" / "chat-dataset-baseline"
-        build_release(write_source(root / "src2", second), v2, BuildOptions(version="1.1.0", base="bench/push@v1.0.0", **options))
+        build_release(
+            write_source(root / "src2", second), v2, BuildOptions(version="1.1.0", base="bench/push@v1.0.0", **options)
+        )
         ours = measure(hub, lambda: cli(["push", str(v2), "--repo", "bench/push"]))
 
         # push_to_hub: the same two versions of the config, each pushed whole
         cache = str(root / "cache")
-        for release, label in ((v1, "first"), (v2, "second")):
+        for release, _label in ((v1, "first"), (v2, "second")):
             ds = datasets.load_dataset(str(release), CONFIG, split="train", cache_dir=cache)
-            cost = measure(hub, lambda: ds.push_to_hub("bench/push-to-hub", config_name=CONFIG))
+            cost = measure(hub, lambda ds=ds: ds.push_to_hub("bench/push-to-hub", config_name=CONFIG))
         theirs = cost
 
     rows_total = args.rows + args.new
-    print(f"append-only release: {args.new:,} new rows on {args.rows:,} ({rows_total:,} in all), shards of {args.shard_rows:,} rows")
+    print(
+        f"append-only release: {args.new:,} new rows on {args.rows:,} ({rows_total:,} in all), shards of {args.shard_rows:,} rows"
+    )
     print(f"{'publisher':<34}{'requests':>10}{'bytes uploaded':>16}")
     print(f"{'chat-dataset-baseline push':<34}{ours[0]:>10,}{ours[1]:>16,}")
     print(f"{'Dataset.push_to_hub (whole config)':<34}{theirs[0]:>10,}{theirs[1]:>16,}")

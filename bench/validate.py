@@ -25,10 +25,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import jsonschema
 
@@ -95,7 +96,7 @@ else:
 class Timing:
     name: str
     seconds: float
-    peak_mib: Optional[float] = None  # of the process, for end-to-end runs
+    peak_mib: float | None = None  # of the process, for end-to-end runs
 
 
 def replicate(corpus: Path, copies: int, into: Path) -> Path:
@@ -145,7 +146,7 @@ def in_process(records: list[Any], repeat: int) -> list[Timing]:
     return timings
 
 
-def run_process(how: str, target: str, args: list[str]) -> tuple[float, Optional[float]]:
+def run_process(how: str, target: str, args: list[str]) -> tuple[float, float | None]:
     """Wall-clock seconds and peak resident MiB of ``python <how> <target> <args>``.
 
     The child reports its own peak (VmHWM): a child's ru_maxrss on Linux starts at its
@@ -182,7 +183,9 @@ def print_table(title: str, records: int, timings: list[Timing], note: str) -> N
     print(f"  {'':34}{'seconds':>9}{'records/s':>12}{'peak MiB':>10}{'speed':>8}")
     for t in timings:
         peak = f"{t.peak_mib:,.0f}" if t.peak_mib is not None else "-"
-        print(f"  {t.name:34}{t.seconds:9.3f}{records / t.seconds:12,.0f}{peak:>10}{baseline.seconds / t.seconds:7.1f}x")
+        print(
+            f"  {t.name:34}{t.seconds:9.3f}{records / t.seconds:12,.0f}{peak:>10}{baseline.seconds / t.seconds:7.1f}x"
+        )
     print(f"  {note}")
 
 
@@ -199,10 +202,14 @@ def bench(root: Path, copies: int, repeat: int, runs: int) -> None:
     print_table(f"{copies}x, end to end, whole processes", len(records), timings, note)
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="source folder (default: the seed corpus beside the repo)")
-    parser.add_argument("--replicate", type=int, nargs="+", default=[1, 10], metavar="N", help="corpus sizes, in copies (default: 1 10)")
+    parser.add_argument(
+        "--corpus", type=Path, default=DEFAULT_CORPUS, help="source folder (default: the seed corpus beside the repo)"
+    )
+    parser.add_argument(
+        "--replicate", type=int, nargs="+", default=[1, 10], metavar="N", help="corpus sizes, in copies (default: 1 10)"
+    )
     parser.add_argument("--repeat", type=int, default=5, help="in-process timings: best of this many (default 5)")
     parser.add_argument("--runs", type=int, default=1, help="end-to-end timings: best of this many (default 1)")
     args = parser.parse_args(argv)

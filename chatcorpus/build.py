@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
 
 from huggingface_hub.utils import tqdm
 
@@ -46,8 +46,8 @@ class BuildResult:
     counts: dict[str, ConfigCounts]
     faults: list[Fault]
     published: bool
-    rejects_path: Optional[Path] = None
-    manifest: Optional[Manifest] = None
+    rejects_path: Path | None = None
+    manifest: Manifest | None = None
 
     @property
     def rejected(self) -> int:
@@ -65,11 +65,11 @@ class BuildOptions:
     shard_rows: int = DEFAULT_SHARD_ROWS
     disabled_rules: Iterable[str] = ()
     repo_id: str = DEFAULT_REPO_ID
-    rejects_path: Optional[Path] = None
+    rejects_path: Path | None = None
     progress: bool = True
     configs: tuple[str, ...] = field(default_factory=lambda: tuple(CONFIGS))
     #: FOLDER or ORG/NAME@vX.Y.Z: build on that release, keeping its unchanged shards as they are
-    base: Optional[str] = None
+    base: str | None = None
 
 
 @dataclass
@@ -78,16 +78,17 @@ class ConfigBuild:
 
     counts: ConfigCounts
     shards: list[ShardInfo]
-    changes: Optional[dict[str, list[str]]] = None  # None without a base
+    changes: dict[str, list[str]] | None = None  # None without a base
 
 
-def build_release(source: Path, out: Path, options: BuildOptions = BuildOptions()) -> BuildResult:
+def build_release(source: Path, out: Path, options: BuildOptions | None = None) -> BuildResult:
     """Validate every source file, write accepted rows as shards and publish ``out``.
 
     With any error (a rejected record, or a file that could not be read at all) and no
     ``skip_invalid``, nothing is written to ``out``; either way a rejects report listing
     every error is written beside it.
     """
+    options = options or BuildOptions()
     check_version(options.version)
     base = open_base(options.base) if options.base else None
     if base is not None:
@@ -113,7 +114,7 @@ def build_release(source: Path, out: Path, options: BuildOptions = BuildOptions(
 
 
 def _write_release(
-    source: Path, staging: Path, out: Path, configs: list[str], options: BuildOptions, base: Optional[BaseRelease]
+    source: Path, staging: Path, out: Path, configs: list[str], options: BuildOptions, base: BaseRelease | None
 ) -> BuildResult:
     validator = Validator(options.disabled_rules)
     faults: list[Fault] = []
@@ -123,7 +124,11 @@ def _write_release(
     manifest = Manifest(
         version=options.version,
         configs={
-            config: {"rows": counts[config].written, "rejected": counts[config].rejected, "shards": [s.manifest_entry() for s in shards]}
+            config: {
+                "rows": counts[config].written,
+                "rejected": counts[config].rejected,
+                "shards": [s.manifest_entry() for s in shards],
+            }
             for config, shards in shard_lists.items()
             if shards
         },
@@ -148,7 +153,7 @@ def _build_config(
     validator: Validator,
     faults: list[Fault],
     options: BuildOptions,
-    base: Optional[BaseRelease] = None,
+    base: BaseRelease | None = None,
 ) -> ConfigBuild:
     """Validate and write one config; with a base, rows already in an unchanged base shard stay there."""
     counts = ConfigCounts()
@@ -179,14 +184,15 @@ def _build_config(
     return ConfigBuild(counts, reuse.copy_kept(staging) + writer.close(), changelog(reuse.ledger, ledger))
 
 
-def _changelog(built: dict[str, ConfigBuild], base: Optional[BaseRelease]) -> dict[str, dict[str, list[str]]]:
+def _changelog(built: dict[str, ConfigBuild], base: BaseRelease | None) -> dict[str, dict[str, list[str]]]:
     """Per config, in ``CONFIGS`` order; a config the base had and this release lacks lost every row."""
     if base is None:
         return {}
-    changes = {}
+    changes: dict[str, dict[str, list[str]]] = {}
     for config in CONFIGS:
-        if config in built and built[config].changes is not None:
-            changes[config] = built[config].changes
+        config_changes = built[config].changes if config in built else None
+        if config_changes is not None:
+            changes[config] = config_changes
         elif config in base.manifest.configs:
             changes[config] = changelog(ShardReuse(base, config).ledger, [])
     return changes
@@ -195,7 +201,9 @@ def _changelog(built: dict[str, ConfigBuild], base: Optional[BaseRelease]) -> di
 def _check_replaceable(out: Path) -> None:
     """Refuse to replace a folder that is not a release: a typo must not delete someone's data."""
     if out.exists() and any(out.iterdir()) and not (out / MANIFEST_FILENAME).is_file():
-        raise UsageError(f"{out} exists and is not a chat-dataset-baseline release (no {MANIFEST_FILENAME}); refusing to replace it")
+        raise UsageError(
+            f"{out} exists and is not a chat-dataset-baseline release (no {MANIFEST_FILENAME}); refusing to replace it"
+        )
 
 
 def _replace(out: Path, staging: Path) -> None:

@@ -31,7 +31,7 @@ def card_data(manifest: Manifest, arrow_bytes: dict[str, int]) -> DatasetCardDat
         pretty_name="chat-dataset-baseline",
         tags=["instruction-tuning", "alpaca", "chinese"],
     )
-    configs = {
+    configs: dict[str, dict[str, Any]] = {
         name: {"data_files": [{"split": SPLIT, "path": [shard["path"] for shard in entry["shards"]]}]}
         for name, entry in manifest.configs.items()
     }

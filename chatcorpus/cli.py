@@ -10,8 +10,8 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, RELEASE_VERSION, ChatDatasetError
 from chatcorpus import __version__
@@ -58,7 +58,10 @@ def _build(args: argparse.Namespace) -> int:
         print(format_fault(fault), file=sys.stderr)
     warnings = len(result.faults) - len(result.error_faults)
     if warnings:
-        print(f"{warnings:,} warning(s) not shown; `chat-dataset-baseline validate {args.source}` lists them", file=sys.stderr)
+        print(
+            f"{warnings:,} warning(s) not shown; `chat-dataset-baseline validate {args.source}` lists them",
+            file=sys.stderr,
+        )
     print(f"{'config':<16}{'files':>6}{'read':>9}{'written':>9}{'rejected':>9}")
     for config, c in result.counts.items():
         print(f"{config:<16}{c.files:>6}{c.read:>9,}{c.written:>9,}{c.rejected:>9,}")
@@ -126,7 +129,10 @@ def _export(args: argparse.Namespace) -> int:
     if result.dataset_info:
         print(f"LLaMA-Factory entries added to {result.dataset_info}")
     if result.unrendered(options):
-        print("note: the prompts config still holds NAME and AUTHOR; give --name and --author to fill them before training", file=sys.stderr)
+        print(
+            "note: the prompts config still holds NAME and AUTHOR; give --name and --author to fill them before training",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -153,9 +159,15 @@ def build_parser() -> argparse.ArgumentParser:
         "against schema/record.schema.json and the lint rules; report every fault with file, line and column.",
     )
     validate.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders to check")
-    validate.add_argument("--format", choices=("text", "github", "json"), default="text",
-                          help="text: file:line:col: rule-id message (default); github: Actions annotations; json: one report")
-    validate.add_argument("--disable", action="append", default=[], metavar="RULE", help="switch a rule off (repeatable)")
+    validate.add_argument(
+        "--format",
+        choices=("text", "github", "json"),
+        default="text",
+        help="text: file:line:col: rule-id message (default); github: Actions annotations; json: one report",
+    )
+    validate.add_argument(
+        "--disable", action="append", default=[], metavar="RULE", help="switch a rule off (repeatable)"
+    )
     validate.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     validate.add_argument("--list-rules", action="store_true", help="list rule ids, severities and what they check")
     validate.set_defaults(handler=_validate)
@@ -169,15 +181,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--source", required=True, type=Path, metavar="SRC", help="source folder")
     build.add_argument("--out", required=True, type=Path, metavar="OUT", help="release folder to (re)create")
-    build.add_argument("--version", default=RELEASE_VERSION, metavar="X.Y.Z", help=f"release version (default {RELEASE_VERSION})")
-    build.add_argument("--skip-invalid", action="store_true", help="publish the accepted rows even when some were rejected")
-    build.add_argument("--rejects", type=Path, metavar="FILE", help="where to list rejected records (default OUT.rejects.jsonl beside OUT)")
-    build.add_argument("--shard-rows", type=_positive, default=DEFAULT_SHARD_ROWS, metavar="N", help=f"rows per Parquet shard (default {DEFAULT_SHARD_ROWS})")
+    build.add_argument(
+        "--version", default=RELEASE_VERSION, metavar="X.Y.Z", help=f"release version (default {RELEASE_VERSION})"
+    )
+    build.add_argument(
+        "--skip-invalid", action="store_true", help="publish the accepted rows even when some were rejected"
+    )
+    build.add_argument(
+        "--rejects",
+        type=Path,
+        metavar="FILE",
+        help="where to list rejected records (default OUT.rejects.jsonl beside OUT)",
+    )
+    build.add_argument(
+        "--shard-rows",
+        type=_positive,
+        default=DEFAULT_SHARD_ROWS,
+        metavar="N",
+        help=f"rows per Parquet shard (default {DEFAULT_SHARD_ROWS})",
+    )
     build.add_argument("--disable", action="append", default=[], metavar="RULE", help="switch a validation rule off")
-    build.add_argument("--repo", default=DEFAULT_REPO_ID, metavar="ORG/NAME", help="repo id named in the card's examples")
-    build.add_argument("--base", metavar="FOLDER|ORG/NAME@vX.Y.Z",
-                       help="build on that release: its unchanged shards are kept as they are, new rows go into new shards, "
-                       "and the manifest records the parent version and a changelog")
+    build.add_argument(
+        "--repo", default=DEFAULT_REPO_ID, metavar="ORG/NAME", help="repo id named in the card's examples"
+    )
+    build.add_argument(
+        "--base",
+        metavar="FOLDER|ORG/NAME@vX.Y.Z",
+        help="build on that release: its unchanged shards are kept as they are, new rows go into new shards, "
+        "and the manifest records the parent version and a changelog",
+    )
     build.add_argument("--quiet", action="store_true", help="no progress bars")
     build.set_defaults(handler=_build)
 
@@ -200,10 +232,18 @@ def build_parser() -> argparse.ArgumentParser:
         "or `hf auth login`, never from the command line.",
     )
     push.add_argument("release", type=Path, metavar="OUT", help="a folder written by build")
-    push.add_argument("--repo", required=True, metavar="ORG/NAME", help="the Hub dataset repo (created if it does not exist)")
+    push.add_argument(
+        "--repo", required=True, metavar="ORG/NAME", help="the Hub dataset repo (created if it does not exist)"
+    )
     push.add_argument("--revision", default="main", metavar="BRANCH", help="the branch to commit to (default main)")
-    push.add_argument("--create-pr", action="store_true", help="open a pull request with the release instead of committing to the branch (no tag)")
-    push.add_argument("--dry-run", action="store_true", help="print what would be added, kept and deleted, with bytes; change nothing")
+    push.add_argument(
+        "--create-pr",
+        action="store_true",
+        help="open a pull request with the release instead of committing to the branch (no tag)",
+    )
+    push.add_argument(
+        "--dry-run", action="store_true", help="print what would be added, kept and deleted, with bytes; change nothing"
+    )
     push.set_defaults(handler=_push)
 
     verify = commands.add_parser(
@@ -213,7 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
         "data_files list exactly the manifest's shards, and every shard has the manifest's bytes, sha256 and rows. "
         "Reports every problem; exit 1 if there is any.",
     )
-    verify.add_argument("release", metavar="ORG/NAME@vX.Y.Z|FOLDER", help="a Hub release (a revision after @, main if none) or a release folder")
+    verify.add_argument(
+        "release",
+        metavar="ORG/NAME@vX.Y.Z|FOLDER",
+        help="a Hub release (a revision after @, main if none) or a release folder",
+    )
     verify.add_argument("--cache-dir", metavar="DIR", help="download into DIR (default: a fresh temporary folder)")
     verify.set_defaults(handler=_verify)
 
@@ -221,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_export_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from chat_dataset_baseline import DEFAULT_REPO_ID
     from chatcorpus.export import FORMATS, LLAMA_FACTORY
 
@@ -234,20 +278,38 @@ def _add_export_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPa
         "(jsonl: the shared schema).",
     )
     export.add_argument("out", type=Path, metavar="OUT_DIR", help="folder to write into (created if missing)")
-    export.add_argument("--format", choices=FORMATS, default=LLAMA_FACTORY, help=f"what to write (default {LLAMA_FACTORY})")
-    export.add_argument("--release", default=DEFAULT_REPO_ID, metavar="PATH_OR_REPO",
-                        help=f"a release folder or a Hub dataset repo (default {DEFAULT_REPO_ID})")
-    export.add_argument("--revision", metavar="vX.Y.Z", help=f"the Hub revision to read (default: v{RELEASE_VERSION}, the release this package was published with)")
-    export.add_argument("--config", action="append", choices=list(CONFIGS), metavar="CONFIG",
-                        help="a config to export (repeatable; default all)")
+    export.add_argument(
+        "--format", choices=FORMATS, default=LLAMA_FACTORY, help=f"what to write (default {LLAMA_FACTORY})"
+    )
+    export.add_argument(
+        "--release",
+        default=DEFAULT_REPO_ID,
+        metavar="PATH_OR_REPO",
+        help=f"a release folder or a Hub dataset repo (default {DEFAULT_REPO_ID})",
+    )
+    export.add_argument(
+        "--revision",
+        metavar="vX.Y.Z",
+        help=f"the Hub revision to read (default: v{RELEASE_VERSION}, the release this package was published with)",
+    )
+    export.add_argument(
+        "--config",
+        action="append",
+        choices=list(CONFIGS),
+        metavar="CONFIG",
+        help="a config to export (repeatable; default all)",
+    )
     export.add_argument("--name", help="fill NAME in the prompts config (with --author)")
     export.add_argument("--author", help="fill AUTHOR in the prompts config (with --name)")
-    export.add_argument("--repo", metavar="ORG/NAME",
-                        help="the Hub repo LLaMA-Factory's Hub entries name (default: --release when it is a repo)")
+    export.add_argument(
+        "--repo",
+        metavar="ORG/NAME",
+        help="the Hub repo LLaMA-Factory's Hub entries name (default: --release when it is a repo)",
+    )
     export.set_defaults(handler=_export)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     _readable_output()
     parser = build_parser()
     args = parser.parse_args(argv)

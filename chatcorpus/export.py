@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
 from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, IDENTITY_CONFIG, RELEASE_VERSION, SPLIT
 from chatcorpus.errors import UsageError
@@ -38,7 +39,12 @@ from chatcorpus.views import load_view
 
 LLAMA_FACTORY = "llama-factory"
 #: The view each plain JSON Lines format writes.
-PLAIN_FORMATS = {"jsonl": "alpaca", "messages": "messages", "sharegpt": "sharegpt", "prompt-completion": "prompt-completion"}
+PLAIN_FORMATS = {
+    "jsonl": "alpaca",
+    "messages": "messages",
+    "sharegpt": "sharegpt",
+    "prompt-completion": "prompt-completion",
+}
 FORMATS = (LLAMA_FACTORY, *PLAIN_FORMATS)
 DATASET_INFO = "dataset_info.json"
 #: Prefix of the dataset_info.json entry names, so they cannot collide with LLaMA-Factory's own.
@@ -52,11 +58,11 @@ class ExportOptions:
     """What to export: which release and revision, which configs, and the identity to fill in."""
 
     release: str = DEFAULT_REPO_ID  # a local release folder or a Hub repo id
-    revision: Optional[str] = None  # default: the release's own version tag
+    revision: str | None = None  # default: the release's own version tag
     configs: tuple[str, ...] = tuple(CONFIGS)
-    name: Optional[str] = None
-    author: Optional[str] = None
-    hub_repo: Optional[str] = None  # the repo LLaMA-Factory's Hub entries name; default: the release when it is a repo id
+    name: str | None = None
+    author: str | None = None
+    hub_repo: str | None = None  # the repo LLaMA-Factory's Hub entries name; default: the release when it is a repo id
 
     @property
     def is_local(self) -> bool:
@@ -78,7 +84,7 @@ class ExportedFile:
 @dataclass
 class ExportResult:
     files: list[ExportedFile] = field(default_factory=list)
-    dataset_info: Optional[Path] = None
+    dataset_info: Path | None = None
 
     def unrendered(self, options: ExportOptions) -> bool:
         """The identity prompts went out with their placeholders: fine to inspect, wrong to train on."""
@@ -96,7 +102,9 @@ def export_release(out_dir: Path, fmt: str, options: ExportOptions = ExportOptio
     if fmt == LLAMA_FACTORY:
         return _export_llama_factory(out_dir, options)
     view = PLAIN_FORMATS[fmt]
-    return ExportResult([_export_config(out_dir / f"{config}.jsonl", options, config, view) for config in options.configs])
+    return ExportResult(
+        [_export_config(out_dir / f"{config}.jsonl", options, config, view) for config in options.configs]
+    )
 
 
 def _export_llama_factory(out_dir: Path, options: ExportOptions) -> ExportResult:
@@ -159,7 +167,11 @@ def merge_dataset_info(path: Path, entries: dict[str, dict[str, Any]]) -> Path:
 
 
 def _export_config(
-    path: Path, options: ExportOptions, config: str, view: str, shape: Optional[Callable[[dict[str, Any]], dict[str, Any]]] = None
+    path: Path,
+    options: ExportOptions,
+    config: str,
+    view: str,
+    shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> ExportedFile:
     identity = config == IDENTITY_CONFIG
     rows = load_view(

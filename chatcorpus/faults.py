@@ -8,11 +8,11 @@ fixes a pull request in one round.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from enum import Enum
-from typing import Any, Optional
+from enum import StrEnum
+from typing import Any
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"  # the record (or file) cannot be published as it is
     WARNING = "warning"  # worth a look; the record is still published
 
@@ -36,7 +36,7 @@ class Fault:
     rule: str
     severity: Severity
     message: str
-    index: Optional[int] = None  # the record's 0-based index in its file
+    index: int | None = None  # the record's 0-based index in its file
     pointer: str = ""
 
     @property

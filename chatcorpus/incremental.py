@@ -25,9 +25,10 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import orjson
 import pyarrow.parquet as pq
@@ -67,13 +68,13 @@ class BaseRelease:
         return path
 
 
-def open_base(spec: str, cache_dir: Optional[str] = None) -> BaseRelease:
+def open_base(spec: str, cache_dir: str | None = None) -> BaseRelease:
     """``FOLDER`` or ``ORG/NAME@vX.Y.Z``: the release a build is made on top of."""
     location = ReleaseLocation.parse(spec)
     try:
         files = open_release(location, cache_dir=cache_dir)
         manifest = read_manifest(files, str(location))
-    except (ManifestError, *HUB_ERRORS) as err:
+    except (ManifestError, *HUB_ERRORS) as err:  # type: ignore[misc]  # a starred tuple of exception types
         raise BaseReleaseError(f"cannot read the base release {location}: {err}") from err
     if location.is_tag and location.revision != f"v{manifest.version}":
         raise BaseReleaseError(f"the base {location} holds a manifest of version {manifest.version}")
@@ -122,7 +123,9 @@ class ShardReuse:
         table = pq.read_table(file)
         number = _SHARD_NUMBER.search(entry["path"])
         shard_index = len(self.shards)
-        self.shards.append(_BaseShard(entry, file, int(number[1]) if number else position, table.nbytes, table.num_rows))
+        self.shards.append(
+            _BaseShard(entry, file, int(number[1]) if number else position, table.nbytes, table.num_rows)
+        )
         for row_index, row in enumerate(table.to_pylist()):
             self._index.setdefault(row["id"], []).append((shard_index, row_index, row_digest(row)))
             self.ledger.append((row["id"], row["source"]))

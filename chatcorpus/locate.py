@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, NamedTuple, Optional, Union
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -64,9 +65,9 @@ def split_array(data: bytes) -> ArrayScan:
         scan.is_array = False
         return scan
     depth = 0
-    start: Optional[int] = None
+    start: int | None = None
     end = 0
-    comma: Optional[int] = None
+    comma: int | None = None
     for token in tokens:
         kind = token.lastgroup
         if depth == 0:
@@ -141,7 +142,7 @@ def _pointer_parts(pointer: str) -> list[str]:
     return [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")]
 
 
-def _find_child(tokens: Iterator[re.Match], container: re.Match, part: str) -> Optional[tuple[re.Match, re.Match]]:
+def _find_child(tokens: Iterator[re.Match], container: re.Match, part: str) -> tuple[re.Match, re.Match] | None:
     """Advance ``tokens`` to the child ``part`` of the container just opened.
 
     Returns the token to report (the key of an object member, the item itself in an
@@ -156,7 +157,7 @@ def _find_child(tokens: Iterator[re.Match], container: re.Match, part: str) -> O
     return None
 
 
-def _find_member(tokens: Iterator[re.Match], name: str) -> Optional[tuple[re.Match, re.Match]]:
+def _find_member(tokens: Iterator[re.Match], name: str) -> tuple[re.Match, re.Match] | None:
     depth, expect_key = 0, True
     for token in tokens:
         kind = token.lastgroup
@@ -177,7 +178,7 @@ def _find_member(tokens: Iterator[re.Match], name: str) -> Optional[tuple[re.Mat
     return None
 
 
-def _find_item(tokens: Iterator[re.Match], wanted: int) -> Optional[tuple[re.Match, re.Match]]:
+def _find_item(tokens: Iterator[re.Match], wanted: int) -> tuple[re.Match, re.Match] | None:
     index, depth, at_item_start = 0, 0, True
     for token in tokens:
         kind = token.lastgroup
@@ -216,7 +217,7 @@ class _Container:
     keys: set[str] = field(default_factory=set)  # in an object: those seen so far
 
     @property
-    def child(self) -> Union[str, int]:
+    def child(self) -> str | int:
         return self.key if self.is_object else self.index
 
 

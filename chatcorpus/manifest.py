@@ -10,7 +10,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import jsonschema
 
@@ -65,7 +65,9 @@ MANIFEST_SCHEMA: dict[str, Any] = {
             "additionalProperties": {
                 "type": "object",
                 "required": ["added", "removed", "changed"],
-                "properties": {k: {"type": "array", "items": {"type": "string"}} for k in ("added", "removed", "changed")},
+                "properties": {
+                    k: {"type": "array", "items": {"type": "string"}} for k in ("added", "removed", "changed")
+                },
             },
         },
     },
@@ -76,7 +78,7 @@ MANIFEST_SCHEMA: dict[str, Any] = {
 class Manifest:
     version: str
     configs: dict[str, dict[str, Any]]
-    parent: Optional[str] = None
+    parent: str | None = None
     changelog: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     schema_fingerprint: str = field(default_factory=schema_fingerprint)
 
@@ -97,10 +99,13 @@ class Manifest:
         (root / MANIFEST_FILENAME).write_text(self.to_json(), encoding="utf-8")
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "manifest") -> "Manifest":
+    def from_dict(cls, data: dict[str, Any], where: str = "manifest") -> Manifest:
         errors = sorted(jsonschema.Draft202012Validator(MANIFEST_SCHEMA).iter_errors(data), key=lambda e: e.json_path)
         if errors:
-            raise ManifestError(f"{where} is not a valid release manifest: " + "; ".join(f"{e.json_path}: {e.message}" for e in errors[:5]))
+            raise ManifestError(
+                f"{where} is not a valid release manifest: "
+                + "; ".join(f"{e.json_path}: {e.message}" for e in errors[:5])
+            )
         return cls(
             version=data["version"],
             configs=data["configs"],
@@ -110,7 +115,7 @@ class Manifest:
         )
 
     @classmethod
-    def read(cls, root: Path) -> "Manifest":
+    def read(cls, root: Path) -> Manifest:
         path = root / MANIFEST_FILENAME
         try:
             data = json.loads(path.read_text(encoding="utf-8"))

@@ -10,11 +10,11 @@ verifying builder and mixes them by a named ``Recipe``.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping, Optional, Union
 
 import datasets
 import pyarrow as pa
@@ -46,7 +46,9 @@ class Recipe:
 #: alpaca-zh seen ~4x, chatglm-issues ~7x and each identity prompt ~110x.
 ORIGINAL_RECIPE = Recipe(
     name="original",
-    probabilities=MappingProxyType({"alpaca-zh": 0.40, "chatglm-issues": 0.30, "alpaca-en": 0.25, IDENTITY_CONFIG: 0.05}),
+    probabilities=MappingProxyType(
+        {"alpaca-zh": 0.40, "chatglm-issues": 0.30, "alpaca-en": 0.25, IDENTITY_CONFIG: 0.05}
+    ),
     stopping_strategy="all_exhausted",
 )
 RECIPES: dict[str, Recipe] = {ORIGINAL_RECIPE.name: ORIGINAL_RECIPE}
@@ -88,17 +90,17 @@ def _tag_config(table: pa.Table, config: str) -> pa.Table:
 
 
 def load_recipe(
-    release: Union[str, Path],
-    recipe: Union[Recipe, str] = ORIGINAL_RECIPE,
+    release: str | Path,
+    recipe: Recipe | str = ORIGINAL_RECIPE,
     *,
     seed: int,
     view: str = "alpaca",
     streaming: bool = False,
-    revision: Optional[str] = None,
-    name: Optional[str] = None,
-    author: Optional[str] = None,
-    cache_dir: Optional[str] = None,
-) -> Union[datasets.Dataset, datasets.IterableDataset]:
+    revision: str | None = None,
+    name: str | None = None,
+    author: str | None = None,
+    cache_dir: str | None = None,
+) -> datasets.Dataset | datasets.IterableDataset:
     """A release's configs, verified and in ``view``, mixed by ``recipe`` (a ``Recipe`` or a name in ``RECIPES``).
 
     A recipe with the identity prompts needs ``name`` and ``author``: training on the
@@ -106,7 +108,9 @@ def load_recipe(
     """
     recipe = _recipe(recipe)
     if IDENTITY_CONFIG in recipe.probabilities and (name is None or author is None):
-        raise IdentityError(f"recipe {recipe.name!r} includes the {IDENTITY_CONFIG!r} config; give name and author to fill it in")
+        raise IdentityError(
+            f"recipe {recipe.name!r} includes the {IDENTITY_CONFIG!r} config; give name and author to fill it in"
+        )
     loaded = {
         config: load_view(
             release,
@@ -123,7 +127,7 @@ def load_recipe(
     return mix(loaded, recipe.probabilities, seed, recipe.stopping_strategy)
 
 
-def _recipe(recipe: Union[Recipe, str]) -> Recipe:
+def _recipe(recipe: Recipe | str) -> Recipe:
     if isinstance(recipe, Recipe):
         return recipe
     if recipe not in RECIPES:

@@ -29,7 +29,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, TextIO
+from typing import TextIO
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, get_token
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError
@@ -46,7 +46,7 @@ RELEASE_FILES = (MANIFEST_FILENAME, CARD_FILENAME)
 COMMIT_ATTEMPTS = 2
 TAG_ATTEMPTS = 2
 #: Besides what ``HUB_ERRORS`` covers: ``huggingface_hub`` wraps a failed LFS upload in a RuntimeError.
-_COMMIT_ERRORS = (*HUB_ERRORS, RuntimeError)
+_COMMIT_ERRORS: tuple[type[Exception], ...] = (*HUB_ERRORS, RuntimeError)
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,11 @@ class LocalFile:
     git_oid: str
 
     @classmethod
-    def read(cls, root: Path, file: Path) -> "LocalFile":
+    def read(cls, root: Path, file: Path) -> LocalFile:
         data = file.read_bytes()
-        return cls(file.relative_to(root).as_posix(), file, len(data), hashlib.sha256(data).hexdigest(), git_blob_sha1(data))
+        return cls(
+            file.relative_to(root).as_posix(), file, len(data), hashlib.sha256(data).hexdigest(), git_blob_sha1(data)
+        )
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,10 @@ class RemoteFile:
     path: str
     size: int
     git_oid: str
-    sha256: Optional[str]  # LFS files only
+    sha256: str | None  # LFS files only
 
     @classmethod
-    def of(cls, entry: RepoFile) -> "RemoteFile":
+    def of(cls, entry: RepoFile) -> RemoteFile:
         return cls(entry.path, entry.size, entry.blob_id, entry.lfs.sha256 if entry.lfs else None)
 
     def same_as(self, local: LocalFile) -> bool:
@@ -87,12 +89,12 @@ class PushPlan:
     repo_id: str
     revision: str
     manifest: Manifest
-    head: Optional[str]  # None: the repo does not exist yet
-    branch_version: Optional[str] = None
+    head: str | None  # None: the repo does not exist yet
+    branch_version: str | None = None
     add: list[LocalFile] = field(default_factory=list)
     keep: list[LocalFile] = field(default_factory=list)
     delete: list[RemoteFile] = field(default_factory=list)
-    tagged: Optional[str] = None  # the commit the version tag already points at
+    tagged: str | None = None  # the commit the version tag already points at
     committed: bool = False  # the branch head already holds this release, untagged
 
     @property
@@ -101,7 +103,9 @@ class PushPlan:
 
     def operations(self) -> list[CommitOperationAdd | CommitOperationDelete]:
         """Fresh operation objects: ``create_commit`` mutates them, so a retry needs new ones."""
-        return [CommitOperationAdd(f.path, str(f.file)) for f in self.add] + [CommitOperationDelete(f.path) for f in self.delete]
+        return [CommitOperationAdd(f.path, str(f.file)) for f in self.add] + [
+            CommitOperationDelete(f.path) for f in self.delete
+        ]
 
     def format(self) -> str:
         at = f"{self.revision} @ {self.head[:12]}" if self.head else "a repo to be created"
@@ -111,13 +115,19 @@ class PushPlan:
         rows += [("delete", f.path, f.size) for f in self.delete]
         width = max((len(path) for _, path, _ in rows), default=0)
         lines += [f"  {verb:<7} {path:<{width}} {size:>12,} B" for verb, path, size in rows]
-        lines.append(", ".join(_total(verb, files) for verb, files in (("add", self.add), ("keep", self.keep), ("delete", self.delete))))
+        lines.append(
+            ", ".join(
+                _total(verb, files) for verb, files in (("add", self.add), ("keep", self.keep), ("delete", self.delete))
+            )
+        )
         return "\n".join(lines)
 
     def commit_description(self) -> str:
         lines = [f"Built on v{self.manifest.parent}." if self.manifest.parent else "A full release."]
         for config, change in self.manifest.changelog.items():
-            lines.append(f"- {config}: " + ", ".join(f"{len(change[kind]):,} {kind}" for kind in ("added", "removed", "changed")))
+            lines.append(
+                f"- {config}: " + ", ".join(f"{len(change[kind]):,} {kind}" for kind in ("added", "removed", "changed"))
+            )
         return "\n".join(lines)
 
 
@@ -128,15 +138,22 @@ def _total(verb: str, files: list[LocalFile] | list[RemoteFile]) -> str:
 @dataclass
 class PushOutcome:
     plan: PushPlan
-    commit: Optional[str] = None
-    pr_url: Optional[str] = None
+    commit: str | None = None
+    pr_url: str | None = None
     tagged: bool = False
 
 
 class Publisher:
     """One push of one release folder to one repo branch; each method is one step."""
 
-    def __init__(self, release: Path, repo_id: str, revision: str = "main", api: Optional[HfApi] = None, out: Optional[TextIO] = None) -> None:
+    def __init__(
+        self,
+        release: Path,
+        repo_id: str,
+        revision: str = "main",
+        api: HfApi | None = None,
+        out: TextIO | None = None,
+    ) -> None:
         self.release = release
         self.repo_id = repo_id
         self.revision = revision
@@ -163,13 +180,15 @@ class Publisher:
             return PushPlan(self.repo_id, self.revision, self.manifest, head=None, add=self._local_files())
         branches = {ref.name: ref.target_commit for ref in refs.branches}
         if self.revision not in branches:
-            raise UsageError(f"{self.repo_id} has no branch {self.revision!r} (branches: {', '.join(sorted(branches))})")
+            raise UsageError(
+                f"{self.repo_id} has no branch {self.revision!r} (branches: {', '.join(sorted(branches))})"
+            )
         plan = PushPlan(self.repo_id, self.revision, self.manifest, head=branches[self.revision])
         plan.tagged = next((ref.target_commit for ref in refs.tags if ref.name == plan.tag), None)
         if plan.tagged is not None:
             self._check_tagged(plan.tagged)
             return plan
-        head_manifest = self._manifest_at(plan.head)
+        head_manifest = self._manifest_at(branches[self.revision])
         plan.committed = head_manifest == self.manifest_bytes
         plan.branch_version = _manifest_version(head_manifest) if head_manifest else None
         if not plan.committed:
@@ -184,14 +203,22 @@ class Publisher:
                 "content; a published version never changes: build this release under a new version"
             )
 
-    def _check_lineage(self, branch_version: Optional[str]) -> None:
+    def _check_lineage(self, branch_version: str | None) -> None:
         """An incremental release goes on the release it was built on; any release goes on an older one."""
         parent = self.manifest.parent
         if parent is not None and parent != branch_version:
-            holds = f"v{branch_version}, build it again with --base {self.repo_id}@v{branch_version}" if branch_version else "no release"
-            raise ReleaseRefused(f"this release was built on v{parent} but {self.repo_id}@{self.revision} holds {holds}")
+            holds = (
+                f"v{branch_version}, build it again with --base {self.repo_id}@v{branch_version}"
+                if branch_version
+                else "no release"
+            )
+            raise ReleaseRefused(
+                f"this release was built on v{parent} but {self.repo_id}@{self.revision} holds {holds}"
+            )
         if branch_version is not None and version_key(self.manifest.version) <= version_key(branch_version):
-            raise ReleaseRefused(f"{self.repo_id}@{self.revision} holds v{branch_version}; v{self.manifest.version} is not newer")
+            raise ReleaseRefused(
+                f"{self.repo_id}@{self.revision} holds v{branch_version}; v{self.manifest.version} is not newer"
+            )
 
     def _diff(self, plan: PushPlan) -> None:
         assert plan.head is not None
@@ -204,19 +231,27 @@ class Publisher:
         for file in local:
             (plan.keep if file.path in remote and remote[file.path].same_as(file) else plan.add).append(file)
         paths = {file.path for file in local}
-        plan.delete = [f for p, f in sorted(remote.items()) if p not in paths and (p in RELEASE_FILES or p.startswith(RELEASE_FOLDERS))]
+        plan.delete = [
+            f
+            for p, f in sorted(remote.items())
+            if p not in paths and (p in RELEASE_FILES or p.startswith(RELEASE_FOLDERS))
+        ]
 
     def _local_files(self) -> list[LocalFile]:
-        return [LocalFile.read(self.release, f) for f in sorted(self.release.rglob("*")) if f.is_file() and not _hidden(f, self.release)]
+        return [
+            LocalFile.read(self.release, f)
+            for f in sorted(self.release.rglob("*"))
+            if f.is_file() and not _hidden(f, self.release)
+        ]
 
-    def _manifest_at(self, commit: str) -> Optional[bytes]:
+    def _manifest_at(self, commit: str) -> bytes | None:
         try:
             path = self.api.hf_hub_download(self.repo_id, MANIFEST_FILENAME, repo_type=REPO_TYPE, revision=commit)
         except EntryNotFoundError:
             return None
         return Path(path).read_bytes()
 
-    def _head(self) -> Optional[str]:
+    def _head(self) -> str | None:
         """The branch's head commit; None if the branch is gone (which is a conflict too)."""
         refs = self.api.list_repo_refs(self.repo_id, repo_type=REPO_TYPE)
         return next((ref.target_commit for ref in refs.branches if ref.name == self.revision), None)
@@ -224,7 +259,7 @@ class Publisher:
     # --- committing and tagging ----------------------------------------------------------
 
     def commit(self, plan: PushPlan, create_pr: bool) -> PushOutcome:
-        failure: Optional[BaseException] = None
+        failure: BaseException | None = None
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
                 info = self.api.create_commit(
@@ -245,8 +280,10 @@ class Publisher:
             except _COMMIT_ERRORS as err:
                 failure = err
             if create_pr:
-                raise PublishError(f"opening the pull request failed ({_brief(failure)}); {self.revision} is unchanged, "
-                                   f"but check {self.repo_id}'s pull requests before trying again") from failure
+                raise PublishError(
+                    f"opening the pull request failed ({_brief(failure)}); {self.revision} is unchanged, "
+                    f"but check {self.repo_id}'s pull requests before trying again"
+                ) from failure
             landed = self._recheck(plan, failure)
             if landed is not None:
                 return PushOutcome(plan, landed)
@@ -257,7 +294,7 @@ class Publisher:
             f"{self.repo_id}@{self.revision} is unchanged at {plan.head[:12] if plan.head else '?'}; nothing was published"
         ) from failure
 
-    def _recheck(self, plan: PushPlan, failure: Optional[BaseException]) -> Optional[str]:
+    def _recheck(self, plan: PushPlan, failure: BaseException | None) -> str | None:
         """After a failed commit: the commit that holds this release if it landed, None to retry."""
         try:
             head = self._head()
@@ -267,22 +304,28 @@ class Publisher:
                 f"the commit failed ({_brief(failure)}) and the branch could not be re-read ({_brief(err)}); "
                 f"run `chat-dataset-baseline verify {self.repo_id}@{self.revision}` and push again"
             ) from failure
-        if landed:
-            self.say(f"the commit's answer was lost ({_brief(failure)}), but {self.revision} now holds this release as {head[:12]}")
+        if landed and head is not None:
+            self.say(
+                f"the commit's answer was lost ({_brief(failure)}), but {self.revision} now holds this release as {head[:12]}"
+            )
             return head
         if head != plan.head:
             raise PushConflict(self._moved(plan, f"the commit failed ({_brief(failure)}) and another commit landed"))
         return None
 
     def _moved(self, plan: PushPlan, why: str) -> str:
-        return (f"{why}: {self.repo_id}@{self.revision} moved since this push was planned against "
-                f"{plan.head[:12] if plan.head else '?'}. Nothing was published; run push again to plan against the new head")
+        return (
+            f"{why}: {self.repo_id}@{self.revision} moved since this push was planned against "
+            f"{plan.head[:12] if plan.head else '?'}. Nothing was published; run push again to plan against the new head"
+        )
 
     def tag(self, plan: PushPlan, commit: str) -> None:
-        failure: Optional[BaseException] = None
+        failure: BaseException | None = None
         for _ in range(TAG_ATTEMPTS):
             try:
-                self.api.create_tag(self.repo_id, tag=plan.tag, revision=commit, repo_type=REPO_TYPE, tag_message=f"Release {plan.tag}")
+                self.api.create_tag(
+                    self.repo_id, tag=plan.tag, revision=commit, repo_type=REPO_TYPE, tag_message=f"Release {plan.tag}"
+                )
                 return
             except HUB_ERRORS as err:
                 failure = err
@@ -290,13 +333,15 @@ class Publisher:
             if target == commit:
                 return
             if target is not None:
-                raise ReleaseRefused(f"{plan.tag} was created meanwhile on commit {target[:12]}, not on this release's {commit[:12]}")
+                raise ReleaseRefused(
+                    f"{plan.tag} was created meanwhile on commit {target[:12]}, not on this release's {commit[:12]}"
+                )
         raise TagPending(
             f"{plan.tag} is committed to {self.repo_id}@{self.revision} as {commit[:12]}, but the tag could not be "
             f"created ({_brief(failure)}). Run the same push again: it will only create the tag"
         ) from failure
 
-    def _tag_target(self, tag: str) -> Optional[str]:
+    def _tag_target(self, tag: str) -> str | None:
         try:
             refs = self.api.list_repo_refs(self.repo_id, repo_type=REPO_TYPE)
         except HUB_ERRORS:
@@ -310,14 +355,16 @@ def push_release(
     revision: str = "main",
     create_pr: bool = False,
     dry_run: bool = False,
-    api: Optional[HfApi] = None,
-    out: Optional[TextIO] = None,
+    api: HfApi | None = None,
+    out: TextIO | None = None,
 ) -> PushOutcome:
     """Plan, then (unless ``dry_run``) commit and tag; every failure leaves a message saying what state the repo is in."""
     publisher = Publisher(release, repo_id, revision, api, out)
     publisher.check_local()
     if not dry_run and get_token() is None:
-        raise UsageError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (push never takes a token as an argument)")
+        raise UsageError(
+            "no Hugging Face token: set HF_TOKEN or run `hf auth login` (push never takes a token as an argument)"
+        )
     try:
         return _push(publisher, create_pr, dry_run)
     except HUB_ERRORS as err:
@@ -327,11 +374,15 @@ def push_release(
 def _push(publisher: Publisher, create_pr: bool, dry_run: bool) -> PushOutcome:
     plan = publisher.plan()
     if plan.tagged is not None:
-        publisher.say(f"{plan.tag} is already published on {plan.repo_id} (commit {plan.tagged[:12]}) with this content; nothing to do")
+        publisher.say(
+            f"{plan.tag} is already published on {plan.repo_id} (commit {plan.tagged[:12]}) with this content; nothing to do"
+        )
         return PushOutcome(plan, plan.tagged, tagged=True)
     if plan.committed:
         assert plan.head is not None
-        publisher.say(f"{plan.repo_id}@{plan.revision} already holds this release as {plan.head[:12]}; only the tag is missing")
+        publisher.say(
+            f"{plan.repo_id}@{plan.revision} already holds this release as {plan.head[:12]}; only the tag is missing"
+        )
         if dry_run:
             publisher.say(f"dry run: would create the tag {plan.tag}")
             return PushOutcome(plan, plan.head)
@@ -349,7 +400,9 @@ def _push(publisher: Publisher, create_pr: bool, dry_run: bool) -> PushOutcome:
     assert outcome.commit is not None
     if create_pr:
         publisher.say(f"opened a pull request: {outcome.pr_url} (commit {outcome.commit[:12]})")
-        publisher.say(f"the tag {plan.tag} is not created for a pull request: merge it, then run this push again to tag it")
+        publisher.say(
+            f"the tag {plan.tag} is not created for a pull request: merge it, then run this push again to tag it"
+        )
         return outcome
     publisher.say(f"committed {outcome.commit[:12]} to {plan.repo_id}@{plan.revision}")
     publisher.tag(plan, outcome.commit)
@@ -367,7 +420,7 @@ def git_blob_sha1(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def _brief(err: Optional[BaseException]) -> str:
+def _brief(err: BaseException | None) -> str:
     """The first line of an error, named: enough to say what happened without a traceback."""
     if err is None:
         return "unknown error"
@@ -380,4 +433,6 @@ def _manifest_version(data: bytes) -> str:
     try:
         return Manifest.from_dict(json.loads(data), "the branch's manifest").version
     except ValueError as err:  # bad JSON, or not a manifest (ManifestError is a ValueError)
-        raise ReleaseRefused(f"the branch holds a manifest.json that is not a release manifest ({err}); nothing was pushed") from err
+        raise ReleaseRefused(
+            f"the branch holds a manifest.json that is not a release manifest ({err}); nothing was pushed"
+        ) from err

@@ -8,7 +8,7 @@ dedup and changelog key), ``language`` (from the script of the text), ``category
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import orjson
@@ -58,7 +58,7 @@ LANGUAGE_FIELDS = ("instruction", "input", "output")  # what the user asks and w
 
 def category_of(config: str, relative_path: str) -> str:
     """The config's category, or the source file's stem where the file names the category."""
-    category: Optional[str] = CONFIGS[config].category
+    category: str | None = CONFIGS[config].category
     if category is not None:
         return category
     return relative_path.rsplit("/", 1)[-1].rsplit(".", 1)[0]

@@ -7,7 +7,8 @@ data read it.
 from __future__ import annotations
 
 import json
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 from chatcorpus.faults import Fault, Severity
 from chatcorpus.validate import ValidationReport

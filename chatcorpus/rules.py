@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Optional
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -30,7 +31,7 @@ TEXT_FIELDS = ("instruction", "input", "output", "system")
 
 @dataclass(frozen=True)
 class RecordContext:
-    config: Optional[str]
+    config: str | None
     language: str
 
 
@@ -41,7 +42,7 @@ class TextFrame:
     columns: dict[str, pa.Array]
     has_history: np.ndarray  # records whose history the columns do not show
     languages: list[str]
-    config: Optional[str]
+    config: str | None
 
     def __len__(self) -> int:
         return len(self.languages)
@@ -65,8 +66,8 @@ class Rule:
     id: str
     severity: Severity
     summary: str
-    check: Optional[LintCheck] = None  # None: applied elsewhere (reading, schema, dedup)
-    prefilter: Optional[Prefilter] = None  # None: every record is checked
+    check: LintCheck | None = None  # None: applied elsewhere (reading, schema, dedup)
+    prefilter: Prefilter | None = None  # None: every record is checked
 
 
 RULES: dict[str, Rule] = {}
@@ -79,7 +80,9 @@ def _register(rule_id: str, severity: Severity, summary: str) -> None:
     RULES[rule_id] = Rule(rule_id, severity, summary)
 
 
-def lint_rule(rule_id: str, severity: Severity, summary: str, prefilter: Optional[Prefilter] = None) -> Callable[[LintCheck], LintCheck]:
+def lint_rule(
+    rule_id: str, severity: Severity, summary: str, prefilter: Prefilter | None = None
+) -> Callable[[LintCheck], LintCheck]:
     def register(check: LintCheck) -> LintCheck:
         RULES[rule_id] = Rule(rule_id, severity, summary, check, prefilter)
         return check
@@ -93,13 +96,27 @@ _register("encoding.bom", W, "the file starts with a UTF-8 byte order mark")
 _register("json.empty", E, "the file is empty")
 _register("json.syntax", E, "the file or a record is not valid JSON (located at the first bad character)")
 _register("json.not-array", E, "a .json file must hold an array of records")
-_register("json.duplicate-key", E, "a key appears twice in one object; readers disagree on which value wins, so the record is rejected")
+_register(
+    "json.duplicate-key",
+    E,
+    "a key appears twice in one object; readers disagree on which value wins, so the record is rejected",
+)
 _register("json.too-deep", E, "a value nested deeper than 1024 levels, beyond what JSON readers accept")
-_register("encoding.invalid-utf8", E, "bytes that are not UTF-8 (a file saved as GBK or Latin-1?), located at the first bad byte")
-_register("encoding.lone-surrogate", E, "an escape like \\ud800 with no partner: half a UTF-16 pair, which UTF-8 text cannot hold")
+_register(
+    "encoding.invalid-utf8",
+    E,
+    "bytes that are not UTF-8 (a file saved as GBK or Latin-1?), located at the first bad byte",
+)
+_register(
+    "encoding.lone-surrogate",
+    E,
+    "an escape like \\ud800 with no partner: half a UTF-16 pair, which UTF-8 text cannot hold",
+)
 _register("schema.type", E, "a value has the wrong JSON type (fields are strings, history a list of pairs)")
 _register("schema.required", E, "instruction or output is missing")
-_register("schema.additionalProperties", E, "a field beyond the Alpaca format (instruction, input, output, system, history)")
+_register(
+    "schema.additionalProperties", E, "a field beyond the Alpaca format (instruction, input, output, system, history)"
+)
 _register("schema.minItems", E, "a history turn has fewer than two items: [user, assistant]")
 _register("schema.maxItems", E, "a history turn has more than two items: [user, assistant]")
 _register("schema.items", E, "a history turn has items beyond [user, assistant]")
@@ -165,7 +182,9 @@ def _mentions_placeholder(frame: TextFrame) -> np.ndarray:
     return frame.any_column(lambda col: pc.match_substring_regex(col, "NAME|AUTHOR")) | frame.has_history
 
 
-@lint_rule("placeholder.outside-prompts", W, "NAME/AUTHOR placeholders in a config other than prompts", _mentions_placeholder)
+@lint_rule(
+    "placeholder.outside-prompts", W, "NAME/AUTHOR placeholders in a config other than prompts", _mentions_placeholder
+)
 def _placeholder_outside(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
     if ctx.config in (None, IDENTITY_CONFIG):
         return
@@ -173,7 +192,9 @@ def _placeholder_outside(record: dict[str, Any], ctx: RecordContext) -> Iterator
         match = _PLACEHOLDER.search(value)
         if match:
             yield Problem(
-                "placeholder.outside-prompts", f"{pointer[1:]} holds the placeholder {match.group()} outside the prompts config", pointer
+                "placeholder.outside-prompts",
+                f"{pointer[1:]} holds the placeholder {match.group()} outside the prompts config",
+                pointer,
             )
 
 
@@ -185,7 +206,9 @@ def _identity_prompts(frame: TextFrame) -> np.ndarray:
 def _placeholder_missing(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
     output = record.get("output")
     if ctx.config == IDENTITY_CONFIG and isinstance(output, str) and not _PLACEHOLDER.search(output):
-        yield Problem("placeholder.missing", "an identity answer should name the model (NAME) or its author (AUTHOR)", "/output")
+        yield Problem(
+            "placeholder.missing", "an identity answer should name the model (NAME) or its author (AUTHOR)", "/output"
+        )
 
 
 # the configs written in one language (prompts are both) and what that language is

@@ -8,8 +8,9 @@ is what the fast path is tested against.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
 import jsonschema
 
@@ -32,7 +33,7 @@ def json_type_name(value: Any) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
-def describe(keyword: Optional[str], pointer: str, instance: Any, schema_value: Any) -> str:
+def describe(keyword: str | None, pointer: str, instance: Any, schema_value: Any) -> str:
     """A short message for a schema violation; never echoes the (possibly huge) value."""
     where = pointer or "the record"
     if keyword == "type":
@@ -74,11 +75,13 @@ def _to_problems(violations: list[Violation]) -> list[Problem]:
 schema_problems: Callable[[Any], list[Problem]] = compile_schema(record_schema(), report=_to_problems)
 
 
-def _problems(keyword: Optional[str], path: Iterable[Any], instance: Any, schema_value: Any) -> list[Problem]:
+def _problems(keyword: str | None, path: Iterable[Any], instance: Any, schema_value: Any) -> list[Problem]:
     """One violation as problems: one per unknown field for ``additionalProperties``, else one."""
     if keyword == "additionalProperties":
         extras = sorted(set(instance) - set(_FIELDS))
-        return [Problem("schema.additionalProperties", _unknown_field(name), to_pointer([*path, name])) for name in extras]
+        return [
+            Problem("schema.additionalProperties", _unknown_field(name), to_pointer([*path, name])) for name in extras
+        ]
     pointer = to_pointer(path)
     return [Problem(f"schema.{keyword}", describe(keyword, pointer, instance, schema_value), pointer)]
 

@@ -18,8 +18,8 @@ and against ``jsonschema`` itself.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping, Sequence
-from typing import Any, Callable, NamedTuple, Optional, TypeVar, Union, overload
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple, TypeVar, overload
 
 from chatcorpus.errors import ChatDatasetError
 
@@ -39,8 +39,8 @@ class Violation(NamedTuple):
     is the keyword's value, which messages need (the wanted type, the required names).
     """
 
-    keyword: Optional[str]
-    path: tuple[Union[str, int], ...]
+    keyword: str | None
+    path: tuple[str | int, ...]
     instance: Any
     schema_value: Any
 
@@ -49,7 +49,7 @@ Violations = list[Violation]
 T = TypeVar("T")
 #: A compiled (sub)schema: checks ``instance`` found at ``path`` and appends what fails.
 Check = Callable[[Any, tuple, Violations], None]
-ClassInfo = Union[type, tuple[type, ...]]
+ClassInfo = type | tuple[type, ...]
 
 
 def _unchanged(violations: Violations) -> Violations:
@@ -57,13 +57,15 @@ def _unchanged(violations: Violations) -> Violations:
 
 
 @overload
-def compile_schema(schema: Union[dict[str, Any], bool]) -> Callable[[Any], Violations]: ...
+def compile_schema(schema: dict[str, Any] | bool) -> Callable[[Any], Violations]: ...
 @overload
-def compile_schema(schema: Union[dict[str, Any], bool], report: Callable[[Violations], list[T]]) -> Callable[[Any], list[T]]: ...
+def compile_schema(
+    schema: dict[str, Any] | bool, report: Callable[[Violations], list[T]]
+) -> Callable[[Any], list[T]]: ...
 
 
 def compile_schema(
-    schema: Union[dict[str, Any], bool], report: Callable[[Violations], list[Any]] = _unchanged
+    schema: dict[str, Any] | bool, report: Callable[[Violations], list[Any]] = _unchanged
 ) -> Callable[[Any], list[Any]]:
     """A function returning every violation of ``schema`` by an instance ([] when valid).
 
@@ -84,7 +86,7 @@ def compile_schema(
 _OBJECT_KEYWORDS = frozenset(("type", "properties", "required", "additionalProperties"))
 
 
-def _proving_first(schema: Any, validate: Callable[[Any], list[Any]]) -> Optional[Callable[[Any], list[Any]]]:
+def _proving_first(schema: Any, validate: Callable[[Any], list[Any]]) -> Callable[[Any], list[Any]] | None:
     """For an object of bare-typed fields (a record), ``validate`` behind a one-loop proof of validity.
 
     The proof holds for an object that has every required name and whose every member
@@ -93,9 +95,17 @@ def _proving_first(schema: Any, validate: Callable[[Any], list[Any]]) -> Optiona
     what is wrong. A valid record so costs one short loop, not a call per keyword and
     member, the difference between ~30x and ~15x ``jsonschema``'s speed.
     """
-    if not isinstance(schema, dict) or schema.keys() - ANNOTATIONS - _OBJECT_KEYWORDS or schema.get("type", "object") != "object":
+    if (
+        not isinstance(schema, dict)
+        or schema.keys() - ANNOTATIONS - _OBJECT_KEYWORDS
+        or schema.get("type", "object") != "object"
+    ):
         return None
-    leaves = {name: leaf for name, subschema in schema.get("properties", {}).items() if (leaf := _leaf_classes(subschema)) is not None}
+    leaves = {
+        name: leaf
+        for name, subschema in schema.get("properties", {}).items()
+        if (leaf := _leaf_classes(subschema)) is not None
+    }
     if not leaves:
         return None
     leaf_of, required = leaves.get, tuple(schema.get("required", ()))
@@ -117,7 +127,7 @@ def _proving_first(schema: Any, validate: Callable[[Any], list[Any]]) -> Optiona
     return validate_proving_first
 
 
-def _compile(schema: Union[dict[str, Any], bool]) -> Check:
+def _compile(schema: dict[str, Any] | bool) -> Check:
     if schema is True:
         return _accept
     if schema is False:
@@ -153,7 +163,7 @@ def _reject_child(instance: Any, path: tuple, violations: Violations) -> None:
     violations.append(Violation(None, path[:-1], instance, None))
 
 
-def _compile_child(schema: Union[dict[str, Any], bool]) -> Check:
+def _compile_child(schema: dict[str, Any] | bool) -> Check:
     """A subschema applied to a member or an item, one step below its parent's instance."""
     return _reject_child if schema is False else _compile(schema)
 
@@ -177,13 +187,15 @@ _TYPE_NAMES = frozenset((*_CLASSES, "integer", "number"))
 def _is_type(instance: Any, name: str) -> bool:
     # bool is an int subclass but never a JSON number; since draft 6, 1.0 is an integer
     if name == "integer":
-        return not isinstance(instance, bool) and (isinstance(instance, int) or isinstance(instance, float) and instance.is_integer())
+        return not isinstance(instance, bool) and (
+            isinstance(instance, int) or isinstance(instance, float) and instance.is_integer()
+        )
     if name == "number":
         return not isinstance(instance, bool) and isinstance(instance, numbers.Number)
     return isinstance(instance, _CLASSES[name])
 
 
-def _type_names(value: Union[str, list[str]]) -> tuple[str, ...]:
+def _type_names(value: str | list[str]) -> tuple[str, ...]:
     names = (value,) if isinstance(value, str) else tuple(value)
     unknown = [name for name in names if name not in _TYPE_NAMES]
     if unknown:
@@ -191,7 +203,7 @@ def _type_names(value: Union[str, list[str]]) -> tuple[str, ...]:
     return names
 
 
-def _classes(value: Union[str, list[str]]) -> Optional[ClassInfo]:
+def _classes(value: str | list[str]) -> ClassInfo | None:
     """The classes an ``isinstance`` needs for this ``type`` value, or None when one does not do."""
     names = _type_names(value)
     if any(name not in _CLASSES for name in names):
@@ -200,7 +212,7 @@ def _classes(value: Union[str, list[str]]) -> Optional[ClassInfo]:
     return classes[0] if len(classes) == 1 else classes
 
 
-def _compile_type(value: Union[str, list[str]], schema: dict[str, Any]) -> Check:
+def _compile_type(value: str | list[str], schema: dict[str, Any]) -> Check:
     classes = _classes(value)
     if classes is not None:
 
@@ -220,7 +232,7 @@ def _compile_type(value: Union[str, list[str]], schema: dict[str, Any]) -> Check
     return check_by_name
 
 
-def _leaf_classes(schema: Any) -> Optional[ClassInfo]:
+def _leaf_classes(schema: Any) -> ClassInfo | None:
     """For a schema that only asserts an ``isinstance``-able type ({"type": "string"}), its classes."""
     if not isinstance(schema, dict) or "type" not in schema or schema.keys() - ANNOTATIONS != {"type"}:
         return None
@@ -269,7 +281,7 @@ def _compile_required(value: list[str], schema: dict[str, Any]) -> Check:
     return check
 
 
-def _compile_additional_properties(value: Union[dict[str, Any], bool], schema: dict[str, Any]) -> Check:
+def _compile_additional_properties(value: dict[str, Any] | bool, schema: dict[str, Any]) -> Check:
     known = frozenset(schema.get("properties", ()))
     if value is False:
 
@@ -301,13 +313,13 @@ def _compile_prefix_items(value: list[Any], schema: dict[str, Any]) -> Check:
 
     def check(instance: Any, path: tuple, violations: Violations) -> None:
         if isinstance(instance, list):
-            for index, (item, sub) in enumerate(zip(instance, subs)):
+            for index, (item, sub) in enumerate(zip(instance, subs, strict=False)):
                 sub(item, (*path, index), violations)
 
     return check
 
 
-def _compile_items(value: Union[dict[str, Any], bool], schema: dict[str, Any]) -> Check:
+def _compile_items(value: dict[str, Any] | bool, schema: dict[str, Any]) -> Check:
     prefix = len(schema.get("prefixItems", ()))  # items applies to what prefixItems leaves
     if value is False:
 
@@ -354,7 +366,7 @@ def _json_equal(one: Any, two: Any) -> bool:
     if isinstance(one, str) or isinstance(two, str):
         return one == two
     if isinstance(one, Sequence) and isinstance(two, Sequence):
-        return len(one) == len(two) and all(_json_equal(a, b) for a, b in zip(one, two))
+        return len(one) == len(two) and all(_json_equal(a, b) for a, b in zip(one, two, strict=False))
     if isinstance(one, Mapping) and isinstance(two, Mapping):
         return len(one) == len(two) and all(key in two and _json_equal(item, two[key]) for key, item in one.items())
     if isinstance(one, bool) or isinstance(two, bool):

@@ -96,7 +96,9 @@ class ShardWriter:
     def write_table(self, table: pa.Table) -> ShardInfo:
         data = parquet_bytes(table)
         digest = hashlib.sha256(data).hexdigest()
-        relative = f"{shard_folder(self.config)}/{SPLIT}-{self.first_number + len(self.shards):05d}-{digest[:8]}.parquet"
+        relative = (
+            f"{shard_folder(self.config)}/{SPLIT}-{self.first_number + len(self.shards):05d}-{digest[:8]}.parquet"
+        )
         target = self.root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)

@@ -15,9 +15,10 @@ beyond its depth limit. What it accepts silently, a key repeated within one obje
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import orjson
 
@@ -39,7 +40,7 @@ class SourceRef:
 
     path: Path
     display: str
-    config: Optional[str]
+    config: str | None
 
 
 @dataclass
@@ -56,8 +57,8 @@ class ParsedSource:
     records: list[tuple[int, Any]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     unparsed: int = 0  # elements found but not parseable: rejected rows
-    _spans: Optional[list[tuple[int, int]]] = None
-    _lines: Optional[LineIndex] = None
+    _spans: list[tuple[int, int]] | None = None
+    _lines: LineIndex | None = None
 
     @property
     def records_read(self) -> int:
@@ -76,7 +77,7 @@ class ParsedSource:
             self._lines = LineIndex(self.data)
         return self._lines.position(offset)
 
-    def fault(self, problem: Problem, severity: Severity, index: Optional[int]) -> Fault:
+    def fault(self, problem: Problem, severity: Severity, index: int | None) -> Fault:
         """Place a problem found in record ``index`` (or in the file, when None)."""
         line, column = self.locate(index, problem.pointer) if index is not None else (1, 1)
         return Fault(self.ref.display, line, column, problem.rule, severity, problem.message, index, problem.pointer)
@@ -85,11 +86,11 @@ class ParsedSource:
         self,
         rule: str,
         message: str,
-        offset: Optional[int] = None,
-        index: Optional[int] = None,
+        offset: int | None = None,
+        index: int | None = None,
         pointer: str = "",
         severity: Severity = Severity.ERROR,
-        seen: Optional[set[tuple[int, int]]] = None,
+        seen: set[tuple[int, int]] | None = None,
     ) -> None:
         """Record a fault found while reading, at a byte offset (or at the file's start).
 
@@ -146,7 +147,7 @@ def _source_files(folder: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(folder).as_posix().encode("utf-8"))
 
 
-def _config_of(folder: Path) -> Optional[str]:
+def _config_of(folder: Path) -> str | None:
     """The config a folder's files belong to: the nearest enclosing folder named after one,
     as ``build`` reads a config folder with all its subfolders."""
     for candidate in (folder, *folder.parents):
@@ -195,7 +196,14 @@ def read_source(ref: SourceRef) -> ParsedSource:
         # nothing of a file read in part may be published: its records are dropped, loudly
         source.records, source.unparsed = [], 0
         source.faults.append(
-            Fault(ref.display, 0, 0, "file.unreadable", Severity.ERROR, "ran out of memory reading the file; split it into smaller files")
+            Fault(
+                ref.display,
+                0,
+                0,
+                "file.unreadable",
+                Severity.ERROR,
+                "ran out of memory reading the file; split it into smaller files",
+            )
         )
     return source
 
@@ -263,7 +271,11 @@ def _read_elements(source: ParsedSource, spans: list[tuple[int, int]]) -> _Faile
             failed.append((index, span, failure))
     parsed_spans = [(0, len(data))] if len(read) == len(spans) else [spans[index] for index, _ in read]
     if _may_repeat_keys(data, parsed_spans, [value for _, value in read]):
-        repeating = [(index, spans[index], repeat) for index, value in read for repeat in _repeated_keys(data, *spans[index], value)]
+        repeating = [
+            (index, spans[index], repeat)
+            for index, value in read
+            for repeat in _repeated_keys(data, *spans[index], value)
+        ]
         rejected = {index for index, _, _ in repeating}
         read = [(index, value) for index, value in read if index not in rejected]
         failed += repeating
@@ -272,12 +284,12 @@ def _read_elements(source: ParsedSource, spans: list[tuple[int, int]]) -> _Faile
     return failed
 
 
-def _report(source: ParsedSource, failed: _Failed, subject: str, reported: Optional[set[tuple[int, int]]] = None) -> None:
+def _report(source: ParsedSource, failed: _Failed, subject: str, reported: set[tuple[int, int]] | None = None) -> None:
     for index, _, failure in failed:
         source.report(failure.rule, failure.message(subject), failure.offset, index, failure.pointer, seen=reported)
 
 
-def _parse(view: memoryview, start: int, end: int) -> tuple[Any, Optional[_Failure]]:
+def _parse(view: memoryview, start: int, end: int) -> tuple[Any, _Failure | None]:
     """Parse ``view[start:end]`` (a view, so a huge line is not copied), or say why not."""
     try:
         return orjson.loads(view[start:end]), None
@@ -292,13 +304,21 @@ def _failure(view: memoryview, start: int, end: int, err: orjson.JSONDecodeError
             str(view[start:end], "utf-8")
         except UnicodeDecodeError as bad:
             where = start + bad.start
-            return _Failure("encoding.invalid-utf8", f"holds bytes that are not UTF-8 (0x{view[where]:02X} here); save it as UTF-8", where)
+            return _Failure(
+                "encoding.invalid-utf8",
+                f"holds bytes that are not UTF-8 (0x{view[where]:02X} here); save it as UTF-8",
+                where,
+            )
     offset = start + _byte_offset(view[start:end], err.pos)
     if "surrogate" in err.msg:
         escape = str(view[offset : offset + 6], "ascii", "replace")
-        return _Failure("encoding.lone-surrogate", f"holds the lone surrogate {escape}: half of a UTF-16 pair, no character", offset)
+        return _Failure(
+            "encoding.lone-surrogate", f"holds the lone surrogate {escape}: half of a UTF-16 pair, no character", offset
+        )
     if err.msg == _TOO_DEEP:
-        return _Failure("json.too-deep", f"is nested more than {_MAX_DEPTH} levels deep, beyond what JSON readers accept", offset)
+        return _Failure(
+            "json.too-deep", f"is nested more than {_MAX_DEPTH} levels deep, beyond what JSON readers accept", offset
+        )
     return _Failure("json.syntax", err.msg, offset)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import datasets
 import pyarrow as pa
@@ -31,7 +31,7 @@ class ConfigSummary:
     features_match: bool = False
     streaming_match: bool = False
     builder_match: bool = False
-    error: Optional[str] = None  # why the config could not be loaded at all
+    error: str | None = None  # why the config could not be loaded at all
 
     @property
     def ok(self) -> bool:
@@ -49,7 +49,7 @@ class ConfigSummary:
 _LOAD_ERRORS = (ChatDatasetError, DatasetGenerationError, pa.ArrowException, OSError, ValueError)
 
 
-def summarize_config(release: Path, config: str, entry: dict[str, Any], cache_dir: Optional[str] = None) -> ConfigSummary:
+def summarize_config(release: Path, config: str, entry: dict[str, Any], cache_dir: str | None = None) -> ConfigSummary:
     summary = ConfigSummary(config, shards=len(entry["shards"]), expected_rows=entry["rows"])
     try:
         plain = datasets.load_dataset(str(release), config, split=SPLIT, cache_dir=cache_dir)
@@ -70,7 +70,7 @@ def summarize_config(release: Path, config: str, entry: dict[str, Any], cache_di
     return summary
 
 
-def summarize_release(release: Path, cache_dir: Optional[str] = None) -> list[ConfigSummary]:
+def summarize_release(release: Path, cache_dir: str | None = None) -> list[ConfigSummary]:
     manifest = Manifest.read(release)
     return [summarize_config(release, config, entry, cache_dir) for config, entry in manifest.configs.items()]
 
@@ -83,7 +83,9 @@ def format_summary(summaries: list[ConfigSummary]) -> str:
         verdict = "ok" if s.ok else f"FAILED: {s.error}" if s.error else "MISMATCH"
         lines.append(f"{s.config:<16}{s.rows:>8,}{s.shards:>8}  {languages:<28}{s.categories:>11}  {verdict}")
     lines.append("")
-    lines.append("schema (every config): " + ", ".join(f"{name}: {_type_name(feature)}" for name, feature in FEATURES.items()))
+    lines.append(
+        "schema (every config): " + ", ".join(f"{name}: {_type_name(feature)}" for name, feature in FEATURES.items())
+    )
     return "\n".join(lines)
 
 

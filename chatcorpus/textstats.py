@@ -12,7 +12,7 @@ single string of hundreds of MB costs a small multiple of its size, not ten.
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -22,7 +22,9 @@ def _bytes_and_offsets(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """The strings' UTF-8 bytes and the offsets into them, starting at 0 even for a slice."""
     strings = strings.cast(pa.string())
     _, offsets_buffer, data_buffer = strings.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[strings.offset : strings.offset + len(strings) + 1].astype(np.int64)
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[strings.offset : strings.offset + len(strings) + 1].astype(
+        np.int64
+    )
     data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
     return data[offsets[0] : offsets[-1]], offsets - offsets[0]
 
@@ -98,7 +100,9 @@ def _punctuation_sequences(data: np.ndarray) -> np.ndarray:
     following = _next(data)
     third = _next(following)
     leads = ((data == 0xE3) & (following == 0x80)) | (
-        (data == 0xEF) & (following == 0xBC) & (((third >= 0x81) & (third <= 0x8F)) | ((third >= 0x9A) & (third <= 0xA0)))
+        (data == 0xEF)
+        & (following == 0xBC)
+        & (((third >= 0x81) & (third <= 0x8F)) | ((third >= 0x9A) & (third <= 0xA0)))
     )
     return leads | np.concatenate(([False], leads[:-1])) | np.concatenate(([False, False], leads[:-2]))
 

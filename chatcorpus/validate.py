@@ -8,10 +8,11 @@ accepts and what a release publishes can never differ.
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +25,7 @@ from chatcorpus.records import LANGUAGE_FIELDS, content_id, languages_of
 from chatcorpus.rules import MANDATORY_PREFIXES, RULES, TEXT_FIELDS, RecordContext, Rule, TextFrame
 from chatcorpus.sources import ParsedSource, SourceRef, discover, read_source
 from chatcorpus.textstats import letters_and_digits
+
 
 @dataclass
 class AcceptedRecord:
@@ -117,13 +119,18 @@ class Validator:
     def _lint_frame(self, frame: TextFrame, records: list[dict[str, Any]], problems: list[list[Problem]]) -> None:
         """Run each lint rule on the records its pre-filter selects."""
         for rule in self._lint:
-            candidates = rule.prefilter(frame) if rule.prefilter is not None else np.ones(len(frame), dtype=bool)
+            check, prefilter = rule.check, rule.prefilter
+            if check is None:  # applied elsewhere
+                continue
+            candidates = prefilter(frame) if prefilter is not None else np.ones(len(frame), dtype=bool)
             for position in np.flatnonzero(candidates):
                 if records[position]:
                     ctx = RecordContext(frame.config, frame.languages[position])
-                    problems[position].extend(rule.check(records[position], ctx))
+                    problems[position].extend(check(records[position], ctx))
 
-    def _deduplicate(self, record: dict[str, Any], normalized: str, ref: SourceRef, index: int) -> tuple[str, list[Problem]]:
+    def _deduplicate(
+        self, record: dict[str, Any], normalized: str, ref: SourceRef, index: int
+    ) -> tuple[str, list[Problem]]:
         """The record's id, and a duplicate problem when an equal record was seen before."""
         record_id = content_id(record)
         here = (len(self._files) - 1) << _INDEX_BITS | index
@@ -131,9 +138,14 @@ class Validator:
         if earlier != here:
             first, first_index = self._place(earlier)
             if first.config == ref.config:
-                return record_id, [Problem("duplicate.exact", f"the same record as {first.display} record {first_index}")]
+                return record_id, [
+                    Problem("duplicate.exact", f"the same record as {first.display} record {first_index}")
+                ]
             return record_id, [
-                Problem("duplicate.cross-config", f"the same record is in {first.config} ({first.display} record {first_index})")
+                Problem(
+                    "duplicate.cross-config",
+                    f"the same record is in {first.config} ({first.display} record {first_index})",
+                )
             ]
         if record.get("history"):
             normalized += repr(record["history"])
@@ -142,7 +154,10 @@ class Validator:
         if earlier != here:
             first, first_index = self._place(earlier)
             return record_id, [
-                Problem("duplicate.normalized", f"equal, up to case, spacing and punctuation, to {first.display} record {first_index}")
+                Problem(
+                    "duplicate.normalized",
+                    f"equal, up to case, spacing and punctuation, to {first.display} record {first_index}",
+                )
             ]
         return record_id, []
 
@@ -150,7 +165,7 @@ class Validator:
         return self._files[place >> _INDEX_BITS], place & ((1 << _INDEX_BITS) - 1)
 
 
-def _text_frame(records: list[dict[str, Any]], config: Optional[str]) -> TextFrame:
+def _text_frame(records: list[dict[str, Any]], config: str | None) -> TextFrame:
     columns = {
         name: pa.array([value if isinstance(value := record.get(name), str) else "" for record in records], pa.string())
         for name in TEXT_FIELDS

@@ -17,7 +17,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Protocol
+from typing import Protocol
 
 import yaml
 from datasets.utils.metadata import MetadataConfigs
@@ -54,12 +54,12 @@ HUB_ERRORS: tuple[type[Exception], ...] = (OSError, _transport_error())
 class ReleaseLocation:
     """Where a release is: a local folder, or a Hub dataset repo at a revision (a tag, usually)."""
 
-    folder: Optional[Path] = None
-    repo_id: Optional[str] = None
-    revision: Optional[str] = None
+    folder: Path | None = None
+    repo_id: str | None = None
+    revision: str | None = None
 
     @classmethod
-    def parse(cls, spec: str, default_revision: Optional[str] = None) -> "ReleaseLocation":
+    def parse(cls, spec: str, default_revision: str | None = None) -> ReleaseLocation:
         """``path/to/folder``, or ``ORG/NAME@REVISION``; an existing folder wins over a repo id."""
         folder = Path(spec)
         if folder.is_dir():
@@ -83,7 +83,7 @@ class ReleaseLocation:
 class ReleaseFiles(Protocol):
     """Reads the files of one release snapshot; ``FileNotFoundError`` when a file is absent."""
 
-    commit: Optional[str]
+    commit: str | None
 
     def read(self, path: str) -> bytes: ...
 
@@ -91,7 +91,7 @@ class ReleaseFiles(Protocol):
 
 
 class FolderFiles:
-    commit: Optional[str] = None
+    commit: str | None = None
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -114,12 +114,12 @@ class HubFiles:
     whether bytes come from the server or may come from an earlier download.
     """
 
-    def __init__(self, api: HfApi, repo_id: str, revision: str, cache_dir: Optional[str] = None) -> None:
+    def __init__(self, api: HfApi, repo_id: str, revision: str, cache_dir: str | None = None) -> None:
         self.api = api
         self.repo_id = repo_id
         self.cache_dir = cache_dir
         try:
-            self.commit: Optional[str] = api.repo_info(repo_id, repo_type=REPO_TYPE, revision=revision).sha
+            self.commit: str | None = api.repo_info(repo_id, repo_type=REPO_TYPE, revision=revision).sha
         except RevisionNotFoundError as err:
             raise FileNotFoundError(f"{repo_id} has no revision {revision!r}") from err
         except RepositoryNotFoundError as err:
@@ -130,13 +130,15 @@ class HubFiles:
 
     def fetch(self, path: str) -> Path:
         try:
-            local = self.api.hf_hub_download(self.repo_id, path, repo_type=REPO_TYPE, revision=self.commit, cache_dir=self.cache_dir)
+            local = self.api.hf_hub_download(
+                self.repo_id, path, repo_type=REPO_TYPE, revision=self.commit, cache_dir=self.cache_dir
+            )
         except EntryNotFoundError as err:
             raise FileNotFoundError(f"{path} is not in {self.repo_id} at {self.commit}") from err
         return Path(local)
 
 
-def open_release(location: ReleaseLocation, api: Optional[HfApi] = None, cache_dir: Optional[str] = None) -> ReleaseFiles:
+def open_release(location: ReleaseLocation, api: HfApi | None = None, cache_dir: str | None = None) -> ReleaseFiles:
     if location.folder is not None:
         return FolderFiles(location.folder)
     assert location.repo_id is not None and location.revision is not None
@@ -169,7 +171,7 @@ class Check:
 @dataclass
 class VerifyReport:
     location: ReleaseLocation
-    commit: Optional[str] = None
+    commit: str | None = None
     checks: list[Check] = field(default_factory=list)
 
     @property
@@ -196,7 +198,7 @@ class VerifyReport:
         return "\n".join(lines)
 
 
-def verify_release(spec: str, api: Optional[HfApi] = None, cache_dir: Optional[str] = None) -> VerifyReport:
+def verify_release(spec: str, api: HfApi | None = None, cache_dir: str | None = None) -> VerifyReport:
     """Every check, all problems reported; stops early only when there is nothing left to check.
 
     ``cache_dir`` should be a fresh folder when the point is to check what the Hub serves
@@ -219,7 +221,10 @@ def verify_release(spec: str, api: Optional[HfApi] = None, cache_dir: Optional[s
         report.add(MANIFEST_FILENAME, str(err))
         return report
     shard_count = sum(len(entry["shards"]) for entry in manifest.configs.values())
-    report.add(f"{MANIFEST_FILENAME} (v{manifest.version}, {len(manifest.configs)} configs, {shard_count} shards)", *_manifest_problems(manifest, location))
+    report.add(
+        f"{MANIFEST_FILENAME} (v{manifest.version}, {len(manifest.configs)} configs, {shard_count} shards)",
+        *_manifest_problems(manifest, location),
+    )
     report.add(f"{CARD_FILENAME} agrees with the manifest", *_card_problems(files, manifest))
     for entry in manifest.configs.values():
         for shard in entry["shards"]:
@@ -234,7 +239,10 @@ def _tag_exists(api: HfApi, location: ReleaseLocation, report: VerifyReport) -> 
         report.add(f"repo {location.repo_id}", "does not exist (or is private to you)")
         return False
     known = ", ".join(sorted(tags)) or "none"
-    return report.add(f"tag {location.revision}", "" if location.revision in tags else f"does not exist on {location.repo_id} (tags: {known})").ok
+    return report.add(
+        f"tag {location.revision}",
+        "" if location.revision in tags else f"does not exist on {location.repo_id} (tags: {known})",
+    ).ok
 
 
 def _manifest_problems(manifest: Manifest, location: ReleaseLocation) -> list[str]:
@@ -278,12 +286,17 @@ def _card_problems(files: ReleaseFiles, manifest: Manifest) -> list[str]:
             continue
         missing = [p for p in in_manifest if p not in in_card]
         extra = [p for p in in_card if p not in in_manifest]
-        detail = "; ".join(
-            part for part in (
-                f"the card lacks {', '.join(missing)}" if missing else "",
-                f"the card has {', '.join(extra)} which the manifest does not" if extra else "",
-            ) if part
-        ) or "the shards are listed in another order"
+        detail = (
+            "; ".join(
+                part
+                for part in (
+                    f"the card lacks {', '.join(missing)}" if missing else "",
+                    f"the card has {', '.join(extra)} which the manifest does not" if extra else "",
+                )
+                if part
+            )
+            or "the shards are listed in another order"
+        )
         problems.append(f"config {name}: {detail}")
     return problems
 

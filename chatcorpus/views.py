@@ -22,9 +22,10 @@ The views (each keeps ``id``, ``language``, ``category``, ``source`` and ``instr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Callable, Optional, TypeVar, Union
+from typing import TypeVar
 
 import datasets
 import pyarrow as pa
@@ -67,16 +68,16 @@ def map_tables(ds: AnyDataset, function: Callable[[pa.Table], pa.Table], feature
 
 
 def load_view(
-    release: Union[str, Path],
+    release: str | Path,
     config: str,
     view: str = "alpaca",
     *,
     streaming: bool = False,
-    revision: Optional[str] = None,
-    name: Optional[str] = None,
-    author: Optional[str] = None,
-    cache_dir: Optional[str] = None,
-) -> Union[datasets.Dataset, datasets.IterableDataset]:
+    revision: str | None = None,
+    name: str | None = None,
+    author: str | None = None,
+    cache_dir: str | None = None,
+) -> datasets.Dataset | datasets.IterableDataset:
     """One config of a release (a local folder or a Hub repo id), verified, in ``view``.
 
     ``name`` and ``author`` fill the ``prompts`` config's placeholders; see

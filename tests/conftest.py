@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -67,5 +68,13 @@ def seed_snapshot(name: str) -> Path:
 
 def good_record(n: int, language: str = "en") -> dict[str, str]:
     if language == "zh":
-        return {"instruction": f"第{n}个问题：天空为什么是蓝色的？", "input": "", "output": f"第{n}个回答：因为空气分子散射蓝光更多。"}
-    return {"instruction": f"Question {n}: why is the sky blue?", "input": "", "output": f"Answer {n}: air scatters blue light more."}
+        return {
+            "instruction": f"第{n}个问题：天空为什么是蓝色的？",
+            "input": "",
+            "output": f"第{n}个回答：因为空气分子散射蓝光更多。",
+        }
+    return {
+        "instruction": f"Question {n}: why is the sky blue?",
+        "input": "",
+        "output": f"Answer {n}: air scatters blue light more.",
+    }

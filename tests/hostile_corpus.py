@@ -11,10 +11,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 import orjson
-
 from conftest import good_record
 
 BOM = b"\xef\xbb\xbf"
@@ -32,8 +30,8 @@ class Expect:
     pointer: str = ""
 
 
-Part = Union[bytes, Expect]
-Record = Union[Part, tuple[Part, ...]]  # a record's bytes, with the marks inside it
+Part = bytes | Expect
+Record = Part | tuple[Part, ...]  # a record's bytes, with the marks inside it
 
 
 @dataclass(frozen=True)
@@ -95,7 +93,13 @@ def deep_array() -> tuple[Part, ...]:
 
 
 def deep_object() -> tuple[Part, ...]:
-    return (b'{"a":' * (READER_DEPTH - 1) + b"{", Expect("json.too-deep"), b'"a":' + b'{"a":' * (DEEP - READER_DEPTH), b"1", b"}" * DEEP)
+    return (
+        b'{"a":' * (READER_DEPTH - 1) + b"{",
+        Expect("json.too-deep"),
+        b'"a":' + b'{"a":' * (DEEP - READER_DEPTH),
+        b"1",
+        b"}" * DEEP,
+    )
 
 
 CASES: tuple[HostileFile, ...] = (
@@ -104,13 +108,19 @@ CASES: tuple[HostileFile, ...] = (
     HostileFile(
         "latin-1-byte",
         ".json",
-        array(good(), (b'{"instruction": "caf', Expect("encoding.invalid-utf8"), b'\xe9", "output": "latin-1"}'), good()),
+        array(
+            good(), (b'{"instruction": "caf', Expect("encoding.invalid-utf8"), b'\xe9", "output": "latin-1"}'), good()
+        ),
         accepted=2,
     ),
     HostileFile(
         "gbk-line",
         ".jsonl",
-        lines(good(), (b'{"instruction": "', Expect("encoding.invalid-utf8"), "中文".encode("gbk") + b'", "output": "x"}'), good()),
+        lines(
+            good(),
+            (b'{"instruction": "', Expect("encoding.invalid-utf8"), "中文".encode("gbk") + b'", "output": "x"}'),
+            good(),
+        ),
         accepted=2,
     ),
     HostileFile(
@@ -147,7 +157,11 @@ CASES: tuple[HostileFile, ...] = (
         ".json",
         array(
             good(),
-            (b'{"instruction": "a", ', Expect("json.duplicate-key", "/instruction"), b'"instruction": "b", "output": "c"}'),
+            (
+                b'{"instruction": "a", ',
+                Expect("json.duplicate-key", "/instruction"),
+                b'"instruction": "b", "output": "c"}',
+            ),
             good(),
         ),
         accepted=2,
@@ -173,7 +187,11 @@ CASES: tuple[HostileFile, ...] = (
         ".jsonl",
         lines(
             good(),
-            (b"{", Expect("schema.type", "/instruction"), b'"instruction": 123456789012345678901234567890, "output": "x"}'),
+            (
+                b"{",
+                Expect("schema.type", "/instruction"),
+                b'"instruction": 123456789012345678901234567890, "output": "x"}',
+            ),
             (b'{"instruction": "q", ', Expect("schema.type", "/output"), b'"output": -99999999999999999999999999}'),
             (b'{"instruction": "q", "output": ', Expect("json.syntax"), b"9" * 5000 + b"}"),
             (b'{"instruction": "q", "output": ', Expect("json.syntax"), b"1e400}"),
@@ -196,7 +214,9 @@ CASES: tuple[HostileFile, ...] = (
         (*array(good(), good(), b'{"instruction": "cut he')[:-1], Expect("json.syntax")),
         accepted=2,
     ),
-    HostileFile("truncated-lines", ".jsonl", (*lines(good()), b'{"instruction": "cut', Expect("json.syntax")), accepted=1),
+    HostileFile(
+        "truncated-lines", ".jsonl", (*lines(good()), b'{"instruction": "cut', Expect("json.syntax")), accepted=1
+    ),
     HostileFile(
         "trailing-commas",
         ".json",

@@ -9,11 +9,10 @@ environment a subprocess needs to reach the same server.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-
 from hub_server import HubServer, client_settings, reset_client_caches
 
 #: Small pages, so that every tree listing in the tests goes through pagination.

@@ -31,12 +31,13 @@ import json
 import re
 import socket
 import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Iterator, Mapping, Optional
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 DEFAULT_BRANCH = "main"
@@ -49,7 +50,7 @@ _REV = r"(?P<rev>refs/(?:pr|convert)/[^/]+|[^/]+)"
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def git_blob_sha1(data: bytes) -> str:
@@ -124,12 +125,12 @@ class Repo:
     def url_prefix(self) -> str:
         return "" if self.kind == "model" else f"{self.kind}s/"
 
-    def resolve(self, revision: Optional[str]) -> Commit:
+    def resolve(self, revision: str | None) -> Commit:
         """A branch, a tag, ``refs/pr/N``, ``refs/heads|tags/X`` or a (short) commit oid."""
         revision = revision or DEFAULT_BRANCH
         for prefix, refs in (("refs/heads/", self.branches), ("refs/tags/", self.tags)):
-            if revision.startswith(prefix) and revision[len(prefix):] in refs:
-                return self.commits[refs[revision[len(prefix):]]]
+            if revision.startswith(prefix) and revision[len(prefix) :] in refs:
+                return self.commits[refs[revision[len(prefix) :]]]
         if revision in self.branches:
             return self.commits[self.branches[revision]]
         if revision in self.tags:
@@ -142,7 +143,7 @@ class Repo:
                 return found[0]
         raise RevisionNotFound(revision)
 
-    def new_commit(self, parent: Optional[str], files: Mapping[str, Blob], title: str, message: str = "") -> Commit:
+    def new_commit(self, parent: str | None, files: Mapping[str, Blob], title: str, message: str = "") -> Commit:
         parents = (parent,) if parent else ()
         digest = hashlib.sha1(
             json.dumps([parents, sorted((p, b.git_oid) for p, b in files.items()), title, len(self.commits)]).encode()
@@ -163,8 +164,10 @@ class Repo:
     def is_lfs(self, path: str, size: int, sample: bytes, files: Mapping[str, Blob]) -> bool:
         """As the Hub decides: ``.gitattributes`` patterns, then size, then binary content."""
         attributes = files.get(".gitattributes")
-        patterns = LFS_PATTERNS if attributes is None else tuple(
-            line.split()[0] for line in attributes.inline.decode().splitlines() if "filter=lfs" in line
+        patterns = (
+            LFS_PATTERNS
+            if attributes is None
+            else tuple(line.split()[0] for line in attributes.inline.decode().splitlines() if "filter=lfs" in line)
         )
         name = path.rsplit("/", 1)[-1]
         return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(path, p) for p in patterns) or (
@@ -198,11 +201,11 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def json(cls, obj: Any, status: int = 200, headers: Optional[dict[str, str]] = None) -> "Response":
+    def json(cls, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
         return cls(status, json.dumps(obj).encode(), {"Content-Type": "application/json", **(headers or {})})
 
     @classmethod
-    def error(cls, status: int, message: str, code: Optional[str] = None, **headers: str) -> "Response":
+    def error(cls, status: int, message: str, code: str | None = None, **headers: str) -> Response:
         extra = {"X-Error-Message": message, **headers}
         if code:
             extra["X-Error-Code"] = code
@@ -213,7 +216,7 @@ class Response:
 class RequestRecord:
     method: str
     path: str
-    status: Optional[int]  # None when the connection was dropped instead of answered
+    status: int | None  # None when the connection was dropped instead of answered
     received: int  # request body bytes
 
 
@@ -229,11 +232,11 @@ class Fault:
 
     pattern: str
     action: str = "status"
-    method: Optional[str] = None
+    method: str | None = None
     nth: int = 1
-    times: Optional[int] = 1  # None: every matching request from the nth on
+    times: int | None = 1  # None: every matching request from the nth on
     status: int = 500
-    repo_id: Optional[str] = None
+    repo_id: str | None = None
     branch: str = DEFAULT_BRANCH
     files: Mapping[str, bytes] = field(default_factory=dict)
     seen: int = 0
@@ -280,7 +283,13 @@ class HubApp:
             ("POST", re.compile(repo + r"/discussions"), self.create_discussion),
             ("GET", re.compile(repo + r"/discussions/(?P<num>\d+)"), self.discussion),
             ("POST", re.compile(git_repo + r"\.git/info/lfs/objects/batch"), self.lfs_batch),
-            ("PUT", re.compile(r"/lfs-upload/(?P<kinds>models|datasets|spaces)/(?P<repo>[^/]+/[^/]+)/(?P<oid>[0-9a-f]{64})"), self.lfs_put),
+            (
+                "PUT",
+                re.compile(
+                    r"/lfs-upload/(?P<kinds>models|datasets|spaces)/(?P<repo>[^/]+/[^/]+)/(?P<oid>[0-9a-f]{64})"
+                ),
+                self.lfs_put,
+            ),
             ("GET", re.compile(git_repo + r"/resolve/" + _REV + r"/(?P<path>.+)"), self.resolve),
             ("HEAD", re.compile(git_repo + r"/resolve/" + _REV + r"/(?P<path>.+)"), self.resolve),
         ]
@@ -295,13 +304,13 @@ class HubApp:
                     return endpoint(request, **match.groupdict())
         return Response.error(404, f"no route for {request.method} {path}")
 
-    def repo(self, kinds: Optional[str], repo: str) -> Repo:
+    def repo(self, kinds: str | None, repo: str) -> Repo:
         key = (KINDS.get(kinds or "models", "model"), unquote(repo))
         if key not in self.repos:
             raise KeyError(key)
         return self.repos[key]
 
-    def _with_repo(self, kinds: Optional[str], repo: str) -> Repo | Response:
+    def _with_repo(self, kinds: str | None, repo: str) -> Repo | Response:
         try:
             return self.repo(kinds, repo)
         except KeyError:
@@ -311,7 +320,7 @@ class HubApp:
     def _revision_error(revision: str) -> Response:
         return Response.error(404, f"Invalid rev id: {revision}", "RevisionNotFound")
 
-    def _repo_at(self, kinds: Optional[str], repo: str, rev: str) -> tuple[Repo, Commit] | Response:
+    def _repo_at(self, kinds: str | None, repo: str, rev: str) -> tuple[Repo, Commit] | Response:
         """The repo and the commit a (URL-quoted) revision names, or the 404 the Hub answers."""
         found = self._with_repo(kinds, repo)
         if isinstance(found, Response):
@@ -346,9 +355,11 @@ class HubApp:
     def whoami(self, request: Request) -> Response:
         if not request.authorized:
             return Response.error(401, "Invalid credentials in Authorization header")
-        return Response.json({"type": "user", "name": "test-user", "auth": {"accessToken": {"role": "write"}}, "orgs": []})
+        return Response.json(
+            {"type": "user", "name": "test-user", "auth": {"accessToken": {"role": "write"}}, "orgs": []}
+        )
 
-    def repo_info(self, request: Request, kinds: str, repo: str, rev: Optional[str] = None) -> Response:
+    def repo_info(self, request: Request, kinds: str, repo: str, rev: str | None = None) -> Response:
         found = self._with_repo(kinds, repo)
         if isinstance(found, Response):
             return found
@@ -402,10 +413,12 @@ class HubApp:
             lfs = found.is_lfs(entry["path"], entry["size"], sample, files)
             existing = files.get(entry["path"])
             oid = None if existing is None else (existing.sha256 if lfs else existing.git_oid)
-            answers.append({"path": entry["path"], "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False, "oid": oid})
+            answers.append(
+                {"path": entry["path"], "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False, "oid": oid}
+            )
         return Response.json({"files": answers})
 
-    def lfs_batch(self, request: Request, kinds: Optional[str], repo: str) -> Response:
+    def lfs_batch(self, request: Request, kinds: str | None, repo: str) -> Response:
         found = self._with_repo(kinds, repo)
         if isinstance(found, Response):
             return found
@@ -418,7 +431,11 @@ class HubApp:
                 href = f"{self.base_url}/lfs-upload/{found.kind}s/{found.repo_id}/{obj['oid']}?size={obj['size']}"
                 answer["actions"] = {"upload": {"href": href, "header": {}}}
             objects.append(answer)
-        return Response(200, json.dumps({"transfer": "basic", "objects": objects}).encode(), {"Content-Type": "application/vnd.git-lfs+json"})
+        return Response(
+            200,
+            json.dumps({"transfer": "basic", "objects": objects}).encode(),
+            {"Content-Type": "application/vnd.git-lfs+json"},
+        )
 
     def lfs_put(self, request: Request, kinds: str, repo: str, oid: str) -> Response:
         """The presigned-URL upload: the object is stored only if it is whole and hashes to its oid."""
@@ -443,7 +460,11 @@ class HubApp:
         header = next((line["value"] for line in lines if line["key"] == "header"), {})
         create_pr = request.query.get("create_pr", ["0"])[0] == "1"
         if revision not in found.branches:
-            return self._revision_error(revision) if not create_pr else Response.error(400, f"cannot open a PR on {revision}")
+            return (
+                self._revision_error(revision)
+                if not create_pr
+                else Response.error(400, f"cannot open a PR on {revision}")
+            )
         head = found.branches[revision]
         parent = header.get("parentCommit")
         if parent and not create_pr and not head.startswith(parent):
@@ -454,7 +475,11 @@ class HubApp:
         if problem is not None:
             return problem
         commit = found.new_commit(base_oid, files, header.get("summary", ""), header.get("description", ""))
-        answer = {"success": True, "commitOid": commit.oid, "commitUrl": f"{self.base_url}/{found.url_prefix}{found.repo_id}/commit/{commit.oid}"}
+        answer = {
+            "success": True,
+            "commitOid": commit.oid,
+            "commitUrl": f"{self.base_url}/{found.url_prefix}{found.repo_id}/commit/{commit.oid}",
+        }
         if create_pr:
             pull = PullRequest(len(found.pulls) + 1, header.get("summary", ""), revision)
             found.pulls[pull.num] = pull
@@ -464,14 +489,17 @@ class HubApp:
             found.branches[revision] = commit.oid
         return Response.json(answer)
 
-    def _apply_operations(self, repo: Repo, files: dict[str, Blob], lines: list[dict[str, Any]]) -> Optional[Response]:
+    def _apply_operations(self, repo: Repo, files: dict[str, Blob], lines: list[dict[str, Any]]) -> Response | None:
         for line in lines:
             key, value = line["key"], line["value"]
             if key == "file":
                 files[value["path"]] = _inline(base64.b64decode(value["content"]))
             elif key == "lfsFile":
                 if value["oid"] not in repo.lfs:
-                    return Response.error(422, f"Your push was rejected because an LFS pointer pointed to a file that does not exist: {value['path']}")
+                    return Response.error(
+                        422,
+                        f"Your push was rejected because an LFS pointer pointed to a file that does not exist: {value['path']}",
+                    )
                 files[value["path"]] = Blob(len(repo.lfs[value["oid"]]), value["oid"], lfs=True)
             elif key == "deletedFile":
                 if files.pop(value["path"], None) is None:
@@ -482,7 +510,14 @@ class HubApp:
                     del files[path]
         return None
 
-    def commit_files(self, repo_id: str, files: Mapping[str, Optional[bytes]], branch: str = DEFAULT_BRANCH, title: str = "commit", kind: str = "dataset") -> str:
+    def commit_files(
+        self,
+        repo_id: str,
+        files: Mapping[str, bytes | None],
+        branch: str = DEFAULT_BRANCH,
+        title: str = "commit",
+        kind: str = "dataset",
+    ) -> str:
         """A commit made on the server side (another writer, or test setup); ``None`` deletes a path."""
         with self.lock:
             repo = self.repos[(kind, repo_id)]
@@ -548,7 +583,13 @@ class HubApp:
         found, head = located
         return Response.json(
             [
-                {"id": c.oid, "title": c.title, "message": c.message, "date": c.date, "authors": [{"user": "test-user"}]}
+                {
+                    "id": c.oid,
+                    "title": c.title,
+                    "message": c.message,
+                    "date": c.date,
+                    "authors": [{"user": "test-user"}],
+                }
                 for c in found.history(head)
             ]
         )
@@ -564,7 +605,9 @@ class HubApp:
         pull = PullRequest(len(found.pulls) + 1, payload["title"], DEFAULT_BRANCH)
         found.pulls[pull.num] = pull
         found.pr_heads[pull.num] = found.branches[DEFAULT_BRANCH]
-        return Response.json({"num": pull.num, "url": f"{self.base_url}/{found.url_prefix}{found.repo_id}/discussions/{pull.num}"})
+        return Response.json(
+            {"num": pull.num, "url": f"{self.base_url}/{found.url_prefix}{found.repo_id}/discussions/{pull.num}"}
+        )
 
     def discussion(self, request: Request, kinds: str, repo: str, num: str) -> Response:
         found = self._with_repo(kinds, repo)
@@ -590,7 +633,7 @@ class HubApp:
 
     # --- reading --------------------------------------------------------------------------
 
-    def tree(self, request: Request, kinds: str, repo: str, rev: str, path: Optional[str] = None) -> Response:
+    def tree(self, request: Request, kinds: str, repo: str, rev: str, path: str | None = None) -> Response:
         """One page of a folder's entries (all descendants with ``recursive``), Link-paginated."""
         located = self._repo_at(kinds, repo, rev)
         if isinstance(located, Response):
@@ -601,13 +644,17 @@ class HubApp:
         recursive = request.query.get("recursive", ["false"])[0].lower() == "true"
         entries = _tree_entries(commit, folder, recursive)
         if entries is None:
-            return Response.error(404, f"{folder} does not exist at {revision}", "EntryNotFound", **{"X-Repo-Commit": commit.oid})
+            return Response.error(
+                404, f"{folder} does not exist at {revision}", "EntryNotFound", **{"X-Repo-Commit": commit.oid}
+            )
         expand = request.query.get("expand", ["false"])[0].lower() == "true"
         start = int(request.query.get("cursor", ["0"])[0])
         page = entries[start : start + self.tree_page_size]
         headers = {}
         if start + self.tree_page_size < len(entries):
-            query = f"recursive={str(recursive).lower()}&expand={str(expand).lower()}&cursor={start + self.tree_page_size}"
+            query = (
+                f"recursive={str(recursive).lower()}&expand={str(expand).lower()}&cursor={start + self.tree_page_size}"
+            )
             headers["Link"] = f'<{self.base_url}{urlsplit(request.path).path}?{query}>; rel="next"'
         return Response.json([self._entry(found, commit, entry, expand) for entry in page], headers=headers)
 
@@ -630,7 +677,12 @@ class HubApp:
         blob = commit.files.get(path)
         if blob is None:
             listing = sorted((p, b.git_oid) for p, b in commit.files.items() if p.startswith(path + "/"))
-            entry: dict[str, Any] = {"type": "directory", "oid": hashlib.sha1(json.dumps(listing).encode()).hexdigest(), "size": 0, "path": path}
+            entry: dict[str, Any] = {
+                "type": "directory",
+                "oid": hashlib.sha1(json.dumps(listing).encode()).hexdigest(),
+                "size": 0,
+                "path": path,
+            }
         else:
             entry = {"type": "file", "oid": blob.git_oid, "size": blob.size, "path": path}
             if blob.lfs:
@@ -640,7 +692,7 @@ class HubApp:
             entry["lastCommit"] = {"id": last.oid, "title": last.title, "date": last.date}
         return entry
 
-    def resolve(self, request: Request, kinds: Optional[str], repo: str, rev: str, path: str) -> Response:
+    def resolve(self, request: Request, kinds: str | None, repo: str, rev: str, path: str) -> Response:
         """The file's bytes (or a Range of them), with the headers ``hf_hub_download`` relies on."""
         located = self._repo_at(kinds, repo, rev)
         if isinstance(located, Response):
@@ -666,7 +718,9 @@ class HubApp:
 
     # --- storage faults ---------------------------------------------------------------------
 
-    def tamper(self, repo_id: str, revision: str, path: str, change: Callable[[bytes], bytes], kind: str = "dataset") -> None:
+    def tamper(
+        self, repo_id: str, revision: str, path: str, change: Callable[[bytes], bytes], kind: str = "dataset"
+    ) -> None:
         """Rewrite a stored file's bytes in place, keeping its recorded oid: what bit rot looks like."""
         with self.lock:
             repo = self.repos[(kind, repo_id)]
@@ -688,7 +742,7 @@ def _folders(files: Mapping[str, Blob]) -> set[str]:
     return {"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)}
 
 
-def _tree_entries(commit: Commit, folder: str, recursive: bool) -> Optional[list[str]]:
+def _tree_entries(commit: Commit, folder: str, recursive: bool) -> list[str] | None:
     """Paths under ``folder``: direct children, or every file and folder below with ``recursive``."""
     folders = _folders(commit.files)
     if folder and folder not in folders:
@@ -697,18 +751,18 @@ def _tree_entries(commit: Commit, folder: str, recursive: bool) -> Optional[list
     below = [p for p in sorted(set(commit.files) | folders) if p.startswith(prefix)]
     if recursive:
         return below
-    return [p for p in below if "/" not in p[len(prefix):]]
+    return [p for p in below if "/" not in p[len(prefix) :]]
 
 
 def _last_commit(repo: Repo, commit: Commit, path: str) -> Commit:
     history = repo.history(commit)
-    for newer, older in zip(history, history[1:]):
+    for newer, older in zip(history, history[1:], strict=False):
         if newer.files.get(path) != older.files.get(path):
             return newer
     return history[-1]
 
 
-def _byte_range(header: Optional[str], size: int) -> Optional[tuple[int, int] | tuple[()]]:
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | tuple[()] | None:
     """``(first, last)`` inclusive for a satisfiable ``bytes=`` header, ``()`` if unsatisfiable, None if absent."""
     match = re.fullmatch(r"bytes=(\d*)-(\d*)", (header or "").strip())
     if not match or (not match[1] and not match[2]):
@@ -728,7 +782,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in two writes: without this, each answer waits ~40 ms
-    server: "_Server"
+    server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
         pass
@@ -759,7 +813,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._drop()
         body = self._read_body()
         split = urlsplit(self.path)
-        request = Request(method, self.path, parse_qs(split.query), {k.lower(): v for k, v in self.headers.items()}, body)
+        request = Request(
+            method, self.path, parse_qs(split.query), {k.lower(): v for k, v in self.headers.items()}, body
+        )
         if fault is not None and fault.action == "status":
             response = Response.error(fault.status, f"injected fault: {fault.status}")
         else:
@@ -806,7 +862,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
-    hub: "HubServer"
+    hub: HubServer
 
 
 class HubServer:
@@ -824,9 +880,9 @@ class HubServer:
         self.requests: list[RequestRecord] = []
         self.faults: list[Fault] = []
         self._lock = threading.Lock()
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
 
-    def start(self) -> "HubServer":
+    def start(self) -> HubServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="hub-server", daemon=True)
         self._thread.start()
         return self
@@ -837,7 +893,7 @@ class HubServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "HubServer":
+    def __enter__(self) -> HubServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -850,19 +906,25 @@ class HubServer:
             self.faults.append(fault)
         return fault
 
-    def fail(self, pattern: str, status: int = 500, nth: int = 1, times: Optional[int] = 1, method: Optional[str] = None) -> Fault:
+    def fail(
+        self, pattern: str, status: int = 500, nth: int = 1, times: int | None = 1, method: str | None = None
+    ) -> Fault:
         """Answer ``status`` to the nth request matching ``pattern`` (``times=None``: and all after)."""
         return self.inject(Fault(pattern, "status", method, nth, times, status))
 
-    def drop(self, pattern: str, nth: int = 1, times: Optional[int] = 1, method: Optional[str] = None, after: bool = False) -> Fault:
+    def drop(
+        self, pattern: str, nth: int = 1, times: int | None = 1, method: str | None = None, after: bool = False
+    ) -> Fault:
         """Close the connection half way through the request body, or (``after``) once it was applied."""
         return self.inject(Fault(pattern, "lose" if after else "drop", method, nth, times))
 
-    def conflict(self, repo_id: str, files: Mapping[str, bytes], pattern: str = r"/commit/", branch: str = DEFAULT_BRANCH) -> Fault:
+    def conflict(
+        self, repo_id: str, files: Mapping[str, bytes], pattern: str = r"/commit/", branch: str = DEFAULT_BRANCH
+    ) -> Fault:
         """Let another writer commit ``files`` to ``branch`` just before the client's matching request."""
         return self.inject(Fault(pattern, "conflict", "POST", repo_id=repo_id, branch=branch, files=files))
 
-    def next_fault(self, method: str, path: str) -> Optional[Fault]:
+    def next_fault(self, method: str, path: str) -> Fault | None:
         with self._lock:
             return next((fault for fault in self.faults if fault.applies(method, path)), None)
 
@@ -881,10 +943,11 @@ class HubServer:
         with self._lock:
             return len(self.requests)
 
-    def since(self, mark: int = 0, method: Optional[str] = None, pattern: str = "") -> list[RequestRecord]:
+    def since(self, mark: int = 0, method: str | None = None, pattern: str = "") -> list[RequestRecord]:
         with self._lock:
             return [
-                r for r in self.requests[mark:]
+                r
+                for r in self.requests[mark:]
                 if (method is None or r.method == method) and re.search(pattern, unquote(r.path))
             ]
 
@@ -902,7 +965,9 @@ class HubServer:
             repo = self.repo(repo_id, kind)
             return {path: repo.data(blob) for path, blob in repo.resolve(revision).files.items()}
 
-    def commit_files(self, repo_id: str, files: Mapping[str, Optional[bytes]], branch: str = DEFAULT_BRANCH, title: str = "commit") -> str:
+    def commit_files(
+        self, repo_id: str, files: Mapping[str, bytes | None], branch: str = DEFAULT_BRANCH, title: str = "commit"
+    ) -> str:
         return self.app.commit_files(repo_id, files, branch, title)
 
     def tamper(self, repo_id: str, revision: str, path: str, change: Callable[[bytes], bytes]) -> None:
@@ -912,7 +977,9 @@ class HubServer:
 # --- pointing the clients at the server ---------------------------------------------------
 
 
-def client_settings(url: str, home: Path, token: str = "hf_local_test_server") -> tuple[dict[str, str], list[tuple[str, str, Any]]]:
+def client_settings(
+    url: str, home: Path, token: str = "hf_local_test_server"
+) -> tuple[dict[str, str], list[tuple[str, str, Any]]]:
     """The environment for a subprocess and the module constants for this process.
 
     ``huggingface_hub`` and ``datasets`` read ``HF_ENDPOINT`` and friends once, at import,

@@ -7,16 +7,16 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
+from conftest import DATA, good_record
 
 from chatcorpus.build import BuildOptions, build_release
 from chatcorpus.cli import main
 from chatcorpus.errors import UsageError
 from chatcorpus.manifest import Manifest
-from conftest import DATA, good_record
 
 QUIET = BuildOptions(progress=False)
 
@@ -69,7 +69,9 @@ def _bad_source(write_source: Callable[..., Path]) -> Path:
     return write_source({"alpaca-zh/坏数据.json": BAD_FILE, "alpaca-zh/good.json": [good_record(1, "zh")]})
 
 
-def test_every_rejected_record_is_located_to_line_column_and_field(tmp_path: Path, write_source: Callable[..., Path]) -> None:
+def test_every_rejected_record_is_located_to_line_column_and_field(
+    tmp_path: Path, write_source: Callable[..., Path]
+) -> None:
     result = build_release(_bad_source(write_source), tmp_path / "out", QUIET)
     located = {(f.line, f.column, f.rule, f.pointer) for f in result.error_faults}
     assert located == {
@@ -92,20 +94,28 @@ def test_rejections_publish_nothing_by_default(tmp_path: Path, write_source: Cal
     assert result.rejects_path is not None and result.rejects_path.exists()
 
 
-def test_skip_invalid_reconciles_rows_read_written_and_rejected(tmp_path: Path, write_source: Callable[..., Path]) -> None:
+def test_skip_invalid_reconciles_rows_read_written_and_rejected(
+    tmp_path: Path, write_source: Callable[..., Path]
+) -> None:
     out = tmp_path / "out"
     result = build_release(_bad_source(write_source), out, BuildOptions(progress=False, skip_invalid=True))
     counts = result.counts["alpaca-zh"]
     assert result.published
     assert (counts.read, counts.written, counts.rejected) == (7, 2, 5)
-    assert Manifest.read(out).configs["alpaca-zh"] == {**Manifest.read(out).configs["alpaca-zh"], "rows": 2, "rejected": 5}
+    assert Manifest.read(out).configs["alpaca-zh"] == {
+        **Manifest.read(out).configs["alpaca-zh"],
+        "rows": 2,
+        "rejected": 5,
+    }
     rejects = [json.loads(line) for line in result.rejects_path.read_text(encoding="utf-8").splitlines()]
     assert {r["index"] for r in rejects if r["index"] is not None} == {1, 2, 3, 4, 5}
     report = result.rejects_path.read_text(encoding="utf-8")
     assert "坏数据.json" in report and "\\u" not in report
 
 
-def test_a_rejected_rebuild_leaves_the_previous_release_untouched(tmp_path: Path, write_source: Callable[..., Path]) -> None:
+def test_a_rejected_rebuild_leaves_the_previous_release_untouched(
+    tmp_path: Path, write_source: Callable[..., Path]
+) -> None:
     out = tmp_path / "out"
     build_release(DATA, out, QUIET)
     before = _digests(out)
@@ -122,7 +132,9 @@ def test_build_refuses_to_replace_a_folder_that_is_not_a_release(tmp_path: Path)
     assert (out / "thesis.tex").exists()
 
 
-def test_cli_build_exit_codes_and_chinese_reports(tmp_path: Path, write_source: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_build_exit_codes_and_chinese_reports(
+    tmp_path: Path, write_source: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     src = _bad_source(write_source)
     assert main(["build", "--source", str(src), "--out", str(tmp_path / "out"), "--quiet"]) == 1
     captured = capsys.readouterr()

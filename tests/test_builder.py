@@ -18,7 +18,9 @@ def _builder(release: Path, config: str, cache_dir: str, **kwargs) -> ChatDatase
 
 
 @pytest.mark.parametrize("config", list(CONFIGS))
-def test_builder_streaming_and_prepared_loads_give_the_same_rows(demo_release: Path, cache_dir: str, config: str) -> None:
+def test_builder_streaming_and_prepared_loads_give_the_same_rows(
+    demo_release: Path, cache_dir: str, config: str
+) -> None:
     builder = _builder(demo_release, config, cache_dir)
     builder.download_and_prepare()
     prepared = builder.as_dataset(split="train")
@@ -41,7 +43,9 @@ def test_plain_load_dataset_matches_the_builder(demo_release: Path, cache_dir: s
     assert plain.to_list() == builder.as_dataset(split="train").to_list() == list(plain_streamed)
 
 
-def test_load_dataset_by_the_repo_name_from_the_parent_folder(demo_release: Path, cache_dir: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_dataset_by_the_repo_name_from_the_parent_folder(
+    demo_release: Path, cache_dir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(demo_release.parent)
     ds = datasets.load_dataset("chat-dataset-baseline", "alpaca-zh", split="train", cache_dir=cache_dir)
     assert ds.num_rows == Manifest.read(demo_release).configs["alpaca-zh"]["rows"]
@@ -96,7 +100,8 @@ def test_the_builder_imports_only_the_ecosystem_and_the_standard_library() -> No
     imported = {
         (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
         for node in ast.walk(tree)
-        if isinstance(node, (ast.Import, ast.ImportFrom)) and (node.module if isinstance(node, ast.ImportFrom) else True)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        and (node.module if isinstance(node, ast.ImportFrom) else True)
         for alias in node.names
     }
     allowed = {"datasets", "pyarrow", "huggingface_hub", "__future__"} | set(sys.stdlib_module_names)
@@ -107,6 +112,8 @@ def test_batched_streaming_gives_the_same_rows_in_the_same_order(demo_release: P
     streaming = _builder(demo_release, "alpaca-en", cache_dir).as_streaming_dataset(split="train")
     batches = list(streaming.iter(batch_size=3))
     assert [len(b["id"]) for b in batches][:-1] == [3] * (len(batches) - 1)
-    rows = [dict(zip(batch, values)) for batch in batches for values in zip(*batch.values())]
+    rows = [
+        dict(zip(batch, values, strict=False)) for batch in batches for values in zip(*batch.values(), strict=False)
+    ]
     assert rows == list(streaming)
     assert list(streaming.with_format("python").iter(batch_size=3)) == batches

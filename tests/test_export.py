@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import datasets
 import pytest
@@ -26,7 +26,15 @@ LLAMA_FACTORY_COLUMNS = {
     "prompt", "query", "response", "history", "messages", "system", "tools",
     "images", "videos", "audios", "chosen", "rejected", "kto_tag",
 }  # fmt: skip
-LLAMA_FACTORY_TAGS = {"role_tag", "content_tag", "user_tag", "assistant_tag", "observation_tag", "function_tag", "system_tag"}
+LLAMA_FACTORY_TAGS = {
+    "role_tag",
+    "content_tag",
+    "user_tag",
+    "assistant_tag",
+    "observation_tag",
+    "function_tag",
+    "system_tag",
+}
 # Not in that README: a Hub entry's "revision" is read by the LLaMA-Factory versions that
 # support pinning a Hub dataset (hiyouga/LLaMA-Factory issue #5940 asks for it upstream)
 # and ignored by the others. Only Hub entries may carry it.
@@ -38,7 +46,18 @@ NAME, AUTHOR = "小明", "Example Lab"
 def llama_factory(demo_release: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("llama-factory")
     (out / DATASET_INFO).write_text(json.dumps({"identity": {"file_name": "identity.json"}}), encoding="utf-8")
-    argv = ["export", "--format", "llama-factory", str(out), "--release", str(demo_release), "--name", NAME, "--author", AUTHOR]
+    argv = [
+        "export",
+        "--format",
+        "llama-factory",
+        str(out),
+        "--release",
+        str(demo_release),
+        "--name",
+        NAME,
+        "--author",
+        AUTHOR,
+    ]
     assert main(argv) == EXIT_OK
     return out
 
@@ -52,7 +71,7 @@ def _release_rows(release: Path, config: str, cache_dir: str) -> list[dict[str, 
     return load_view(release, config, cache_dir=cache_dir, **identity).to_list()
 
 
-def _load_json(path: Path, cache_dir: str, features: Optional[datasets.Features] = None) -> datasets.Dataset:
+def _load_json(path: Path, cache_dir: str, features: datasets.Features | None = None) -> datasets.Dataset:
     return datasets.load_dataset("json", data_files=str(path), split="train", features=features, cache_dir=cache_dir)
 
 
@@ -76,22 +95,28 @@ def test_an_existing_dataset_info_keeps_its_entries(llama_factory: Path) -> None
 
 
 @pytest.mark.parametrize("config", list(CONFIGS))
-def test_alpaca_files_hold_the_release_rows_with_history_as_pairs(llama_factory: Path, demo_release: Path, cache_dir: str, config: str) -> None:
+def test_alpaca_files_hold_the_release_rows_with_history_as_pairs(
+    llama_factory: Path, demo_release: Path, cache_dir: str, config: str
+) -> None:
     entry = _registry(llama_factory)[f"{ENTRY_PREFIX}{config}"]
     columns = entry["columns"]
     loaded = _load_json(llama_factory / entry["file_name"], cache_dir).to_list()
 
     expected = _release_rows(demo_release, config, cache_dir)
     assert [row["id"] for row in loaded] == [row["id"] for row in expected]
-    for got, want in zip(loaded, expected):
+    for got, want in zip(loaded, expected, strict=False):
         for role in ("prompt", "query", "response", "system"):
             assert got[columns[role]] == want[columns[role]]
         # LLaMA-Factory unpacks each history item as `for old_prompt, old_response in history`
-        assert [tuple(pair) for pair in got[columns["history"]]] == [(t["user"], t["assistant"]) for t in want["history"]]
+        assert [tuple(pair) for pair in got[columns["history"]]] == [
+            (t["user"], t["assistant"]) for t in want["history"]
+        ]
 
 
 @pytest.mark.parametrize("config", list(CONFIGS))
-def test_sharegpt_files_load_back_to_the_release_rows(llama_factory: Path, demo_release: Path, cache_dir: str, config: str) -> None:
+def test_sharegpt_files_load_back_to_the_release_rows(
+    llama_factory: Path, demo_release: Path, cache_dir: str, config: str
+) -> None:
     entry = _registry(llama_factory)[f"{ENTRY_PREFIX}{config}-sharegpt"]
     loaded = _load_json(llama_factory / entry["file_name"], cache_dir, VIEW_FEATURES["sharegpt"])
 
@@ -112,23 +137,35 @@ def test_hub_entries_name_the_release_pinned_to_its_version(llama_factory: Path)
 
 
 @pytest.mark.parametrize("fmt", list(PLAIN_FORMATS))
-def test_view_exports_load_back_to_the_release_rows(demo_release: Path, tmp_path: Path, cache_dir: str, fmt: str) -> None:
+def test_view_exports_load_back_to_the_release_rows(
+    demo_release: Path, tmp_path: Path, cache_dir: str, fmt: str
+) -> None:
     view = PLAIN_FORMATS[fmt]
 
-    assert main(["export", "--format", fmt, str(tmp_path), "--release", str(demo_release), "--config", "chatglm-issues"]) == EXIT_OK
+    assert (
+        main(["export", "--format", fmt, str(tmp_path), "--release", str(demo_release), "--config", "chatglm-issues"])
+        == EXIT_OK
+    )
 
     loaded = _load_json(tmp_path / "chatglm-issues.jsonl", cache_dir, VIEW_FEATURES[view])
     assert from_view(loaded, view).to_list() == _release_rows(demo_release, "chatglm-issues", cache_dir)
 
 
-def test_exporting_the_template_says_the_placeholders_are_still_there(demo_release: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["export", "--format", "messages", str(tmp_path), "--release", str(demo_release), "--config", "prompts"]) == EXIT_OK
+def test_exporting_the_template_says_the_placeholders_are_still_there(
+    demo_release: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["export", "--format", "messages", str(tmp_path), "--release", str(demo_release), "--config", "prompts"])
+        == EXIT_OK
+    )
 
     assert "--name and --author" in capsys.readouterr().err
     assert "NAME" in (tmp_path / "prompts.jsonl").read_text(encoding="utf-8")
 
 
-def test_half_an_identity_is_a_usage_error(demo_release: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_half_an_identity_is_a_usage_error(
+    demo_release: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     argv = ["export", str(tmp_path), "--release", str(demo_release), "--config", "prompts", "--name", NAME]
 
     assert main(argv) == EXIT_USAGE

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hostile_corpus import CASES, HostileFile, write_huge_line
 
 from chatcorpus.sources import SourceRef, read_source
 from chatcorpus.validate import validate_paths
-from hostile_corpus import CASES, HostileFile, write_huge_line
 
 HUGE_LINE_BYTES = 300_000_000
 #: Reading holds the file and the parsed text, and briefly a re-serialisation of it.
@@ -74,7 +74,9 @@ def test_cli_reports_every_hostile_file_without_a_traceback(tmp_path: Path) -> N
     assert "Traceback" not in run.stderr
     found = {(Path(f["path"]).name, f["rule"], f["line"], f["column"]) for f in json.loads(run.stdout)["faults"]}
     expected = {
-        (f"{case.name}{case.suffix}", rule, line, column) for case in CASES for rule, line, column, _ in case.expected_faults()
+        (f"{case.name}{case.suffix}", rule, line, column)
+        for case in CASES
+        for rule, line, column, _ in case.expected_faults()
     }
     assert found == expected
 

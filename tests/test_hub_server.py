@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
+from hub_server import HubServer
 from huggingface_hub import CommitOperationAdd, HfApi, HfFileSystem, get_hf_file_metadata, hf_hub_url
 from huggingface_hub.errors import HfHubHTTPError, RevisionNotFoundError
 
 from chatcorpus.verify import HUB_ERRORS
-from hub_server import HubServer
 
 pytest_plugins = ["hub_fixtures"]
 
@@ -19,11 +20,15 @@ PARQUET = b"PAR1" + bytes(range(256)) * 4 + b"PAR1"  # binary, and named *.parqu
 
 def _commit(api: HfApi, files: dict[str, bytes], parent: str | None = None, **kwargs) -> str:
     operations = [CommitOperationAdd(path, data) for path, data in files.items()]
-    return api.create_commit(REPO, operations, commit_message="test", repo_type="dataset", parent_commit=parent, **kwargs).oid
+    return api.create_commit(
+        REPO, operations, commit_message="test", repo_type="dataset", parent_commit=parent, **kwargs
+    ).oid
 
 
 def _head(api: HfApi, branch: str = "main") -> str:
-    return next(ref.target_commit for ref in api.list_repo_refs(REPO, repo_type="dataset").branches if ref.name == branch)
+    return next(
+        ref.target_commit for ref in api.list_repo_refs(REPO, repo_type="dataset").branches if ref.name == branch
+    )
 
 
 @pytest.fixture
@@ -49,8 +54,8 @@ def test_tags_keep_their_snapshot_after_the_branch_moves(hub: HubServer, api: Hf
     _commit(api, {"note.txt": b"v2"})
 
     assert hub.files(REPO, "v1.0.0")["note.txt"] == b"v1"
-    assert open(api.hf_hub_download(REPO, "note.txt", repo_type="dataset", revision="v1.0.0"), "rb").read() == b"v1"
-    assert open(api.hf_hub_download(REPO, "note.txt", repo_type="dataset"), "rb").read() == b"v2"
+    assert Path(api.hf_hub_download(REPO, "note.txt", repo_type="dataset", revision="v1.0.0")).read_bytes() == b"v1"
+    assert Path(api.hf_hub_download(REPO, "note.txt", repo_type="dataset")).read_bytes() == b"v2"
     with pytest.raises(HfHubHTTPError) as caught:
         api.create_tag(REPO, tag="v1.0.0", repo_type="dataset")
     assert caught.value.response.status_code == 409
@@ -87,8 +92,14 @@ def test_resolve_answers_head_and_ranges_with_the_hub_headers(hub: HubServer, ap
 
 def test_a_pull_request_commits_to_refs_pr_and_leaves_main_alone(hub: HubServer, api: HfApi) -> None:
     main = _head(api)
-    info = api.create_commit(REPO, [CommitOperationAdd("pr.txt", b"proposed")], commit_message="proposal",
-                             repo_type="dataset", create_pr=True, parent_commit=main)
+    info = api.create_commit(
+        REPO,
+        [CommitOperationAdd("pr.txt", b"proposed")],
+        commit_message="proposal",
+        repo_type="dataset",
+        create_pr=True,
+        parent_commit=main,
+    )
     refs = api.list_repo_refs(REPO, repo_type="dataset", include_pull_requests=True)
 
     assert info.pr_num == 1 and info.pr_revision == "refs/pr/1"

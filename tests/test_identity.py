@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import datasets
 import pyarrow as pa
@@ -34,7 +34,17 @@ def _texts(row: dict[str, Any]) -> list[str]:
 
 
 def _row(**fields: Any) -> dict[str, Any]:
-    base = {"id": "x", "instruction": "", "input": "", "output": "", "system": "", "history": [], "language": "zh", "category": "identity", "source": "s"}
+    base = {
+        "id": "x",
+        "instruction": "",
+        "input": "",
+        "output": "",
+        "system": "",
+        "history": [],
+        "language": "zh",
+        "category": "identity",
+        "source": "s",
+    }
     return {**base, **fields}
 
 
@@ -43,10 +53,12 @@ def test_the_builder_fills_every_placeholder_and_keeps_id_and_provenance(demo_re
     rendered = load_view(demo_release, "prompts", name=NAME, author=AUTHOR, cache_dir=cache_dir).to_list()
 
     assert len(rendered) == len(template) > 0
-    for before, after in zip(template, rendered):
+    for before, after in zip(template, rendered, strict=False):
         assert not any(PLACEHOLDER.search(text) for text in _texts(after))
         assert after["output"] == before["output"].replace("NAME", NAME).replace("AUTHOR", AUTHOR)
-        assert {k: after[k] for k in ("id", "language", "category", "source")} == {k: before[k] for k in ("id", "language", "category", "source")}
+        assert {k: after[k] for k in ("id", "language", "category", "source")} == {
+            k: before[k] for k in ("id", "language", "category", "source")
+        }
     outputs = [row["output"] for row in rendered]
     assert "我的名字是 小明。" in outputs  # a Chinese answer
     assert "I am 小明, an AI assistant developed by Example Lab." in outputs  # an English one
@@ -76,13 +88,21 @@ def test_a_rendered_view_is_the_view_of_the_rendered_rows(demo_release: Path, ca
 
 def test_only_whole_placeholder_tokens_are_filled_next_to_chinese_and_punctuation() -> None:
     rows = [
-        _row(output="我是NAME，由AUTHOR开发。", system="（NAME）", history=[{"user": "NAME？", "assistant": "AUTHOR的NAME"}]),
+        _row(
+            output="我是NAME，由AUTHOR开发。",
+            system="（NAME）",
+            history=[{"user": "NAME？", "assistant": "AUTHOR的NAME"}],
+        ),
         _row(instruction="NAMES, USERNAME, NAME_1 and AUTHORS stay", input="NAME", output="NAME.AUTHOR"),
     ]
     table = render_identity_table(pa.Table.from_pylist(rows, schema=ARROW_SCHEMA), NAME, AUTHOR)
 
     assert table.to_pylist() == [
-        _row(output="我是小明，由Example Lab开发。", system="（小明）", history=[{"user": "小明？", "assistant": "Example Lab的小明"}]),
+        _row(
+            output="我是小明，由Example Lab开发。",
+            system="（小明）",
+            history=[{"user": "小明？", "assistant": "Example Lab的小明"}],
+        ),
         _row(instruction="NAMES, USERNAME, NAME_1 and AUTHORS stay", input="小明", output="小明.Example Lab"),
     ]
 
@@ -97,13 +117,27 @@ def test_names_are_inserted_literally() -> None:
 
 @pytest.mark.parametrize(
     "name, author",
-    [("", AUTHOR), ("   ", AUTHOR), (NAME, "\t\n"), (None, AUTHOR), (NAME, None), ("NAME-bot", AUTHOR), (NAME, "AUTHOR Lab")],
+    [
+        ("", AUTHOR),
+        ("   ", AUTHOR),
+        (NAME, "\t\n"),
+        (None, AUTHOR),
+        (NAME, None),
+        ("NAME-bot", AUTHOR),
+        (NAME, "AUTHOR Lab"),
+    ],
 )
 def test_blank_missing_or_self_referencing_values_are_refused(
-    demo_release: Path, cache_dir: str, name: Optional[str], author: Optional[str]
+    demo_release: Path, cache_dir: str, name: str | None, author: str | None
 ) -> None:
     with pytest.raises(IdentityError):
-        ChatDatasetBaseline(config_name="prompts", data_source=str(demo_release), model_name=name, model_author=author, cache_dir=cache_dir)
+        ChatDatasetBaseline(
+            config_name="prompts",
+            data_source=str(demo_release),
+            model_name=name,
+            model_author=author,
+            cache_dir=cache_dir,
+        )
     with pytest.raises(IdentityError):
         render_identity(_prompts(demo_release, cache_dir), name, author)  # type: ignore[arg-type]
     assert issubclass(IdentityError, ChatDatasetError) and issubclass(IdentityError, ValueError)
@@ -111,7 +145,13 @@ def test_blank_missing_or_self_referencing_values_are_refused(
 
 def test_identity_belongs_to_the_prompts_config_only(demo_release: Path, cache_dir: str) -> None:
     with pytest.raises(IdentityError, match="only the 'prompts' config"):
-        ChatDatasetBaseline(config_name="alpaca-zh", data_source=str(demo_release), model_name=NAME, model_author=AUTHOR, cache_dir=cache_dir)
+        ChatDatasetBaseline(
+            config_name="alpaca-zh",
+            data_source=str(demo_release),
+            model_name=NAME,
+            model_author=AUTHOR,
+            cache_dir=cache_dir,
+        )
 
 
 def test_a_view_cannot_be_rendered_after_the_fact(demo_release: Path, cache_dir: str) -> None:

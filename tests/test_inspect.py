@@ -18,7 +18,9 @@ def test_a_good_release_checks_out(demo_release: Path, cache_dir: str, capsys: p
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate"])
-def test_a_damaged_shard_fails_its_config(demo_release: Path, tmp_path: Path, cache_dir: str, damage: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_damaged_shard_fails_its_config(
+    demo_release: Path, tmp_path: Path, cache_dir: str, damage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     release = tmp_path / "release"
     shutil.copytree(demo_release, release)
     shard = release / Manifest.read(release).configs["prompts"]["shards"][0]["path"]

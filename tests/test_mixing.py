@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 from pathlib import Path
-from typing import Union
 
 import datasets
 import pytest
@@ -19,7 +18,7 @@ ROWS_PER_CONFIG = 2000  # enough that no config runs out within the sample, so t
 SIGMAS = 4
 
 
-def _synthetic(config: str, streaming: bool) -> Union[datasets.Dataset, datasets.IterableDataset]:
+def _synthetic(config: str, streaming: bool) -> datasets.Dataset | datasets.IterableDataset:
     ds = datasets.Dataset.from_dict({"id": [f"{config}:{n}" for n in range(ROWS_PER_CONFIG)]})
     return ds.to_iterable_dataset(num_shards=4) if streaming else ds
 
@@ -27,7 +26,9 @@ def _synthetic(config: str, streaming: bool) -> Union[datasets.Dataset, datasets
 @pytest.mark.parametrize("streaming", [False, True], ids=["map-style", "streaming"])
 def test_the_original_recipe_gives_its_proportions_within_sampling_error(streaming: bool) -> None:
     sources = {config: _synthetic(config, streaming) for config in ORIGINAL_RECIPE.probabilities}
-    mixed = mix(sources, ORIGINAL_RECIPE.probabilities, seed=20240506, stopping_strategy=ORIGINAL_RECIPE.stopping_strategy)
+    mixed = mix(
+        sources, ORIGINAL_RECIPE.probabilities, seed=20240506, stopping_strategy=ORIGINAL_RECIPE.stopping_strategy
+    )
     rows = list(mixed.take(SAMPLE)) if streaming else mixed.select(range(SAMPLE)).to_list()
 
     counts = Counter(row["config"] for row in rows)
@@ -47,12 +48,19 @@ def test_the_original_recipe_is_chinese_first_and_sums_to_one() -> None:
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["map-style", "streaming"])
 def test_a_mixed_release_keeps_every_rows_config_and_id(demo_release: Path, cache_dir: str, streaming: bool) -> None:
-    mixed = load_recipe(demo_release, seed=0, streaming=streaming, name="小明", author="Example Lab", cache_dir=cache_dir)
+    mixed = load_recipe(
+        demo_release, seed=0, streaming=streaming, name="小明", author="Example Lab", cache_dir=cache_dir
+    )
     rows = list(mixed)
 
-    sources = {config: datasets.load_dataset(str(demo_release), config, split="train", cache_dir=cache_dir) for config in CONFIGS}
+    sources = {
+        config: datasets.load_dataset(str(demo_release), config, split="train", cache_dir=cache_dir)
+        for config in CONFIGS
+    }
     source_ids = {config: set(ds["id"]) for config, ds in sources.items()}
-    assert {(row["config"], row["id"]) for row in rows} == {(c, i) for c, ids in source_ids.items() for i in ids}  # all_exhausted: every row
+    assert {(row["config"], row["id"]) for row in rows} == {
+        (c, i) for c, ids in source_ids.items() for i in ids
+    }  # all_exhausted: every row
     assert not any("NAME" in row["output"] for row in rows if row["config"] == "prompts")
 
 

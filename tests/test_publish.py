@@ -11,11 +11,14 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import datasets
 import pytest
+from conftest import good_record
+from hub_server import HubServer
 from huggingface_hub import HfApi
 
 from chat_dataset_baseline import ChatDatasetBaseline, ManifestError, ShardVerificationError
@@ -24,8 +27,6 @@ from chatcorpus.cli import main
 from chatcorpus.errors import BaseReleaseError, UsageError
 from chatcorpus.manifest import Manifest
 from chatcorpus.publish import RELEASE_FILES, RELEASE_FOLDERS
-from conftest import good_record
-from hub_server import HubServer
 
 pytest_plugins = ["hub_fixtures"]
 
@@ -46,10 +47,13 @@ def _write(folder: Path, files: dict[str, list[dict[str, str]]]) -> Path:
 
 
 def _first_sources(folder: Path) -> Path:
-    return _write(folder, {
-        "alpaca-en/a.json": [good_record(n) for n in range(EN_ROWS)],
-        "alpaca-zh/a.json": [good_record(n, "zh") for n in range(ZH_ROWS)],
-    })
+    return _write(
+        folder,
+        {
+            "alpaca-en/a.json": [good_record(n) for n in range(EN_ROWS)],
+            "alpaca-zh/a.json": [good_record(n, "zh") for n in range(ZH_ROWS)],
+        },
+    )
 
 
 def _appended_sources(folder: Path) -> Path:
@@ -58,7 +62,7 @@ def _appended_sources(folder: Path) -> Path:
     return _write(folder, {"alpaca-en/b.json": [good_record(100 + n) for n in range(NEW_ROWS)]})
 
 
-def _build(source: Path, out: Path, version: str = "1.0.0", base: Optional[str] = None) -> Path:
+def _build(source: Path, out: Path, version: str = "1.0.0", base: str | None = None) -> Path:
     options = BuildOptions(version=version, shard_rows=SHARD_ROWS, progress=False, repo_id=REPO, base=base)
     result = build_release(source, out, options)
     assert result.published, [str(f) for f in result.faults]
@@ -80,7 +84,9 @@ def _release_files(release: Path) -> dict[str, bytes]:
 
 def _published(hub: HubServer, revision: str = "main") -> dict[str, bytes]:
     """The release a revision holds: its release files, leaving out what a release does not own."""
-    return {p: data for p, data in hub.files(REPO, revision).items() if p in RELEASE_FILES or p.startswith(RELEASE_FOLDERS)}
+    return {
+        p: data for p, data in hub.files(REPO, revision).items() if p in RELEASE_FILES or p.startswith(RELEASE_FOLDERS)
+    }
 
 
 def _tags(hub: HubServer) -> dict[str, str]:
@@ -102,11 +108,13 @@ def _plain(config: str, revision: str, cache: Path) -> list[dict[str, Any]]:
     return datasets.load_dataset(REPO, config, revision=revision, split="train", cache_dir=str(cache)).to_list()
 
 
-def _builder(config: str, cache: Path, revision: Optional[str] = None) -> ChatDatasetBaseline:
+def _builder(config: str, cache: Path, revision: str | None = None) -> ChatDatasetBaseline:
     return ChatDatasetBaseline(config_name=config, data_source=REPO, revision=revision, cache_dir=str(cache))
 
 
-def _builder_rows(config: str, cache: Path, revision: Optional[str] = None, streaming: bool = False) -> list[dict[str, Any]]:
+def _builder_rows(
+    config: str, cache: Path, revision: str | None = None, streaming: bool = False
+) -> list[dict[str, Any]]:
     builder = _builder(config, cache, revision)
     if streaming:
         return list(builder.as_streaming_dataset(split="train"))
@@ -121,7 +129,9 @@ def _local_rows(release: Path, config: str, cache: Path) -> list[dict[str, Any]]
 # --- publishing -----------------------------------------------------------------------------
 
 
-def test_a_release_is_one_commit_then_its_tag_and_loads_pinned(hub: HubServer, releases: dict[str, Path], tmp_path: Path) -> None:
+def test_a_release_is_one_commit_then_its_tag_and_loads_pinned(
+    hub: HubServer, releases: dict[str, Path], tmp_path: Path
+) -> None:
     assert _push(releases["v1"]) == 0
 
     repo = hub.repo(REPO)
@@ -139,8 +149,27 @@ def test_an_append_only_release_uploads_only_its_new_shards_and_both_tags_load(
 ) -> None:
     assert _push(releases["v1"]) == 0
     v2 = tmp_path / "v2" / "chat-dataset-baseline"
-    assert main(["build", "--source", str(_appended_sources(tmp_path / "src")), "--out", str(v2), "--version", "1.1.0",
-                 "--shard-rows", str(SHARD_ROWS), "--repo", REPO, "--base", f"{REPO}@v1.0.0", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "build",
+                "--source",
+                str(_appended_sources(tmp_path / "src")),
+                "--out",
+                str(v2),
+                "--version",
+                "1.1.0",
+                "--shard-rows",
+                str(SHARD_ROWS),
+                "--repo",
+                REPO,
+                "--base",
+                f"{REPO}@v1.0.0",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     old_shards = set(_shard_paths(releases["v1"], "alpaca-en"))
     new_shards = [p for p in _shard_paths(v2, "alpaca-en") if p not in old_shards]
     assert old_shards < set(_shard_paths(v2, "alpaca-en")) and new_shards
@@ -149,7 +178,7 @@ def test_an_append_only_release_uploads_only_its_new_shards_and_both_tags_load(
     mark = hub.mark()
     assert _push(v2) == 0
 
-    uploaded = {sha256 for _, sha256, _ in hub.app.lfs_received[-len(new_shards):]}
+    uploaded = {sha256 for _, sha256, _ in hub.app.lfs_received[-len(new_shards) :]}
     v2_manifest = Manifest.read(v2)
     sha_of = {s["path"]: s["sha256"] for s in v2_manifest.configs["alpaca-en"]["shards"]}
     assert uploaded == {sha_of[p] for p in new_shards}
@@ -160,13 +189,21 @@ def test_an_append_only_release_uploads_only_its_new_shards_and_both_tags_load(
     first = _local_rows(releases["v1"], "alpaca-en", tmp_path / "l1")
     second = _local_rows(v2, "alpaca-en", tmp_path / "l2")
     assert _plain("alpaca-en", "v1.0.0", tmp_path / "p1") == first == _builder_rows("alpaca-en", tmp_path / "b1")
-    assert _plain("alpaca-en", "v1.1.0", tmp_path / "p2") == second == _builder_rows("alpaca-en", tmp_path / "b2", "v1.1.0")
+    assert (
+        _plain("alpaca-en", "v1.1.0", tmp_path / "p2")
+        == second
+        == _builder_rows("alpaca-en", tmp_path / "b2", "v1.1.0")
+    )
     assert len(second) == len(first) + NEW_ROWS
     assert v2_manifest.parent == "1.0.0"
-    assert set(v2_manifest.changelog["alpaca-en"]["added"]) == {row["id"] for row in second} - {row["id"] for row in first}
+    assert set(v2_manifest.changelog["alpaca-en"]["added"]) == {row["id"] for row in second} - {
+        row["id"] for row in first
+    }
 
 
-def test_pushing_the_same_release_again_changes_nothing(hub: HubServer, releases: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_pushing_the_same_release_again_changes_nothing(
+    hub: HubServer, releases: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert _push(releases["v1"]) == 0
     mark = hub.mark()
     assert _push(releases["v1"]) == 0
@@ -235,7 +272,11 @@ FAULTS: dict[str, tuple[Callable[[HubServer], object], str, int]] = {
     # name: (inject, which release the repo holds afterwards, exit code)
     "commit answered 500 every time": (lambda hub: hub.fail(r"/commit/", 500, times=None), "v1", 2),
     "commit answered 500 once": (lambda hub: hub.fail(r"/commit/", 500), "v2", 0),
-    "another commit lands first (412)": (lambda hub: hub.conflict(REPO, {"NOTES.md": b"someone else's change\n"}), "v1", 2),
+    "another commit lands first (412)": (
+        lambda hub: hub.conflict(REPO, {"NOTES.md": b"someone else's change\n"}),
+        "v1",
+        2,
+    ),
     "connection dropped mid-upload": (lambda hub: hub.drop(r"/lfs-upload/", method="PUT"), "v2", 0),
     "uploads refused every time": (lambda hub: hub.fail(r"/lfs-upload/", 403, times=None), "v1", 2),
     "preupload answered 503 once": (lambda hub: hub.fail(r"/preupload/", 503), "v2", 0),
@@ -288,9 +329,18 @@ def _flip_a_byte(data: bytes) -> bytes:
     return data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :]
 
 
-@pytest.mark.parametrize("damage, reason", [(_flip_a_byte, "sha256"), (lambda data: data[: len(data) // 2], "bytes")], ids=["flipped", "truncated"])
+@pytest.mark.parametrize(
+    "damage, reason",
+    [(_flip_a_byte, "sha256"), (lambda data: data[: len(data) // 2], "bytes")],
+    ids=["flipped", "truncated"],
+)
 def test_a_damaged_stored_shard_is_named_on_load_and_by_verify(
-    hub: HubServer, releases: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: Callable[[bytes], bytes], reason: str
+    hub: HubServer,
+    releases: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    damage: Callable[[bytes], bytes],
+    reason: str,
 ) -> None:
     assert _push(releases["v1"]) == 0
     shard = _shard_paths(releases["v1"], "alpaca-zh")[-1]
@@ -343,7 +393,11 @@ def test_a_missing_tag_is_a_clear_error_for_verify_and_for_loads(
 
 
 def test_push_reads_its_token_from_the_environment_never_an_argument(
-    hub: HubServer, hub_env: dict[str, str], releases: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    hub: HubServer,
+    hub_env: dict[str, str],
+    releases: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     with pytest.raises(SystemExit) as refused:
         main(["push", str(releases["v1"]), "--repo", REPO, "--token", "hf_secret"])
@@ -355,7 +409,10 @@ def test_push_reads_its_token_from_the_environment_never_an_argument(
 
     done = subprocess.run(
         [sys.executable, "-m", "chatcorpus.cli", "push", str(releases["v1"]), "--repo", REPO],
-        env=hub_env, capture_output=True, text=True, timeout=120,
+        env=hub_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert _tags(hub) == {"v1.0.0": hub.repo(REPO).branches["main"]}
@@ -379,7 +436,9 @@ def test_an_append_only_build_keeps_every_base_shard_byte_for_byte(releases: dic
     assert "built on v1.0.0" in card and f"`alpaca-en`: {NEW_ROWS} added, 0 removed, 0 changed" in card
 
 
-def test_an_edited_record_is_a_change_and_only_its_shard_is_rewritten(releases: dict[str, Path], tmp_path: Path) -> None:
+def test_an_edited_record_is_a_change_and_only_its_shard_is_rewritten(
+    releases: dict[str, Path], tmp_path: Path
+) -> None:
     source = _first_sources(tmp_path / "src")
     records = [good_record(n) for n in range(EN_ROWS)]
     records[1] = {**records[1], "output": "An edited answer."}
@@ -396,7 +455,9 @@ def test_an_edited_record_is_a_change_and_only_its_shard_is_rewritten(releases: 
 def test_a_base_that_does_not_verify_or_is_not_older_is_refused(releases: dict[str, Path], tmp_path: Path) -> None:
     source = _appended_sources(tmp_path / "src")
     with pytest.raises(UsageError, match="newer"):
-        build_release(source, tmp_path / "same", BuildOptions(version="1.0.0", progress=False, base=str(releases["v1"])))
+        build_release(
+            source, tmp_path / "same", BuildOptions(version="1.0.0", progress=False, base=str(releases["v1"]))
+        )
     damaged = tmp_path / "damaged"
     shutil.copytree(releases["v1"], damaged)
     shard = damaged / _shard_paths(damaged, "alpaca-zh")[0]

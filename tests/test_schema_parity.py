@@ -16,13 +16,13 @@ from typing import Any
 import jsonschema
 import orjson
 import pytest
+from conftest import REPO, seed_snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chatcorpus.record_schema import record_schema
 from chatcorpus.schema_check import reference_problems, schema_problems
 from chatcorpus.schema_compiler import UnsupportedKeyword, compile_schema
-from conftest import REPO, seed_snapshot
 
 SUITE = REPO.parent / "shared" / "json-schema-test-suite" / "tests" / "draft2020-12"
 #: The suite's files for the implemented keywords: each must have groups that ran.
@@ -34,7 +34,9 @@ MIN_GROUPS = 60
 
 
 def _errors(schema: Any, instance: Any) -> Counter:
-    return Counter((e.validator, tuple(e.absolute_path)) for e in jsonschema.Draft202012Validator(schema).iter_errors(instance))
+    return Counter(
+        (e.validator, tuple(e.absolute_path)) for e in jsonschema.Draft202012Validator(schema).iter_errors(instance)
+    )
 
 
 def _violations(check: Any, instance: Any) -> Counter:

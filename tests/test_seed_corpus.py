@@ -10,10 +10,10 @@ from pathlib import Path
 
 import datasets
 import pytest
+from conftest import seed_snapshot
 
 from chatcorpus.build import BuildOptions, build_release
 from chatcorpus.manifest import Manifest
-from conftest import seed_snapshot
 
 pytestmark = pytest.mark.seed
 

@@ -11,18 +11,19 @@ multiple of the world size.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import datasets
 import pyarrow.parquet as pq
 import pytest
+from conftest import DATA
 from datasets.distributed import split_dataset_by_node
 
 from chat_dataset_baseline import CONFIGS, ChatDatasetBaseline
 from chatcorpus.build import BuildOptions, build_release
 from chatcorpus.manifest import Manifest
-from conftest import DATA
 
 #: rows a shard -> the world sizes proven on that build of data/
 WORLD_SIZES = {1: (2, 4, 8), 2: (2, 4)}
@@ -65,7 +66,10 @@ def test_each_rank_streams_whole_shards_and_every_row_once(release: tuple[Path, 
 
     assert stream.num_shards == len(shards) >= max(WORLD_SIZES[shard_rows])
     for world_size in WORLD_SIZES[shard_rows]:
-        ranks = [split_dataset_by_node(stream, rank=rank, world_size=world_size, strategy="shards") for rank in range(world_size)]
+        ranks = [
+            split_dataset_by_node(stream, rank=rank, world_size=world_size, strategy="shards")
+            for rank in range(world_size)
+        ]
         _assert_whole_shards_each_row_once([[row["id"] for row in rank] for rank in ranks], shards)
 
 

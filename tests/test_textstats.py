@@ -15,8 +15,31 @@ HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 PUNCTUATION = re.compile(r"[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]")
 # the alphabet hypothesis draws from: every block the statistics tell apart, and neighbours
 ALPHABET = st.sampled_from(
-    list("aZ09 ,.!\n\t") + ["\u33ff", "\u3400", "\u4dbf", "\u4e00", "\u9fff", "\ua000", "\uf8ff", "\uf900", "\ufaff", "\ufb00",
-     "\u3000", "\u3001", "\u303f", "\u3040", "\uff01", "\uff0c", "\uff10", "\uff1a", "\uff21", "é", "😀", "я"]
+    list("aZ09 ,.!\n\t")
+    + [
+        "\u33ff",
+        "\u3400",
+        "\u4dbf",
+        "\u4e00",
+        "\u9fff",
+        "\ua000",
+        "\uf8ff",
+        "\uf900",
+        "\ufaff",
+        "\ufb00",
+        "\u3000",
+        "\u3001",
+        "\u303f",
+        "\u3040",
+        "\uff01",
+        "\uff0c",
+        "\uff10",
+        "\uff1a",
+        "\uff21",
+        "é",
+        "😀",
+        "я",
+    ]
 )
 
 

@@ -57,8 +57,16 @@ def test_every_fault_is_reported_in_one_run_sorted_by_place(source: Path, capsys
     main(["validate", str(source), "--format", "json"])
     report = json.loads(capsys.readouterr().out)
     rules = [f["rule"] for f in report["faults"]]
-    for expected in ("json.empty", "json.syntax", "schema.required", "schema.type", "schema.additionalProperties",
-                     "duplicate.exact", "language.mismatch", "placeholder.missing"):
+    for expected in (
+        "json.empty",
+        "json.syntax",
+        "schema.required",
+        "schema.type",
+        "schema.additionalProperties",
+        "duplicate.exact",
+        "language.mismatch",
+        "placeholder.missing",
+    ):
         assert expected in rules
     places = [(f["path"], f["line"], f["column"]) for f in report["faults"]]
     assert places == sorted(places)
@@ -66,7 +74,9 @@ def test_every_fault_is_reported_in_one_run_sorted_by_place(source: Path, capsys
 
 
 def test_rules_can_be_switched_off(source: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    main(["validate", str(source), "--format", "json", "--disable", "duplicate.exact", "--disable", "language.mismatch"])
+    main(
+        ["validate", str(source), "--format", "json", "--disable", "duplicate.exact", "--disable", "language.mismatch"]
+    )
     rules = {f["rule"] for f in json.loads(capsys.readouterr().out)["faults"]}
     assert "duplicate.exact" not in rules and "language.mismatch" not in rules
 
@@ -88,7 +98,9 @@ def test_list_rules_names_every_rule_with_its_severity(capsys: pytest.CaptureFix
     assert lines == {rule.id: rule.severity.value for rule in RULES.values()}
 
 
-def test_rules_that_explain_a_rejection_cannot_be_switched_off(source: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_rules_that_explain_a_rejection_cannot_be_switched_off(
+    source: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["validate", str(source), "--disable", "json.syntax"]) == 2
     assert "cannot be switched off" in capsys.readouterr().err
 

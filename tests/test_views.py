@@ -78,13 +78,21 @@ def test_messages_are_system_history_prompt_reply_in_order(demo_release: Path, c
     assert row["messages"] == [
         {"role": "system", "content": "你是一位耐心的编程助教，回答要简洁并给出代码。"},
         {"role": "user", "content": "Python 中如何反转一个列表？"},
-        {"role": "assistant", "content": "可以用切片 `lst[::-1]` 得到一个反转后的新列表，或者调用 `lst.reverse()` 原地反转。"},
+        {
+            "role": "assistant",
+            "content": "可以用切片 `lst[::-1]` 得到一个反转后的新列表，或者调用 `lst.reverse()` 原地反转。",
+        },
         {"role": "user", "content": "那如果只想反转前三个元素呢？"},
-        {"role": "assistant", "content": "可以写 `lst[:3] = lst[:3][::-1]`，这样只会原地反转前三个元素，其余元素不变。"},
+        {
+            "role": "assistant",
+            "content": "可以写 `lst[:3] = lst[:3][::-1]`，这样只会原地反转前三个元素，其余元素不变。",
+        },
     ]
 
 
-def test_the_input_follows_the_instruction_after_a_blank_line_and_no_empty_system_turn(demo_release: Path, cache_dir: str) -> None:
+def test_the_input_follows_the_instruction_after_a_blank_line_and_no_empty_system_turn(
+    demo_release: Path, cache_dir: str
+) -> None:
     row = _row(demo_release, "alpaca-en", "alpaca-en/sample-en.json#4", "messages", cache_dir)
 
     assert row["messages"] == [
@@ -106,7 +114,9 @@ def test_prompt_completion_is_trls_conversational_type(demo_release: Path, cache
     row = _row(demo_release, "chatglm-issues", MULTI_TURN_SOURCE, "prompt-completion", cache_dir)
 
     assert [turn["role"] for turn in row["prompt"]] == ["system", "user", "assistant", "user"]
-    assert row["completion"] == [{"role": "assistant", "content": "可以写 `lst[:3] = lst[:3][::-1]`，这样只会原地反转前三个元素，其余元素不变。"}]
+    assert row["completion"] == [
+        {"role": "assistant", "content": "可以写 `lst[:3] = lst[:3][::-1]`，这样只会原地反转前三个元素，其余元素不变。"}
+    ]
 
 
 @pytest.mark.parametrize("view", VIEWS)
@@ -159,7 +169,19 @@ def test_instruction_and_input_blank_lines_stay_where_they_were() -> None:
         {"instruction": "", "input": "b"},
     ]
     table = pa.Table.from_pylist(
-        [{**row, "id": str(n), "output": "o", "system": "", "history": [], "language": "en", "category": "c", "source": "s"} for n, row in enumerate(rows)],
+        [
+            {
+                **row,
+                "id": str(n),
+                "output": "o",
+                "system": "",
+                "history": [],
+                "language": "en",
+                "category": "c",
+                "source": "s",
+            }
+            for n, row in enumerate(rows)
+        ],
         schema=ARROW_SCHEMA,
     )
     back = from_view_table(to_view_table(table, "messages"), "messages")
@@ -175,7 +197,9 @@ def test_an_unknown_view_is_refused_by_the_function_and_the_builder(demo_release
     with pytest.raises(ViewError, match="unknown view 'chatml'"):
         to_view(plain, "chatml")
     with pytest.raises(ViewError):
-        ChatDatasetBaseline(config_name="alpaca-zh", data_source=str(demo_release), format="chatml", cache_dir=cache_dir)
+        ChatDatasetBaseline(
+            config_name="alpaca-zh", data_source=str(demo_release), format="chatml", cache_dir=cache_dir
+        )
     assert issubclass(ViewError, ChatDatasetError) and issubclass(ViewError, ValueError)
 
 
