@@ -29,7 +29,7 @@ def report(seconds, rows, **extra):
 
 SNIPPETS = {
     "build": """
-from chatcorpus.build import BuildOptions, build_release
+from chatcorpus.release.build import BuildOptions, build_release
 t = time.perf_counter()
 result = build_release(Path(SRC), Path(OUT), BuildOptions(progress=False, skip_invalid=True))
 report(time.perf_counter() - t, sum(c.read for c in result.counts.values()))

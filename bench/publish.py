@@ -105,8 +105,8 @@ def main() -> None:
     import datasets
     from huggingface_hub.utils import disable_progress_bars
 
-    from chatcorpus.build import BuildOptions, build_release
     from chatcorpus.cli import main as cli
+    from chatcorpus.release.build import BuildOptions, build_release
 
     disable_progress_bars()
     datasets.disable_progress_bars()

@@ -33,9 +33,9 @@ from typing import Any
 
 import jsonschema
 
-from chatcorpus.record_schema import record_schema
-from chatcorpus.schema_check import schema_problems
-from chatcorpus.sources import SOURCE_SUFFIXES, discover, read_source
+from chatcorpus.validation.record_schema import record_schema
+from chatcorpus.validation.schema_check import schema_problems
+from chatcorpus.validation.sources import SOURCE_SUFFIXES, discover, read_source
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO.parent / "shared" / "seed-data" / "2024-05-06"

@@ -16,16 +16,16 @@ from pathlib import Path
 from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, RELEASE_VERSION, ChatDatasetError
 from chatcorpus import __version__
 from chatcorpus.errors import UsageError
-from chatcorpus.shards import DEFAULT_SHARD_ROWS
+from chatcorpus.release.shards import DEFAULT_SHARD_ROWS
 
 EXIT_OK, EXIT_FAULTS, EXIT_USAGE = 0, 1, 2
 DEBUG_VARIABLE = "CHAT_DATASET_BASELINE_DEBUG"
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from chatcorpus.report import FORMATS
-    from chatcorpus.rules import RULES
-    from chatcorpus.validate import validate_paths
+    from chatcorpus.validation.report import FORMATS
+    from chatcorpus.validation.rules import RULES
+    from chatcorpus.validation.validate import validate_paths
 
     if args.list_rules:
         for rule in RULES.values():
@@ -40,8 +40,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from chatcorpus.build import BuildOptions, build_release
-    from chatcorpus.report import format_fault
+    from chatcorpus.release.build import BuildOptions, build_release
+    from chatcorpus.validation.report import format_fault
 
     options = BuildOptions(
         version=args.version,
@@ -79,7 +79,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from chatcorpus.summary import format_summary, summarize_release
+    from chatcorpus.release.summary import format_summary, summarize_release
 
     summaries = summarize_release(args.release, cache_dir=args.cache_dir)
     print(format_summary(summaries))
@@ -88,7 +88,7 @@ def _inspect(args: argparse.Namespace) -> int:
 
 def _push(args: argparse.Namespace) -> int:
     from chatcorpus.errors import ReleaseRefused
-    from chatcorpus.publish import push_release
+    from chatcorpus.release.publish import push_release
 
     try:
         push_release(args.release, args.repo, revision=args.revision, create_pr=args.create_pr, dry_run=args.dry_run)
@@ -100,7 +100,7 @@ def _push(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     from chatcorpus.errors import PublishError
-    from chatcorpus.verify import HUB_ERRORS, verify_release
+    from chatcorpus.release.verify import HUB_ERRORS, verify_release
 
     with tempfile.TemporaryDirectory(prefix="chat-dataset-baseline-verify-") as fresh:
         try:  # a fresh cache: what is checked is what the Hub serves now, not an earlier download
@@ -112,7 +112,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from chatcorpus.export import ExportOptions, export_release
+    from chatcorpus.training.export import ExportOptions, export_release
 
     options = ExportOptions(
         release=args.release,
@@ -267,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from chat_dataset_baseline import DEFAULT_REPO_ID
-    from chatcorpus.export import FORMATS, LLAMA_FACTORY
+    from chatcorpus.training.export import FORMATS, LLAMA_FACTORY
 
     export = commands.add_parser(
         "export",

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from chatcorpus.build import BuildOptions, build_release
+from chatcorpus.release.build import BuildOptions, build_release
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "data"

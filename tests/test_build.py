@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from conftest import DATA, good_record
 
-from chatcorpus.build import BuildOptions, build_release
 from chatcorpus.cli import main
 from chatcorpus.errors import UsageError
-from chatcorpus.manifest import Manifest
+from chatcorpus.release.build import BuildOptions, build_release
+from chatcorpus.release.manifest import Manifest
 
 QUIET = BuildOptions(progress=False)
 

@@ -10,7 +10,7 @@ import datasets
 import pytest
 
 from chat_dataset_baseline import CONFIGS, FEATURES, ChatDatasetBaseline, ManifestError, ShardVerificationError
-from chatcorpus.manifest import Manifest
+from chatcorpus.release.manifest import Manifest
 
 
 def _builder(release: Path, config: str, cache_dir: str, **kwargs) -> ChatDatasetBaseline:

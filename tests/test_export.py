@@ -11,8 +11,8 @@ import pytest
 
 from chat_dataset_baseline import CONFIGS, RELEASE_VERSION, VIEW_FEATURES
 from chatcorpus.cli import EXIT_OK, EXIT_USAGE, main
-from chatcorpus.export import DATASET_INFO, ENTRY_PREFIX, PLAIN_FORMATS
-from chatcorpus.views import from_view, load_view
+from chatcorpus.training.export import DATASET_INFO, ENTRY_PREFIX, PLAIN_FORMATS
+from chatcorpus.training.views import from_view, load_view
 
 # The keys of a dataset_info.json entry that LLaMA-Factory documents in data/README.md of
 # hiyouga/LLaMA-Factory (the "dataset_name" block with its "columns (optional)" and

@@ -17,8 +17,8 @@ import orjson
 import pytest
 from hostile_corpus import CASES, HostileFile, write_huge_line
 
-from chatcorpus.sources import SourceRef, read_source
-from chatcorpus.validate import validate_paths
+from chatcorpus.validation.sources import SourceRef, read_source
+from chatcorpus.validation.validate import validate_paths
 
 HUGE_LINE_BYTES = 300_000_000
 #: Reading holds the file and the parsed text, and briefly a re-serialisation of it.
@@ -86,8 +86,8 @@ def test_cli_reports_every_hostile_file_without_a_traceback(tmp_path: Path) -> N
 _MEASURE = """
 import json, resource, sys
 from pathlib import Path
-from chatcorpus.sources import SourceRef, read_source
-from chatcorpus.validate import validate_paths
+from chatcorpus.validation.sources import SourceRef, read_source
+from chatcorpus.validation.validate import validate_paths
 
 def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB

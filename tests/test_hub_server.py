@@ -10,7 +10,7 @@ from hub_server import HubServer
 from huggingface_hub import CommitOperationAdd, HfApi, HfFileSystem, get_hf_file_metadata, hf_hub_url
 from huggingface_hub.errors import HfHubHTTPError, RevisionNotFoundError
 
-from chatcorpus.verify import HUB_ERRORS
+from chatcorpus.release.verify import HUB_ERRORS
 
 pytest_plugins = ["hub_fixtures"]
 

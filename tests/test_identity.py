@@ -17,8 +17,8 @@ from chat_dataset_baseline import (
     IdentityError,
     render_identity_table,
 )
-from chatcorpus.identity import render_identity
-from chatcorpus.views import load_view, to_view
+from chatcorpus.training.identity import render_identity
+from chatcorpus.training.views import load_view, to_view
 
 NAME, AUTHOR = "小明", "Example Lab"
 PLACEHOLDER = re.compile(r"\b(NAME|AUTHOR)\b", re.ASCII)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chatcorpus.cli import main
-from chatcorpus.manifest import Manifest
+from chatcorpus.release.manifest import Manifest
 
 
 def test_a_good_release_checks_out(demo_release: Path, cache_dir: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from chat_dataset_baseline import CONFIGS, IdentityError
 from chatcorpus.errors import UsageError
-from chatcorpus.mixing import ORIGINAL_RECIPE, load_recipe, mix
+from chatcorpus.training.mixing import ORIGINAL_RECIPE, load_recipe, mix
 
 SAMPLE = 4000  # rows drawn; each config's count is Binomial(SAMPLE, p)
 ROWS_PER_CONFIG = 2000  # enough that no config runs out within the sample, so the draws are independent

@@ -22,11 +22,11 @@ from hub_server import HubServer
 from huggingface_hub import HfApi
 
 from chat_dataset_baseline import ChatDatasetBaseline, ManifestError, ShardVerificationError
-from chatcorpus.build import BuildOptions, build_release
 from chatcorpus.cli import main
 from chatcorpus.errors import BaseReleaseError, UsageError
-from chatcorpus.manifest import Manifest
-from chatcorpus.publish import RELEASE_FILES, RELEASE_FOLDERS
+from chatcorpus.release.build import BuildOptions, build_release
+from chatcorpus.release.manifest import Manifest
+from chatcorpus.release.publish import RELEASE_FILES, RELEASE_FOLDERS
 
 pytest_plugins = ["hub_fixtures"]
 

@@ -9,9 +9,9 @@ import pyarrow.parquet as pq
 from huggingface_hub import DatasetCard
 
 from chat_dataset_baseline import ARROW_SCHEMA, FEATURES, schema_fingerprint
-from chatcorpus.card import features_from_card
-from chatcorpus.manifest import Manifest, manifest_schema_text
-from chatcorpus.record_schema import DERIVED_COLUMNS, record_schema, record_schema_text
+from chatcorpus.release.card import features_from_card
+from chatcorpus.release.manifest import Manifest, manifest_schema_text
+from chatcorpus.validation.record_schema import DERIVED_COLUMNS, record_schema, record_schema_text
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -12,8 +12,8 @@ import datasets
 import pytest
 from conftest import seed_snapshot
 
-from chatcorpus.build import BuildOptions, build_release
-from chatcorpus.manifest import Manifest
+from chatcorpus.release.build import BuildOptions, build_release
+from chatcorpus.release.manifest import Manifest
 
 pytestmark = pytest.mark.seed
 

@@ -22,8 +22,8 @@ from conftest import DATA
 from datasets.distributed import split_dataset_by_node
 
 from chat_dataset_baseline import CONFIGS, ChatDatasetBaseline
-from chatcorpus.build import BuildOptions, build_release
-from chatcorpus.manifest import Manifest
+from chatcorpus.release.build import BuildOptions, build_release
+from chatcorpus.release.manifest import Manifest
 
 #: rows a shard -> the world sizes proven on that build of data/
 WORLD_SIZES = {1: (2, 4, 8), 2: (2, 4)}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from chatcorpus.cli import main
-from chatcorpus.rules import RULES
+from chatcorpus.validation.rules import RULES
 
 GOLDEN = Path(__file__).parent / "golden"
 

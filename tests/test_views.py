@@ -23,7 +23,7 @@ from chat_dataset_baseline import (
     from_view_table,
     to_view_table,
 )
-from chatcorpus.views import from_view, load_view, to_view
+from chatcorpus.training.views import from_view, load_view, to_view
 
 TRACE_COLUMNS = ("id", "language", "category", "source")
 MULTI_TURN_SOURCE = "chatglm-issues/代码问题.json#1"  # the demo row with a system prompt and a history turn

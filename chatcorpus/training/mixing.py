@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from chat_dataset_baseline import IDENTITY_CONFIG, IdentityError
 from chatcorpus.errors import UsageError
-from chatcorpus.views import AnyDataset, load_view, map_tables
+from chatcorpus.training.views import AnyDataset, load_view, map_tables
 
 CONFIG_COLUMN = "config"
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from functools import partial
 
 from chat_dataset_baseline import FEATURES, IdentityError, check_identity, check_identity_columns, render_identity_table
-from chatcorpus.views import AnyDataset, map_tables
+from chatcorpus.training.views import AnyDataset, map_tables
 
 __all__ = ["IdentityError", "render_identity"]
 

@@ -10,8 +10,8 @@ import json
 from collections.abc import Callable
 from typing import TextIO
 
-from chatcorpus.faults import Fault, Severity
-from chatcorpus.validate import ValidationReport
+from chatcorpus.validation.faults import Fault, Severity
+from chatcorpus.validation.validate import ValidationReport
 
 
 def _text_line(fault: Fault) -> str:

@@ -17,7 +17,7 @@ from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, FEATURES, SPLIT
-from chatcorpus.manifest import Manifest
+from chatcorpus.release.manifest import Manifest
 
 TEMPLATE = "dataset_card.md"
 
@@ -52,7 +52,7 @@ def card_data(manifest: Manifest, arrow_bytes: dict[str, int]) -> DatasetCardDat
 
 
 def render_card(manifest: Manifest, arrow_bytes: dict[str, int], repo_id: str = DEFAULT_REPO_ID) -> DatasetCard:
-    template = Template(resources.files("chatcorpus.templates").joinpath(TEMPLATE).read_text(encoding="utf-8"))
+    template = Template(resources.files("chatcorpus.release.templates").joinpath(TEMPLATE).read_text(encoding="utf-8"))
     body = template.substitute(
         version=manifest.version,
         parent_note=f", built on v{manifest.parent}" if manifest.parent else "",

@@ -18,16 +18,16 @@ from pathlib import Path
 from huggingface_hub.utils import tqdm
 
 from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, MANIFEST_FILENAME, RELEASE_VERSION
-from chatcorpus.card import render_card
 from chatcorpus.errors import SourceLayoutError, UsageError
-from chatcorpus.faults import Fault
-from chatcorpus.incremental import BaseRelease, Ledger, ShardReuse, changelog, check_newer, open_base
-from chatcorpus.manifest import Manifest, check_version, manifest_schema_text
-from chatcorpus.record_schema import record_schema_text
-from chatcorpus.records import category_of, to_row
-from chatcorpus.shards import DEFAULT_SHARD_ROWS, ShardInfo, ShardWriter
-from chatcorpus.sources import config_sources
-from chatcorpus.validate import Validator, without_cycle_collection
+from chatcorpus.release.card import render_card
+from chatcorpus.release.incremental import BaseRelease, Ledger, ShardReuse, changelog, check_newer, open_base
+from chatcorpus.release.manifest import Manifest, check_version, manifest_schema_text
+from chatcorpus.release.records import category_of, to_row
+from chatcorpus.release.shards import DEFAULT_SHARD_ROWS, ShardInfo, ShardWriter
+from chatcorpus.validation.faults import Fault
+from chatcorpus.validation.record_schema import record_schema_text
+from chatcorpus.validation.sources import config_sources
+from chatcorpus.validation.validate import Validator, without_cycle_collection
 
 
 @dataclass

@@ -14,10 +14,10 @@ from typing import Any
 
 import jsonschema
 
-from chatcorpus.faults import Problem
-from chatcorpus.locate import to_pointer
-from chatcorpus.record_schema import record_schema
-from chatcorpus.schema_compiler import Violation, compile_schema
+from chatcorpus.validation.faults import Problem
+from chatcorpus.validation.locate import to_pointer
+from chatcorpus.validation.record_schema import record_schema
+from chatcorpus.validation.schema_compiler import Violation, compile_schema
 
 #: The fields a record may have, in schema order, for messages.
 _FIELDS = tuple(record_schema()["properties"])

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from chat_dataset_baseline import CONFIGS, IDENTITY_CONFIG
-from chatcorpus.faults import Problem, Severity
+from chatcorpus.validation.faults import Problem, Severity
 
 TEXT_FIELDS = ("instruction", "input", "output", "system")
 

@@ -15,7 +15,7 @@ import orjson
 import pyarrow as pa
 
 from chat_dataset_baseline import CONFIGS
-from chatcorpus.textstats import han_counts, latin_letter_counts
+from chatcorpus.validation.textstats import han_counts, latin_letter_counts
 
 # A Chinese character carries about as much as an English word of ~4 letters.
 _LETTERS_PER_HAN = 4.0

@@ -34,8 +34,8 @@ from typing import Any
 
 from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, IDENTITY_CONFIG, RELEASE_VERSION, SPLIT
 from chatcorpus.errors import UsageError
-from chatcorpus.manifest import Manifest
-from chatcorpus.views import load_view
+from chatcorpus.release.manifest import Manifest
+from chatcorpus.training.views import load_view
 
 LLAMA_FACTORY = "llama-factory"
 #: The view each plain JSON Lines format writes.

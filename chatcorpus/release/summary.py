@@ -17,7 +17,7 @@ import pyarrow as pa
 from datasets.exceptions import DatasetGenerationError
 
 from chat_dataset_baseline import FEATURES, SPLIT, ChatDatasetBaseline, ChatDatasetError
-from chatcorpus.manifest import Manifest
+from chatcorpus.release.manifest import Manifest
 
 
 @dataclass

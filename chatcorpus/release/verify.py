@@ -26,7 +26,7 @@ from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, 
 
 from chat_dataset_baseline import MANIFEST_FILENAME, SPLIT, ShardVerificationError, schema_fingerprint, verify_shard
 from chatcorpus.errors import ManifestError, UsageError
-from chatcorpus.manifest import Manifest
+from chatcorpus.release.manifest import Manifest
 
 REPO_TYPE = "dataset"
 CARD_FILENAME = "README.md"

@@ -35,9 +35,9 @@ import pyarrow.parquet as pq
 
 from chat_dataset_baseline import ShardVerificationError, verify_shard
 from chatcorpus.errors import BaseReleaseError, ManifestError, UsageError
-from chatcorpus.manifest import Manifest, version_key
-from chatcorpus.shards import ShardInfo
-from chatcorpus.verify import HUB_ERRORS, ReleaseFiles, ReleaseLocation, open_release, read_manifest
+from chatcorpus.release.manifest import Manifest, version_key
+from chatcorpus.release.shards import ShardInfo
+from chatcorpus.release.verify import HUB_ERRORS, ReleaseFiles, ReleaseLocation, open_release, read_manifest
 
 _SHARD_NUMBER = re.compile(r"-(\d+)-[0-9a-f]+\.parquet$")
 #: (id, source) of every row of a config: what a changelog is computed from.

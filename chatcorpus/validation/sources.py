@@ -24,8 +24,8 @@ import orjson
 
 from chat_dataset_baseline import CONFIGS
 from chatcorpus.errors import SourceLayoutError
-from chatcorpus.faults import Fault, Problem, Severity
-from chatcorpus.locate import LineIndex, duplicate_keys, pointer_offset, split_array
+from chatcorpus.validation.faults import Fault, Problem, Severity
+from chatcorpus.validation.locate import LineIndex, duplicate_keys, pointer_offset, split_array
 
 SOURCE_SUFFIXES = (".json", ".jsonl")
 _BOM = b"\xef\xbb\xbf"

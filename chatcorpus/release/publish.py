@@ -37,8 +37,8 @@ from huggingface_hub.hf_api import RepoFile
 
 from chat_dataset_baseline import MANIFEST_FILENAME
 from chatcorpus.errors import PublishError, PushConflict, ReleaseRefused, TagPending, UsageError
-from chatcorpus.manifest import Manifest, version_key
-from chatcorpus.verify import CARD_FILENAME, HUB_ERRORS, REPO_TYPE, verify_release
+from chatcorpus.release.manifest import Manifest, version_key
+from chatcorpus.release.verify import CARD_FILENAME, HUB_ERRORS, REPO_TYPE, verify_release
 
 #: What a release owns in the repo; files elsewhere (.gitattributes, a LICENSE) are left alone.
 RELEASE_FOLDERS = ("data/", "schema/")

@@ -81,7 +81,7 @@ def load_view(
     """One config of a release (a local folder or a Hub repo id), verified, in ``view``.
 
     ``name`` and ``author`` fill the ``prompts`` config's placeholders; see
-    ``chatcorpus.identity``.
+    ``chatcorpus.training.identity``.
     """
     builder = ChatDatasetBaseline(
         config_name=config,

@@ -1,0 +1,1 @@
+"""Releases: rows and shards, the manifest and card, build, verify and publish."""

@@ -1,0 +1,1 @@
+"""What trainers use: views, identity rendering, mixing recipes and exports."""
