@@ -24,8 +24,8 @@ __version__ = "0.1.0"
 #: Where each module that used to sit in this package lives now.
 MOVED_MODULES: dict[str, str] = {
     **{name: "validation" for name in ("faults", "locate", "sources", "schema_compiler", "schema_check")},
-    **{name: "validation" for name in ("record_schema", "rules", "textstats", "validate", "report")},
-    **{name: "release" for name in ("records", "shards", "manifest", "card", "build", "incremental")},
+    **{name: "validation" for name in ("record_schema", "records", "rules", "textstats", "validate", "report")},
+    **{name: "release" for name in ("shards", "manifest", "card", "build", "incremental")},
     **{name: "release" for name in ("verify", "publish", "summary")},
     **{name: "training" for name in ("views", "identity", "mixing", "export")},
 }

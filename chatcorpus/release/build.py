@@ -22,10 +22,10 @@ from chatcorpus.errors import SourceLayoutError, UsageError
 from chatcorpus.release.card import render_card
 from chatcorpus.release.incremental import BaseRelease, Ledger, ShardReuse, changelog, check_newer, open_base
 from chatcorpus.release.manifest import Manifest, check_version, manifest_schema_text
-from chatcorpus.release.records import category_of, to_row
 from chatcorpus.release.shards import DEFAULT_SHARD_ROWS, ShardInfo, ShardWriter
 from chatcorpus.validation.faults import Fault
 from chatcorpus.validation.record_schema import record_schema_text
+from chatcorpus.validation.records import category_of, to_row
 from chatcorpus.validation.sources import config_sources
 from chatcorpus.validation.validate import Validator, without_cycle_collection
 
