@@ -36,7 +36,7 @@ from chat_dataset_baseline import (
     verify_file,
     verify_shard,
 )
-from chatcorpus.errors import ManifestError, UsageError
+from chatcorpus.errors import ManifestError, ReleaseNotFoundError, UsageError
 from chatcorpus.release.fileset import IGNORED, inventory
 from chatcorpus.release.manifest import Manifest
 
@@ -115,7 +115,7 @@ class FolderFiles:
     def fetch(self, path: str) -> Path:
         target = Path(local_release_file(str(self.folder), path))  # never through a link
         if not target.is_file():
-            raise FileNotFoundError(f"{target} does not exist")
+            raise ReleaseNotFoundError(f"{target} does not exist")
         return target
 
     def problems(self, manifest: Manifest) -> list[str]:
@@ -138,9 +138,9 @@ class HubFiles:
         try:
             self.commit: str | None = api.repo_info(repo_id, repo_type=REPO_TYPE, revision=revision).sha
         except RevisionNotFoundError as err:
-            raise FileNotFoundError(f"{repo_id} has no revision {revision!r}") from err
+            raise ReleaseNotFoundError(f"{repo_id} has no revision {revision!r}") from err
         except RepositoryNotFoundError as err:
-            raise FileNotFoundError(f"there is no dataset repo {repo_id} (or it is private to you)") from err
+            raise ReleaseNotFoundError(f"there is no dataset repo {repo_id} (or it is private to you)") from err
 
     def read(self, path: str) -> bytes:
         return self.fetch(path).read_bytes()
@@ -161,7 +161,7 @@ class HubFiles:
                 self.repo_id, path, repo_type=REPO_TYPE, revision=self.commit, cache_dir=self.cache_dir
             )
         except EntryNotFoundError as err:
-            raise FileNotFoundError(f"{path} is not in {self.repo_id} at {self.commit}") from err
+            raise ReleaseNotFoundError(f"{path} is not in {self.repo_id} at {self.commit}") from err
         return Path(local)
 
 
