@@ -88,8 +88,18 @@ FEATURES = datasets.Features(
         "language": _string,
         "category": _string,
         "source": _string,
+        # the translation link (alpaca-zh only, "" elsewhere): the ``id`` of the alpaca-en
+        # row this row was made from, and whether it is a translation of it or a copy
+        # left in English; "" and "" when the build found no original
+        "translation_of": _string,
+        "translation_kind": _string,
     }
 )
+#: ``translation_kind`` of an alpaca-zh row translated from its ``translation_of`` row.
+TRANSLATED = "translated"
+#: ``translation_kind`` of an alpaca-zh row still in English: a copy of its original, not a translation.
+UNTRANSLATED = "untranslated"
+TRANSLATION_KINDS = (TRANSLATED, UNTRANSLATED)
 #: The Arrow schema of every shard, without the ``huggingface`` metadata.
 ARROW_SCHEMA: pa.Schema = FEATURES.arrow_schema.remove_metadata()
 
@@ -143,8 +153,9 @@ def verify_shard(data: bytes, shard: dict[str, Any]) -> None:
 
 # --- trainer views --------------------------------------------------------------------
 # A view is the shared schema reshaped for a trainer, computed from the stored rows at
-# load time and never stored. Every view keeps ``id``, ``language``, ``category`` and
-# ``source`` so a row stays traceable, and every view is lossless:
+# load time and never stored. Every view keeps ``id``, ``language``, ``category``,
+# ``source`` and the translation link (``translation_of``, ``translation_kind``) so a
+# row stays traceable, and every view is lossless:
 # ``from_view_table(to_view_table(rows, view), view) == rows``. The one thing a
 # conversation cannot show is where the instruction ends inside the user turn
 # ``instruction + "\n\n" + input``, since either may hold a blank line itself, so each
@@ -157,7 +168,7 @@ VIEWS = ("alpaca", "messages", "sharegpt", "prompt-completion")
 INPUT_SEPARATOR = "\n\n"
 #: The column that keeps the instruction/input boundary of the user turn.
 BOUNDARY_COLUMN = "instruction_bytes"
-_TRACE_COLUMNS = ("id", "language", "category", "source")
+_TRACE_COLUMNS = ("id", "language", "category", "source", "translation_of", "translation_kind")
 _MESSAGE = {"role": _string, "content": _string}
 
 
@@ -167,9 +178,7 @@ def _view_features(columns: dict[str, Any]) -> datasets.Features:
             "id": _string,
             **columns,
             BOUNDARY_COLUMN: datasets.Value("int32"),
-            "language": _string,
-            "category": _string,
-            "source": _string,
+            **{name: _string for name in _TRACE_COLUMNS if name != "id"},
         }
     )
 
