@@ -14,6 +14,10 @@ class SourceLayoutError(ChatDatasetError, FileNotFoundError):
     """A source folder does not have the one-subfolder-per-config layout."""
 
 
+class UnsupportedKeyword(ChatDatasetError, ValueError):
+    """The schema uses a keyword the compiler does not implement; use ``jsonschema`` for it."""
+
+
 class BaseReleaseError(ChatDatasetError, ValueError):
     """The release named by ``build --base`` cannot be read, or its shards do not match its manifest."""
 
@@ -46,5 +50,6 @@ __all__ = [
     "ShardVerificationError",
     "SourceLayoutError",
     "TagPending",
+    "UnsupportedKeyword",
     "UsageError",
 ]

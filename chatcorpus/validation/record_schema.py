@@ -61,3 +61,53 @@ def record_schema() -> dict[str, Any]:
 def record_schema_text() -> str:
     """The schema as committed in ``schema/record.schema.json`` and published with each release."""
     return json.dumps(record_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+#: The module ``corpus_shape_text`` writes; validation imports it instead of the builder.
+CORPUS_SHAPE_MODULE = "chatcorpus/validation/corpus_shape.py"
+
+
+def corpus_shape_text() -> str:
+    """``chatcorpus/validation/corpus_shape.py`` as generated from the builder's ``CONFIGS`` and ``FEATURES``.
+
+    Importing the builder imports ``datasets`` and pandas (1.5 s), which a validation run
+    never uses; so what validation needs from the builder is written out as literals,
+    and a test proves the committed module equals this text. Regenerate with
+    ``python -m chatcorpus.validation.record_schema`` (then ``ruff format`` it).
+    """
+    import chat_dataset_baseline as builder
+
+    values = {
+        "CONFIG_LANGUAGES": {name: spec.language for name, spec in builder.CONFIGS.items()},
+        "CONFIG_CATEGORIES": {name: spec.category for name, spec in builder.CONFIGS.items()},
+        "IDENTITY_CONFIG": builder.IDENTITY_CONFIG,
+        "RELEASE_VERSION": builder.RELEASE_VERSION,
+        "DEFAULT_REPO_ID": builder.DEFAULT_REPO_ID,
+        "RECORD_SCHEMA": record_schema(),
+    }
+    lines = [
+        '"""The corpus\'s shape as validation needs it, importable without ``datasets``.',
+        "",
+        "GENERATED from ``chat_dataset_baseline`` (CONFIGS, FEATURES) by",
+        "``python -m chatcorpus.validation.record_schema``; a test checks it is current. Do not edit.",
+        '"""',
+        "",
+        "from typing import Any",
+        "",
+    ]
+    for name, value in values.items():
+        annotation = "dict[str, Any]" if name == "RECORD_SCHEMA" else type(value).__name__
+        if name == "CONFIG_CATEGORIES":
+            annotation = "dict[str, str | None]"
+        elif isinstance(value, dict) and name != "RECORD_SCHEMA":
+            annotation = "dict[str, str]"
+        lines.append(f"{name}: {annotation} = {value!r}")
+    lines.append("#: The config names, in the builder's order.")
+    lines.append("CONFIG_NAMES: tuple[str, ...] = tuple(CONFIG_LANGUAGES)")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    Path(__file__).resolve().parents[2].joinpath(CORPUS_SHAPE_MODULE).write_text(corpus_shape_text(), encoding="utf-8")

@@ -21,14 +21,8 @@ import numbers
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar, overload
 
-from chatcorpus.errors import ChatDatasetError
-
 #: Keywords that carry no assertion, ignored as ``jsonschema`` ignores them.
 ANNOTATIONS = frozenset(("$schema", "$id", "title", "description"))
-
-
-class UnsupportedKeyword(ChatDatasetError, ValueError):
-    """The schema uses a keyword the compiler does not implement; use ``jsonschema`` for it."""
 
 
 class Violation(NamedTuple):
@@ -136,6 +130,8 @@ def _compile(schema: dict[str, Any] | bool) -> Check:
         raise ValueError(f"a schema is an object or a boolean, not {schema!r}")
     unsupported = schema.keys() - _KEYWORDS.keys() - ANNOTATIONS
     if unsupported:
+        from chatcorpus.errors import UnsupportedKeyword  # the builder's error root imports datasets: only here
+
         raise UnsupportedKeyword(f"the schema compiler does not implement {', '.join(sorted(unsupported))}")
     checks = [
         check
