@@ -41,6 +41,8 @@ DEFAULT_REPO_ID = "hikariming/chat-dataset-baseline"
 #: The release manifest: rows, bytes and sha256 of every shard, the schema fingerprint.
 MANIFEST_FILENAME = "manifest.json"
 SPLIT = "train"
+#: The config ``load_dataset`` and the card default to: the corpus's reason to exist.
+DEFAULT_CONFIG = "alpaca-zh"
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,18 @@ FEATURES = datasets.Features(
         "language": _string,
         "category": _string,
         "source": _string,
+        # the translation link (alpaca-zh only, "" elsewhere): the ``id`` of the alpaca-en
+        # row this row was made from, and whether it is a translation of it or a copy
+        # left in English; "" and "" when the build found no original
+        "translation_of": _string,
+        "translation_kind": _string,
     }
 )
+#: ``translation_kind`` of an alpaca-zh row translated from its ``translation_of`` row.
+TRANSLATED = "translated"
+#: ``translation_kind`` of an alpaca-zh row still in English: a copy of its original, not a translation.
+UNTRANSLATED = "untranslated"
+TRANSLATION_KINDS = (TRANSLATED, UNTRANSLATED)
 #: The Arrow schema of every shard, without the ``huggingface`` metadata.
 ARROW_SCHEMA: pa.Schema = FEATURES.arrow_schema.remove_metadata()
 
@@ -106,15 +118,24 @@ def schema_fingerprint(schema: pa.Schema = ARROW_SCHEMA) -> str:
 
 
 class ChatDatasetError(Exception):
-    """Root of every error chat-dataset-baseline raises on purpose."""
+    """Root of every error chat-dataset-baseline raises on purpose (CLI exit code 2)."""
+
+
+class UnknownConfigError(ChatDatasetError, ValueError):
+    """A config name that is not one of ``CONFIGS`` (CLI exit code 2)."""
+
+    def __init__(self, *names: object) -> None:
+        listed = ", ".join(repr(name) for name in names)
+        super().__init__(f"unknown config {listed}; choose one of {', '.join(CONFIGS)}")
+        self.names = names
 
 
 class ManifestError(ChatDatasetError, ValueError):
-    """The release manifest is missing, unreadable or does not describe this config."""
+    """The release manifest is missing, unreadable or does not describe this config (CLI exit code 2)."""
 
 
 class ShardVerificationError(ChatDatasetError, ValueError):
-    """A shard's bytes or rows differ from what the release manifest promises."""
+    """A shard's bytes or rows differ from what the release manifest promises (CLI exit code 2)."""
 
     def __init__(self, shard: str, reason: str) -> None:
         super().__init__(f"shard {shard!r} failed verification: {reason}")
@@ -143,8 +164,9 @@ def verify_shard(data: bytes, shard: dict[str, Any]) -> None:
 
 # --- trainer views --------------------------------------------------------------------
 # A view is the shared schema reshaped for a trainer, computed from the stored rows at
-# load time and never stored. Every view keeps ``id``, ``language``, ``category`` and
-# ``source`` so a row stays traceable, and every view is lossless:
+# load time and never stored. Every view keeps ``id``, ``language``, ``category``,
+# ``source`` and the translation link (``translation_of``, ``translation_kind``) so a
+# row stays traceable, and every view is lossless:
 # ``from_view_table(to_view_table(rows, view), view) == rows``. The one thing a
 # conversation cannot show is where the instruction ends inside the user turn
 # ``instruction + "\n\n" + input``, since either may hold a blank line itself, so each
@@ -157,7 +179,7 @@ VIEWS = ("alpaca", "messages", "sharegpt", "prompt-completion")
 INPUT_SEPARATOR = "\n\n"
 #: The column that keeps the instruction/input boundary of the user turn.
 BOUNDARY_COLUMN = "instruction_bytes"
-_TRACE_COLUMNS = ("id", "language", "category", "source")
+_TRACE_COLUMNS = ("id", "language", "category", "source", "translation_of", "translation_kind")
 _MESSAGE = {"role": _string, "content": _string}
 
 
@@ -167,9 +189,7 @@ def _view_features(columns: dict[str, Any]) -> datasets.Features:
             "id": _string,
             **columns,
             BOUNDARY_COLUMN: datasets.Value("int32"),
-            "language": _string,
-            "category": _string,
-            "source": _string,
+            **{name: _string for name in _TRACE_COLUMNS if name != "id"},
         }
     )
 
@@ -189,7 +209,7 @@ VIEW_FEATURES: dict[str, datasets.Features] = {
 
 
 class ViewError(ChatDatasetError, ValueError):
-    """An unknown view, or rows that are not in the shape the conversion expects."""
+    """An unknown view, or rows that are not in the shape the conversion expects (CLI exit code 2)."""
 
 
 def check_view(view: str) -> None:
@@ -455,14 +475,18 @@ def _expect(condition: pa.Scalar, rule: str) -> None:
 
 #: The config whose rows hold the placeholders.
 IDENTITY_CONFIG = "prompts"
-_TEXT_COLUMNS = ("instruction", "input", "output", "system")
-# Python's \b is a Unicode word boundary, so it finds none between 是 and NAME in 我是NAME;
-# with re.ASCII it matches Arrow's RE2, whose \b is ASCII-only.
-_PLACEHOLDER = re.compile(r"\b(?:NAME|AUTHOR)\b", re.ASCII)
+#: The string columns that hold a record's text (``history`` holds more, in turns).
+TEXT_COLUMNS = ("instruction", "input", "output", "system")
+#: A placeholder is a whole ASCII token. Python's \b is a Unicode word boundary, so it
+#: finds none between 是 and NAME in 我是NAME; with re.ASCII it matches Arrow's RE2,
+#: whose \b is ASCII-only, so ``PLACEHOLDER_PATTERN.pattern`` serves Arrow kernels too.
+PLACEHOLDERS = ("NAME", "AUTHOR")
+PLACEHOLDER_PATTERN = re.compile(r"\b(?:" + "|".join(PLACEHOLDERS) + r")\b", re.ASCII)
 
 
 class IdentityError(ChatDatasetError, ValueError):
-    """A name or author that cannot fill the placeholders, or identity asked of a config without them."""
+    """A name or author that cannot fill the placeholders, or identity asked of a config without them
+    (CLI exit code 2)."""
 
 
 def check_identity(name: str | None, author: str | None) -> None:
@@ -470,7 +494,7 @@ def check_identity(name: str | None, author: str | None) -> None:
     for label, value in (("name", name), ("author", author)):
         if not isinstance(value, str) or not value.strip():
             raise IdentityError(f"the identity prompts need a non-blank {label} to fill {label.upper()}; got {value!r}")
-        if _PLACEHOLDER.search(value):
+        if PLACEHOLDER_PATTERN.search(value):
             raise IdentityError(f"the {label} {value!r} holds a placeholder itself, so filling it in is ambiguous")
 
 
@@ -492,7 +516,7 @@ def render_identity_table(table: pa.Table, name: str, author: str) -> pa.Table:
     check_identity(name, author)
     check_identity_columns(table.schema.names)
     columns = {column: _column(table, column) for column in ARROW_SCHEMA.names}
-    for column in _TEXT_COLUMNS:
+    for column in TEXT_COLUMNS:
         columns[column] = _fill_identity(columns[column], name, author)
     history = columns["history"]
     pairs = pc.list_flatten(history)
@@ -504,7 +528,7 @@ def render_identity_table(table: pa.Table, name: str, author: str) -> pa.Table:
 
 
 def _fill_identity(text: pa.Array, name: str, author: str) -> pa.Array:
-    for placeholder, value in (("NAME", name), ("AUTHOR", author)):
+    for placeholder, value in zip(PLACEHOLDERS, (name, author), strict=True):
         # RE2 reads backslashes in the replacement as group references: escape them
         text = pc.replace_substring_regex(text, pattern=rf"\b{placeholder}\b", replacement=value.replace("\\", "\\\\"))
     return text
@@ -538,7 +562,7 @@ class ChatDatasetBaselineConfig(datasets.BuilderConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.name not in CONFIGS:
-            raise ValueError(f"unknown config {self.name!r}; choose one of {', '.join(CONFIGS)}")
+            raise UnknownConfigError(self.name)
 
     @property
     def is_local(self) -> bool:
@@ -585,8 +609,15 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
         ChatDatasetBaselineConfig(name=name, version=datasets.Version(RELEASE_VERSION), description=spec.description)
         for name, spec in CONFIGS.items()
     ]
-    DEFAULT_CONFIG_NAME = "alpaca-zh"
+    DEFAULT_CONFIG_NAME = DEFAULT_CONFIG
     config: ChatDatasetBaselineConfig
+
+    def __init__(self, *args: Any, config_name: str | None = None, **kwargs: Any) -> None:
+        # datasets refuses an unknown name with a plain ValueError before any config
+        # code runs; refuse it first, with the library's own error
+        if config_name is not None and config_name not in CONFIGS:
+            raise UnknownConfigError(config_name)
+        super().__init__(*args, config_name=config_name, **kwargs)
 
     def _info(self) -> datasets.DatasetInfo:
         self.config.check_presentation()

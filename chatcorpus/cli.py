@@ -12,17 +12,53 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from chatcorpus import __version__
 from chatcorpus.release import DEFAULT_SHARD_ROWS
 
-# The builder's names, from the module generated from it: importing the builder imports
-# datasets and pandas (1.5 s), which validate never uses. Each command imports what it needs.
+# The builder's names, from the module generated from it: importing the builder (and so
+# chatcorpus.errors) imports datasets and pandas (1.5 s), which validate never uses.
+# Each command imports what it needs.
 from chatcorpus.validation.corpus_shape import CONFIG_NAMES as CONFIGS
 from chatcorpus.validation.corpus_shape import DEFAULT_REPO_ID, RELEASE_VERSION
 
 EXIT_OK, EXIT_FAULTS, EXIT_USAGE = 0, 1, 2
 DEBUG_VARIABLE = "CHAT_DATASET_BASELINE_DEBUG"
+
+
+def error_exits() -> tuple[tuple[type[BaseException], int, str], ...]:
+    """The one place an error becomes an exit code and a message, most specific class first
+    (the first ``isinstance`` match wins, as in ``huggingface_hub``'s ``CLI_ERROR_MAPPINGS``).
+    Each class's docstring in ``chatcorpus.errors`` states the code it gets here.
+
+    Built when an error needs it, not at import: the error classes import the builder, and
+    with it ``datasets``, which a clean ``validate`` run never loads.
+    """
+    from chatcorpus.errors import ChatDatasetError, ReleaseRefused
+
+    return (
+        # the release itself must change (a new version, a new base): the data's fault
+        (ReleaseRefused, EXIT_FAULTS, "refused: "),
+        (ChatDatasetError, EXIT_USAGE, ""),
+        # a file or folder that cannot be read or written, a network failure
+        (OSError, EXIT_USAGE, ""),
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """``ERROR_EXITS``: the table of ``error_exits``, under the name it has as a constant."""
+    if name == "ERROR_EXITS":
+        return error_exits()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def exit_for(error: BaseException) -> tuple[int, str] | None:
+    """The exit code and message prefix of an error the CLI reports, or None to let it propagate."""
+    for kind, code, prefix in error_exits():
+        if isinstance(error, kind):
+            return code, prefix
+    return None
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -92,14 +128,9 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _push(args: argparse.Namespace) -> int:
-    from chatcorpus.errors import ReleaseRefused
     from chatcorpus.release.publish import push_release
 
-    try:
-        push_release(args.release, args.repo, revision=args.revision, create_pr=args.create_pr, dry_run=args.dry_run)
-    except ReleaseRefused as err:  # the release itself must change (a new version, a new base): exit 1
-        print(f"chat-dataset-baseline push: refused: {err}", file=sys.stderr)
-        return EXIT_FAULTS
+    push_release(args.release, args.repo, revision=args.revision, create_pr=args.create_pr, dry_run=args.dry_run)
     return EXIT_OK
 
 
@@ -319,22 +350,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except _expected_errors() as err:
-        if os.environ.get(DEBUG_VARIABLE):
+    except Exception as err:
+        mapped = exit_for(err)
+        if mapped is None or os.environ.get(DEBUG_VARIABLE):
             raise
-        print(f"chat-dataset-baseline {args.command}: {err}", file=sys.stderr)
-        return EXIT_USAGE
-
-
-def _expected_errors() -> tuple[type[Exception], ...]:
-    """The errors a command reports as a message (exit 2) rather than a traceback.
-
-    Evaluated only when an exception is on its way out, so that a clean ``validate`` run
-    never imports the builder (whose error root is ``ChatDatasetError``) and ``datasets``.
-    """
-    from chat_dataset_baseline import ChatDatasetError
-
-    return (ChatDatasetError, OSError)
+        code, prefix = mapped
+        print(f"chat-dataset-baseline {args.command}: {prefix}{err}", file=sys.stderr)
+        return code
 
 
 def _readable_output() -> None:

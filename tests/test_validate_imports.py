@@ -58,6 +58,8 @@ def test_corpus_shape_is_what_the_builder_defines() -> None:
     assert {name: spec.language for name, spec in builder.CONFIGS.items()} == corpus_shape.CONFIG_LANGUAGES
     assert {name: spec.category for name, spec in builder.CONFIGS.items()} == corpus_shape.CONFIG_CATEGORIES
     assert corpus_shape.IDENTITY_CONFIG == builder.IDENTITY_CONFIG
+    assert tuple(builder.TEXT_COLUMNS) == corpus_shape.TEXT_COLUMNS
+    assert corpus_shape.PLACEHOLDER_PATTERN == builder.PLACEHOLDER_PATTERN
     assert corpus_shape.RELEASE_VERSION == builder.RELEASE_VERSION
     assert corpus_shape.DEFAULT_REPO_ID == builder.DEFAULT_REPO_ID
     assert record_schema() == corpus_shape.RECORD_SCHEMA

@@ -25,7 +25,7 @@ from chat_dataset_baseline import (
 )
 from chatcorpus.training.views import from_view, load_view, to_view
 
-TRACE_COLUMNS = ("id", "language", "category", "source")
+TRACE_COLUMNS = ("id", "language", "category", "source", "translation_of", "translation_kind")
 MULTI_TURN_SOURCE = "chatglm-issues/代码问题.json#1"  # the demo row with a system prompt and a history turn
 
 
@@ -143,6 +143,8 @@ _rows = st.lists(
             "language": st.sampled_from(["zh", "en", "mixed"]),
             "category": _text,
             "source": _text,
+            "translation_of": st.text(max_size=4),
+            "translation_kind": st.sampled_from(["", "translated", "untranslated"]),
         }
     ),
     max_size=8,
@@ -179,6 +181,8 @@ def test_instruction_and_input_blank_lines_stay_where_they_were() -> None:
                 "language": "en",
                 "category": "c",
                 "source": "s",
+                "translation_of": "",
+                "translation_kind": "",
             }
             for n, row in enumerate(rows)
         ],

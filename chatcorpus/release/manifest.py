@@ -21,6 +21,8 @@ MANIFEST_FORMAT = 1
 #: X.Y.Z in ASCII digits (``\d`` would admit any Unicode digit, which ``int`` may refuse)
 VERSION_PATTERN = r"^[0-9]+\.[0-9]+\.[0-9]+$"
 _SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+#: The kinds of change a changelog lists per config, in the order every report shows them.
+CHANGE_KINDS = ("added", "removed", "changed")
 MANIFEST_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://github.com/hikariming/chat-dataset-baseline/schema/manifest.schema.json",
@@ -64,14 +66,17 @@ MANIFEST_SCHEMA: dict[str, Any] = {
             "description": "ids added, removed and changed against the parent, per config",
             "additionalProperties": {
                 "type": "object",
-                "required": ["added", "removed", "changed"],
-                "properties": {
-                    k: {"type": "array", "items": {"type": "string"}} for k in ("added", "removed", "changed")
-                },
+                "required": list(CHANGE_KINDS),
+                "properties": {k: {"type": "array", "items": {"type": "string"}} for k in CHANGE_KINDS},
             },
         },
     },
 }
+
+
+def format_change_counts(change: dict[str, list[str]]) -> str:
+    """``1,204 added, 3 removed, 0 changed``: one config's changelog as the card and the commit show it."""
+    return ", ".join(f"{len(change[kind]):,} {kind}" for kind in CHANGE_KINDS)
 
 
 @dataclass
@@ -122,9 +127,6 @@ class Manifest:
         except (OSError, ValueError) as err:
             raise ManifestError(f"cannot read {path}: {err}") from err
         return cls.from_dict(data, str(path))
-
-    def shard_paths(self) -> list[str]:
-        return [shard["path"] for config in self.configs.values() for shard in config["shards"]]
 
 
 def check_version(version: str) -> None:

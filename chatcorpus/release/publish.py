@@ -37,7 +37,7 @@ from huggingface_hub.hf_api import RepoFile
 
 from chat_dataset_baseline import MANIFEST_FILENAME
 from chatcorpus.errors import PublishError, PushConflict, ReleaseRefused, TagPending, UsageError
-from chatcorpus.release.manifest import Manifest, version_key
+from chatcorpus.release.manifest import Manifest, format_change_counts, version_key
 from chatcorpus.release.verify import CARD_FILENAME, HUB_ERRORS, REPO_TYPE, verify_release
 
 #: What a release owns in the repo; files elsewhere (.gitattributes, a LICENSE) are left alone.
@@ -125,9 +125,7 @@ class PushPlan:
     def commit_description(self) -> str:
         lines = [f"Built on v{self.manifest.parent}." if self.manifest.parent else "A full release."]
         for config, change in self.manifest.changelog.items():
-            lines.append(
-                f"- {config}: " + ", ".join(f"{len(change[kind]):,} {kind}" for kind in ("added", "removed", "changed"))
-            )
+            lines.append(f"- {config}: {format_change_counts(change)}")
         return "\n".join(lines)
 
 

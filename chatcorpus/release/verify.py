@@ -25,7 +25,7 @@ from huggingface_hub import DatasetCard, HfApi
 from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
 
 from chat_dataset_baseline import MANIFEST_FILENAME, SPLIT, ShardVerificationError, schema_fingerprint, verify_shard
-from chatcorpus.errors import ManifestError, UsageError
+from chatcorpus.errors import ManifestError, ReleaseNotFoundError, UsageError
 from chatcorpus.release.manifest import Manifest
 
 REPO_TYPE = "dataset"
@@ -102,7 +102,7 @@ class FolderFiles:
     def fetch(self, path: str) -> Path:
         target = self.folder.joinpath(*path.split("/"))
         if not target.is_file():
-            raise FileNotFoundError(f"{target} does not exist")
+            raise ReleaseNotFoundError(f"{target} does not exist")
         return target
 
 
@@ -121,9 +121,9 @@ class HubFiles:
         try:
             self.commit: str | None = api.repo_info(repo_id, repo_type=REPO_TYPE, revision=revision).sha
         except RevisionNotFoundError as err:
-            raise FileNotFoundError(f"{repo_id} has no revision {revision!r}") from err
+            raise ReleaseNotFoundError(f"{repo_id} has no revision {revision!r}") from err
         except RepositoryNotFoundError as err:
-            raise FileNotFoundError(f"there is no dataset repo {repo_id} (or it is private to you)") from err
+            raise ReleaseNotFoundError(f"there is no dataset repo {repo_id} (or it is private to you)") from err
 
     def read(self, path: str) -> bytes:
         return self.fetch(path).read_bytes()
@@ -134,7 +134,7 @@ class HubFiles:
                 self.repo_id, path, repo_type=REPO_TYPE, revision=self.commit, cache_dir=self.cache_dir
             )
         except EntryNotFoundError as err:
-            raise FileNotFoundError(f"{path} is not in {self.repo_id} at {self.commit}") from err
+            raise ReleaseNotFoundError(f"{path} is not in {self.repo_id} at {self.commit}") from err
         return Path(local)
 
 

@@ -4,6 +4,7 @@ GENERATED from ``chat_dataset_baseline`` (CONFIGS, FEATURES) by
 ``python -m chatcorpus.validation.record_schema``; a test checks it is current. Do not edit.
 """
 
+import re
 from typing import Any
 
 CONFIG_LANGUAGES: dict[str, str] = {"alpaca-zh": "zh", "alpaca-en": "en", "chatglm-issues": "zh", "prompts": "mixed"}
@@ -14,6 +15,8 @@ CONFIG_CATEGORIES: dict[str, str | None] = {
     "prompts": "identity",
 }
 IDENTITY_CONFIG: str = "prompts"
+TEXT_COLUMNS: tuple[str, ...] = ("instruction", "input", "output", "system")
+PLACEHOLDER_PATTERN: re.Pattern[str] = re.compile("\\b(?:NAME|AUTHOR)\\b", re.RegexFlag(256))
 RELEASE_VERSION: str = "1.0.0"
 DEFAULT_REPO_ID: str = "hikariming/chat-dataset-baseline"
 RECORD_SCHEMA: dict[str, Any] = {

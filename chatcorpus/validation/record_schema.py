@@ -1,7 +1,8 @@
 """The JSON Schema of one contributed record, generated from the builder's ``FEATURES``.
 
 A contributed record is the Alpaca format: the shared schema minus the columns the
-build derives (id, language, category, source), with ``history`` written as the
+build derives (id, language, category, source, and the translation link it computes by
+aligning alpaca-zh with alpaca-en), with ``history`` written as the
 source format's ``[user, assistant]`` pairs. Generating the schema from ``FEATURES``
 (and testing the committed ``schema/record.schema.json`` against this) means the two
 cannot drift.
@@ -18,7 +19,7 @@ from chat_dataset_baseline import FEATURES
 
 SCHEMA_ID = "https://github.com/hikariming/chat-dataset-baseline/schema/record.schema.json"
 #: Columns the build computes; a contributor never writes them.
-DERIVED_COLUMNS = ("id", "language", "category", "source")
+DERIVED_COLUMNS = ("id", "language", "category", "source", "translation_of", "translation_kind")
 #: The fields without which a record says nothing.
 REQUIRED_FIELDS = ("instruction", "output")
 
@@ -72,18 +73,27 @@ def corpus_shape_text() -> str:
 
     Importing the builder imports ``datasets`` and pandas (1.5 s), which a validation run
     never uses; so what validation needs from the builder is written out as literals,
-    and a test proves the committed module equals this text. Regenerate with
+    and a test proves the committed module holds these values. Regenerate with
     ``python -m chatcorpus.validation.record_schema`` (then ``ruff format`` it).
     """
     import chat_dataset_baseline as builder
 
-    values = {
-        "CONFIG_LANGUAGES": {name: spec.language for name, spec in builder.CONFIGS.items()},
-        "CONFIG_CATEGORIES": {name: spec.category for name, spec in builder.CONFIGS.items()},
-        "IDENTITY_CONFIG": builder.IDENTITY_CONFIG,
-        "RELEASE_VERSION": builder.RELEASE_VERSION,
-        "DEFAULT_REPO_ID": builder.DEFAULT_REPO_ID,
-        "RECORD_SCHEMA": record_schema(),
+    pattern = builder.PLACEHOLDER_PATTERN
+    values: dict[str, tuple[str, str]] = {  # name: (annotation, Python source of the value)
+        "CONFIG_LANGUAGES": ("dict[str, str]", repr({name: spec.language for name, spec in builder.CONFIGS.items()})),
+        "CONFIG_CATEGORIES": (
+            "dict[str, str | None]",
+            repr({name: spec.category for name, spec in builder.CONFIGS.items()}),
+        ),
+        "IDENTITY_CONFIG": ("str", repr(builder.IDENTITY_CONFIG)),
+        "TEXT_COLUMNS": ("tuple[str, ...]", repr(tuple(builder.TEXT_COLUMNS))),
+        "PLACEHOLDER_PATTERN": (
+            "re.Pattern[str]",
+            f"re.compile({pattern.pattern!r}, re.RegexFlag({int(pattern.flags)}))",
+        ),
+        "RELEASE_VERSION": ("str", repr(builder.RELEASE_VERSION)),
+        "DEFAULT_REPO_ID": ("str", repr(builder.DEFAULT_REPO_ID)),
+        "RECORD_SCHEMA": ("dict[str, Any]", repr(record_schema())),
     }
     lines = [
         '"""The corpus\'s shape as validation needs it, importable without ``datasets``.',
@@ -92,18 +102,13 @@ def corpus_shape_text() -> str:
         "``python -m chatcorpus.validation.record_schema``; a test checks it is current. Do not edit.",
         '"""',
         "",
+        "import re",
         "from typing import Any",
         "",
+        *(f"{name}: {annotation} = {source}" for name, (annotation, source) in values.items()),
+        "#: The config names, in the builder's order.",
+        "CONFIG_NAMES: tuple[str, ...] = tuple(CONFIG_LANGUAGES)",
     ]
-    for name, value in values.items():
-        annotation = "dict[str, Any]" if name == "RECORD_SCHEMA" else type(value).__name__
-        if name == "CONFIG_CATEGORIES":
-            annotation = "dict[str, str | None]"
-        elif isinstance(value, dict) and name != "RECORD_SCHEMA":
-            annotation = "dict[str, str]"
-        lines.append(f"{name}: {annotation} = {value!r}")
-    lines.append("#: The config names, in the builder's order.")
-    lines.append("CONFIG_NAMES: tuple[str, ...] = tuple(CONFIG_LANGUAGES)")
     return "\n".join(lines) + "\n"
 
 
