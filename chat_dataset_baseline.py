@@ -114,6 +114,15 @@ TRANSLATION_KINDS = (TRANSLATED, UNTRANSLATED)
 ARROW_SCHEMA: pa.Schema = FEATURES.arrow_schema.remove_metadata()
 
 
+def manifest_sha256(data: bytes) -> str:
+    """The identity of a release: the sha256 of its ``manifest.json`` bytes (a tag is only a name).
+
+    The builder's cache is keyed by it, a lock records it, and ``build --base`` records
+    its base's, so that push can tell two releases of the same version apart.
+    """
+    return hashlib.sha256(data).hexdigest()
+
+
 def schema_fingerprint(schema: pa.Schema = ARROW_SCHEMA) -> str:
     """sha256 of the schema's field names and types, so a manifest can name the schema it was built with."""
     canonical = json.dumps([[field.name, str(field.type)] for field in schema], separators=(",", ":"))
