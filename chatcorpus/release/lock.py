@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chatcorpus.errors import LockError, ReleaseNotFoundError, UsageError
-
+# chatcorpus.errors imports the builder, and with it datasets: imported where an error is raised,
+# so that ``--help`` and ``validate``, which name LOCK_FILENAME, stay light
 if TYPE_CHECKING:  # the Hub client and datasets load only when a lock is made or checked, not for --help
     from huggingface_hub import HfApi
 
@@ -50,6 +50,8 @@ class Lock:
 
     def pin(self, release: str, revision: str | None = None) -> tuple[str, str]:
         """(revision, manifest_sha256) a load of ``release`` reads under this lock: the locked commit."""
+        from chatcorpus.errors import UsageError
+
         if release != self.repo_id:
             raise UsageError(f"the lock is of {self.repo_id}, not of {release}")
         if revision not in (None, self.tag, self.commit):
@@ -66,6 +68,8 @@ class Lock:
     @classmethod
     def read(cls, path: Path) -> Lock:
         import jsonschema
+
+        from chatcorpus.errors import LockError
 
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -85,6 +89,7 @@ def lock_release(spec: str, api: HfApi | None = None) -> Lock:
     """The lock of ``ORG/NAME@vX.Y.Z`` as the Hub serves it now; its manifest is checked like any release's."""
     from huggingface_hub import HfApi
 
+    from chatcorpus.errors import LockError
     from chatcorpus.release.verify import HubFiles, ReleaseLocation, read_manifest
 
     location = ReleaseLocation.parse(spec)
@@ -103,6 +108,7 @@ def lock_problems(lock: Lock, api: HfApi | None = None) -> list[str]:
     """Where the Hub no longer agrees with the lock: a deleted or moved tag, another manifest at the tag."""
     from huggingface_hub import HfApi
 
+    from chatcorpus.errors import ReleaseNotFoundError
     from chatcorpus.release.verify import REPO_TYPE, HubFiles, read_manifest
 
     api = api or HfApi()
