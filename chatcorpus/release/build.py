@@ -20,6 +20,7 @@ from huggingface_hub.utils import tqdm
 from chat_dataset_baseline import CARD_FILENAME, CONFIGS, DEFAULT_REPO_ID, MANIFEST_FILENAME, RELEASE_VERSION
 from chatcorpus.errors import SourceLayoutError, UsageError
 from chatcorpus.release.card import render_card
+from chatcorpus.release.duplicate_index import INDEX_KIND, IndexWriter, index_path
 from chatcorpus.release.fileset import ReleaseFileSet
 from chatcorpus.release.incremental import BaseRelease, Ledger, ShardReuse, changelog, check_newer, open_base
 from chatcorpus.release.manifest import Manifest, check_version, manifest_schema_text
@@ -79,6 +80,8 @@ class ConfigBuild:
 
     counts: ConfigCounts
     shards: list[ShardInfo]
+    #: every row's id and near-duplicate key, for ``validate --against`` this release
+    index: IndexWriter
     changes: dict[str, list[str]] | None = None  # None without a base
 
 
@@ -125,6 +128,9 @@ def _write_release(
     files = ReleaseFileSet(staging)
     files.write("schema/record.schema.json", "schema", record_schema_text().encode("utf-8"))
     files.write("schema/manifest.schema.json", "schema", manifest_schema_text().encode("utf-8"))
+    for config, part in built.items():
+        if part.shards:  # the configs the manifest lists
+            files.write(index_path(config), INDEX_KIND, part.index.to_parquet())
     manifest = Manifest(
         version=options.version,
         configs={
@@ -162,6 +168,7 @@ def _build_config(
     reuse = ShardReuse(base, config) if base is not None else None
     writer = ShardWriter(staging, config, options.shard_rows, first_number=reuse.next_number if reuse else 0)
     ledger: Ledger = []
+    index = IndexWriter()
     refs = config_sources(source, config)
     for ref in tqdm(refs, desc=f"build {config}", unit="file", disable=not options.progress or None):
         result = validator.check(ref)
@@ -173,6 +180,7 @@ def _build_config(
         for accepted in result.accepted:
             row = to_row(accepted.record, accepted.id, accepted.language, category, f"{ref.display}#{accepted.index}")
             counts.written += 1
+            index.add(ref.display, accepted)
             if reuse is None:
                 writer.add(row)
                 continue
@@ -180,10 +188,10 @@ def _build_config(
             if not reuse.claim(row):
                 writer.add(row)
     if reuse is None:
-        return ConfigBuild(counts, writer.close())
+        return ConfigBuild(counts, writer.close(), index)
     for row in reuse.rescued_rows():
         writer.add(row)
-    return ConfigBuild(counts, reuse.copy_kept(staging) + writer.close(), changelog(reuse.ledger, ledger))
+    return ConfigBuild(counts, reuse.copy_kept(staging) + writer.close(), index, changelog(reuse.ledger, ledger))
 
 
 def _changelog(built: dict[str, ConfigBuild], base: BaseRelease | None) -> dict[str, dict[str, list[str]]]:
