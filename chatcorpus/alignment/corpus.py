@@ -21,7 +21,7 @@ from chat_dataset_baseline import TRANSLATED, UNTRANSLATED
 from chatcorpus.alignment.lexicon import InstructionWords, Lexicon, Vocabulary, english_signatures
 from chatcorpus.alignment.monotone import Band, Pairing, align_files
 from chatcorpus.alignment.ranges import FilePair, NamedRange, pair_files
-from chatcorpus.alignment.signals import FileSignals, Interner, file_signals
+from chatcorpus.alignment.signals import FileSignals, file_signals
 from chatcorpus.validation.faults import Fault
 from chatcorpus.validation.records import content_id
 from chatcorpus.validation.sources import SourceRef, config_sources, read_source
@@ -170,7 +170,7 @@ def _prepare(pair: FilePair, vocabulary: Vocabulary) -> _PreparedPair:
     if pair.en is None:
         return _PreparedPair(pair, zh_records)
     en_records = _readable(read_source(pair.en.ref).records)
-    interner = Interner()
+    interner = Vocabulary()  # the pair's own: exact-copy numbers need not be shared across files
     zh_signals = file_signals([r for _, r in zh_records], interner)
     en_signals = file_signals([r for _, r in en_records], interner)
     band = Band.of(zh_signals, en_signals) if len(zh_signals) and len(en_signals) else None

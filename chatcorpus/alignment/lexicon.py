@@ -25,7 +25,61 @@ _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[a-z]+")
 # common English function and instruction words: they occur with every bigram and predict nothing
 _STOP = frozenset(
-    ["the", "a", "an", "of", "to", "in", "for", "on", "and", "or", "is", "are", "be", "as", "by", "with", "this", "that", "these", "those", "it", "its", "from", "at", "following", "given", "give", "provide", "write", "create", "make", "generate", "each", "which", "what", "how", "why", "who", "can", "you", "your", "sentence", "text", "word", "words", "list", "describe", "explain", "into", "about", "than", "use", "using"]
+    [
+        "the",
+        "a",
+        "an",
+        "of",
+        "to",
+        "in",
+        "for",
+        "on",
+        "and",
+        "or",
+        "is",
+        "are",
+        "be",
+        "as",
+        "by",
+        "with",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "its",
+        "from",
+        "at",
+        "following",
+        "given",
+        "give",
+        "provide",
+        "write",
+        "create",
+        "make",
+        "generate",
+        "each",
+        "which",
+        "what",
+        "how",
+        "why",
+        "who",
+        "can",
+        "you",
+        "your",
+        "sentence",
+        "text",
+        "word",
+        "words",
+        "list",
+        "describe",
+        "explain",
+        "into",
+        "about",
+        "than",
+        "use",
+        "using",
+    ]
 )
 _STEM = 6  # letters of an English word kept: a crude stem, so "translate" and "translation" agree
 #: Bits of a record's word signature (as 64-bit words).
@@ -37,10 +91,18 @@ _POPCOUNT = np.array([bin(n).count("1") for n in range(256)], dtype=np.uint8)
 
 
 class Vocabulary:
-    """Numbers for strings, shared by everything one alignment run learns and looks up."""
+    """Numbers for texts (or bytes): the same text always gets the same number within one vocabulary."""
 
     def __init__(self) -> None:
-        self._codes: dict[str, int] = {}
+        self._codes: dict[str | bytes, int] = {}
+
+    def codes(self, texts: Sequence[str | bytes], keep: Sequence[bool] | None = None) -> np.ndarray:
+        """The number of each text; -1 where ``keep`` is false."""
+        codes = self._codes
+        numbers = [codes.setdefault(t, len(codes)) for t in texts]
+        if keep is not None:
+            numbers = [n if k else -1 for n, k in zip(numbers, keep, strict=True)]
+        return np.array(numbers, dtype=np.int64)
 
     def encode(self, groups: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
         """(group index, code) of every distinct string of every group."""

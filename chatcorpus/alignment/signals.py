@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chatcorpus.alignment.lexicon import shared_bits
+from chatcorpus.alignment.lexicon import Vocabulary, shared_bits
 from chatcorpus.validation.records import content_key
 from chatcorpus.validation.textstats import han_counts
 
@@ -60,7 +60,7 @@ def _log_units(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 class FileSignals:
     """Per record of one file: the keys of exact copies, the numeric signals and the kept tokens."""
 
-    # each text as a number, equal where the texts are equal (``Interner``), so exact-copy checks are array compares
+    # each text as a number, equal where the texts are equal (``Vocabulary``), so exact-copy checks are array compares
     content: np.ndarray  # the canonical content: equal means an exact copy
     instruction: np.ndarray
     input: np.ndarray  # -1 for an empty input
@@ -78,20 +78,6 @@ class FileSignals:
         return len(self.content)
 
 
-class Interner:
-    """Numbers for texts, shared by the two files of a pair: the same text always gets the same number."""
-
-    def __init__(self) -> None:
-        self._codes: dict[Any, int] = {}
-
-    def codes(self, texts: Sequence[Any], keep: Sequence[bool] | None = None) -> np.ndarray:
-        codes = self._codes
-        numbers = [codes.setdefault(t, len(codes)) for t in texts]
-        if keep is not None:
-            numbers = [n if k else -1 for n, k in zip(numbers, keep, strict=True)]
-        return np.array(numbers, dtype=np.int64)
-
-
 def _has_digits(token_records: np.ndarray, token_texts: pa.Array, n: int) -> np.ndarray:
     numbers = _numpy(pc.match_substring_regex(token_texts, "^[0-9]")).astype(bool)
     has = np.zeros(n, dtype=bool)
@@ -103,7 +89,7 @@ def _numpy(array: pa.Array) -> np.ndarray:
     return array.to_numpy(zero_copy_only=False)
 
 
-def file_signals(records: Sequence[dict[str, Any]], interner: Interner) -> FileSignals:
+def file_signals(records: Sequence[dict[str, Any]], interner: Vocabulary) -> FileSignals:
     """The signals of every record of a file; records need ``instruction`` and ``output`` as strings."""
     instruction = [r["instruction"] for r in records]
     inputs = [r.get("input") or "" for r in records]
