@@ -12,18 +12,57 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, RELEASE_VERSION, ChatDatasetError
 from chatcorpus import __version__
-from chatcorpus.errors import UsageError
-from chatcorpus.release.shards import DEFAULT_SHARD_ROWS
+from chatcorpus.release import DEFAULT_SHARD_ROWS
+
+# The builder's names, from the module generated from it: importing the builder (and so
+# chatcorpus.errors) imports datasets and pandas (1.5 s), which validate never uses.
+# Each command imports what it needs.
+from chatcorpus.validation.corpus_shape import CONFIG_NAMES as CONFIGS
+from chatcorpus.validation.corpus_shape import DEFAULT_REPO_ID, RELEASE_VERSION
 
 EXIT_OK, EXIT_FAULTS, EXIT_USAGE = 0, 1, 2
 DEBUG_VARIABLE = "CHAT_DATASET_BASELINE_DEBUG"
 
 
+def error_exits() -> tuple[tuple[type[BaseException], int, str], ...]:
+    """The one place an error becomes an exit code and a message, most specific class first
+    (the first ``isinstance`` match wins, as in ``huggingface_hub``'s ``CLI_ERROR_MAPPINGS``).
+    Each class's docstring in ``chatcorpus.errors`` states the code it gets here.
+
+    Built when an error needs it, not at import: the error classes import the builder, and
+    with it ``datasets``, which a clean ``validate`` run never loads.
+    """
+    from chatcorpus.errors import ChatDatasetError, ReleaseRefused
+
+    return (
+        # the release itself must change (a new version, a new base): the data's fault
+        (ReleaseRefused, EXIT_FAULTS, "refused: "),
+        (ChatDatasetError, EXIT_USAGE, ""),
+        # a file or folder that cannot be read or written, a network failure
+        (OSError, EXIT_USAGE, ""),
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """``ERROR_EXITS``: the table of ``error_exits``, under the name it has as a constant."""
+    if name == "ERROR_EXITS":
+        return error_exits()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def exit_for(error: BaseException) -> tuple[int, str] | None:
+    """The exit code and message prefix of an error the CLI reports, or None to let it propagate."""
+    for kind, code, prefix in error_exits():
+        if isinstance(error, kind):
+            return code, prefix
+    return None
+
+
 def _validate(args: argparse.Namespace) -> int:
-    from chatcorpus.validation.report import FORMATS
+    from chatcorpus.validation.report import FORMATS, ReportOptions
     from chatcorpus.validation.rules import RULES
     from chatcorpus.validation.validate import validate_paths
 
@@ -32,9 +71,11 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"{rule.id:<30}{rule.severity.value:<9}{rule.summary}")
         return EXIT_OK
     if not args.paths:
+        from chatcorpus.errors import UsageError
+
         raise UsageError("validate needs at least one PATH (or --list-rules)")
     report = validate_paths(args.paths, disabled=args.disable)
-    FORMATS[args.format](report, sys.stdout)
+    FORMATS[args.format](report, sys.stdout, ReportOptions.from_environment(args.max_faults))
     failed = report.errors or (args.strict and report.warnings)
     return EXIT_FAULTS if failed else EXIT_OK
 
@@ -87,14 +128,9 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _push(args: argparse.Namespace) -> int:
-    from chatcorpus.errors import ReleaseRefused
     from chatcorpus.release.publish import push_release
 
-    try:
-        push_release(args.release, args.repo, revision=args.revision, create_pr=args.create_pr, dry_run=args.dry_run)
-    except ReleaseRefused as err:  # the release itself must change (a new version, a new base): exit 1
-        print(f"chat-dataset-baseline push: refused: {err}", file=sys.stderr)
-        return EXIT_FAULTS
+    push_release(args.release, args.repo, revision=args.revision, create_pr=args.create_pr, dry_run=args.dry_run)
     return EXIT_OK
 
 
@@ -161,9 +197,17 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders to check")
     validate.add_argument(
         "--format",
-        choices=("text", "github", "json"),
+        choices=("text", "github", "json", "sarif"),
         default="text",
-        help="text: file:line:col: rule-id message (default); github: Actions annotations; json: one report",
+        help="text: file:line:col: rule-id message, then counts per rule (default); github: Actions annotations "
+        "(10 errors and 10 warnings, spread over files), every fault as a log line, and a job summary when "
+        "GITHUB_STEP_SUMMARY is set; json: one report; sarif: SARIF 2.1.0 for GitHub code scanning",
+    )
+    validate.add_argument(
+        "--max-faults",
+        type=_positive,
+        metavar="N",
+        help="print at most N fault lines (text and github); the counts, the exit code and json/sarif stay complete",
     )
     validate.add_argument(
         "--disable", action="append", default=[], metavar="RULE", help="switch a rule off (repeatable)"
@@ -266,8 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from chat_dataset_baseline import DEFAULT_REPO_ID
-    from chatcorpus.training.export import FORMATS, LLAMA_FACTORY
+    from chatcorpus.training import FORMATS, LLAMA_FACTORY
 
     export = commands.add_parser(
         "export",
@@ -315,11 +358,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except (ChatDatasetError, OSError) as err:
-        if os.environ.get(DEBUG_VARIABLE):
+    except Exception as err:
+        mapped = exit_for(err)
+        if mapped is None or os.environ.get(DEBUG_VARIABLE):
             raise
-        print(f"chat-dataset-baseline {args.command}: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        code, prefix = mapped
+        print(f"chat-dataset-baseline {args.command}: {prefix}{err}", file=sys.stderr)
+        return code
 
 
 def _readable_output() -> None:

@@ -33,19 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, IDENTITY_CONFIG, RELEASE_VERSION, SPLIT
-from chatcorpus.errors import UsageError
+from chatcorpus.errors import UnknownConfigError, UsageError
 from chatcorpus.release.manifest import Manifest
+from chatcorpus.training import FORMATS, LLAMA_FACTORY, PLAIN_FORMATS
 from chatcorpus.training.views import load_view
 
-LLAMA_FACTORY = "llama-factory"
-#: The view each plain JSON Lines format writes.
-PLAIN_FORMATS = {
-    "jsonl": "alpaca",
-    "messages": "messages",
-    "sharegpt": "sharegpt",
-    "prompt-completion": "prompt-completion",
-}
-FORMATS = (LLAMA_FACTORY, *PLAIN_FORMATS)
 DATASET_INFO = "dataset_info.json"
 #: Prefix of the dataset_info.json entry names, so they cannot collide with LLaMA-Factory's own.
 ENTRY_PREFIX = "chat-dataset-baseline-"
@@ -97,7 +89,7 @@ def export_release(out_dir: Path, fmt: str, options: ExportOptions = ExportOptio
         raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     unknown = [config for config in options.configs if config not in CONFIGS]
     if unknown:
-        raise UsageError(f"unknown config(s) {', '.join(unknown)}; choose among {', '.join(CONFIGS)}")
+        raise UnknownConfigError(*unknown)
     out_dir.mkdir(parents=True, exist_ok=True)
     if fmt == LLAMA_FACTORY:
         return _export_llama_factory(out_dir, options)
