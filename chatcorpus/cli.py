@@ -141,22 +141,40 @@ def _verify(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="chat-dataset-baseline-verify-") as fresh:
         try:  # a fresh cache: what is checked is what the Hub serves now, not an earlier download
             report = verify_release(args.release, cache_dir=args.cache_dir or fresh)
+            if args.lock is not None:
+                from chatcorpus.release.lock import Lock, check_lock
+
+                check_lock(report, Lock.read(args.lock))
         except HUB_ERRORS as err:
             raise PublishError(f"cannot reach the Hub to verify {args.release}: {err}") from err
     print(report.format())
     return EXIT_OK if report.ok else EXIT_FAULTS
 
 
+def _lock(args: argparse.Namespace) -> int:
+    from chatcorpus.release.lock import lock_release
+
+    lock = lock_release(args.release)
+    lock.write(args.out)
+    print(f"locked {lock.repo_id}@{lock.tag}: commit {lock.commit}, manifest sha256 {lock.manifest_sha256}")
+    print(f"written to {args.out}; commit it with your training code and load with --lock {args.out}")
+    return EXIT_OK
+
+
 def _export(args: argparse.Namespace) -> int:
+    from chatcorpus.release.lock import Lock
     from chatcorpus.training.export import ExportOptions, export_release
 
+    lock = Lock.read(args.lock) if args.lock is not None else None
     options = ExportOptions(
-        release=args.release,
+        release=args.release or (lock.repo_id if lock else DEFAULT_REPO_ID),
         revision=args.revision,
         configs=tuple(args.config or CONFIGS),
         name=args.name,
         author=args.author,
         hub_repo=args.repo,
+        lock=lock,
+        manifest_sha256=args.manifest_sha256,
     )
     result = export_release(args.out, args.format, options)
     print(f"{'config':<16}{'rows':>8}  file")
@@ -237,6 +255,8 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from chatcorpus.release.lock import LOCK_FILENAME
+
     parser = argparse.ArgumentParser(
         prog="chat-dataset-baseline",
         description="Validate, build and publish the chat-dataset-baseline corpus.",
@@ -360,7 +380,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="a Hub release (a revision after @, main if none) or a release folder",
     )
     verify.add_argument("--cache-dir", metavar="DIR", help="download into DIR (default: a fresh temporary folder)")
+    verify.add_argument(
+        "--lock", type=Path, metavar="FILE", help="also report a tag that no longer points where this lock says"
+    )
     verify.set_defaults(handler=_verify)
+
+    lock = commands.add_parser(
+        "lock",
+        help="pin a Hub release by its commit and manifest sha256, in a small file a training repo commits",
+        description="A tag can be deleted and re-created; a lock cannot. Records the commit ORG/NAME@vX.Y.Z points "
+        "at and the sha256 of its manifest.json (which pins every shard's sha256). export --lock, load_view(lock=) "
+        "and load_recipe(lock=) then read that commit and refuse any other manifest; verify --lock reports a tag "
+        "that moved.",
+    )
+    lock.add_argument("release", metavar="ORG/NAME@vX.Y.Z", help="the Hub release to lock, by its version tag")
+    lock.add_argument(
+        "--out",
+        type=Path,
+        default=Path(LOCK_FILENAME),
+        metavar="FILE",
+        help=f"where to write the lock (default ./{LOCK_FILENAME})",
+    )
+    lock.set_defaults(handler=_lock)
 
     _add_export_parser(commands)
     _add_alignment_parsers(commands)
@@ -410,9 +451,19 @@ def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
     )
     export.add_argument(
         "--release",
-        default=DEFAULT_REPO_ID,
         metavar="PATH_OR_REPO",
-        help=f"a release folder or a Hub dataset repo (default {DEFAULT_REPO_ID})",
+        help=f"a release folder or a Hub dataset repo (default: the lock's repo, else {DEFAULT_REPO_ID})",
+    )
+    export.add_argument(
+        "--lock",
+        type=Path,
+        metavar="FILE",
+        help="a file written by `lock`: read the locked commit, refuse a release whose manifest differs",
+    )
+    export.add_argument(
+        "--manifest-sha256",
+        metavar="SHA256",
+        help="refuse the release unless its manifest.json has this sha256",
     )
     export.add_argument(
         "--revision",

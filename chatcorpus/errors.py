@@ -16,6 +16,7 @@ from chat_dataset_baseline import (
     FileVerificationError,
     IdentityError,
     ManifestError,
+    ManifestMismatch,
     ReleasePathError,
     ShardVerificationError,
     UnknownConfigError,
@@ -33,6 +34,10 @@ class SourceLayoutError(ChatDatasetError, FileNotFoundError):
 
 class ReleaseNotFoundError(ChatDatasetError, FileNotFoundError):
     """A release, its revision or one of its files is not where it was looked for (CLI exit code 2)."""
+
+
+class LockError(ChatDatasetError, ValueError):
+    """A lock file cannot be read or written: not a lock, or a release that cannot be locked (CLI exit code 2)."""
 
 
 class BaseReleaseError(ChatDatasetError, ValueError):
@@ -70,7 +75,9 @@ __all__ = [
     "ChatDatasetError",
     "FileVerificationError",
     "IdentityError",
+    "LockError",
     "ManifestError",
+    "ManifestMismatch",
     "PublishError",
     "PushConflict",
     "ReleaseNotFoundError",

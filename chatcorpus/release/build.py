@@ -142,6 +142,7 @@ def _write_release(
             if shards
         },
         parent=base.version if base else None,
+        parent_manifest_sha256=base.manifest.sha256 if base else None,
         changelog=_changelog(built, base),
         files=files.entries(),
     )
