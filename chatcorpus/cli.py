@@ -74,7 +74,12 @@ def _validate(args: argparse.Namespace) -> int:
         from chatcorpus.errors import UsageError
 
         raise UsageError("validate needs at least one PATH (or --list-rules)")
-    report = validate_paths(args.paths, disabled=args.disable)
+    if args.against:
+        from chatcorpus.release.against import open_reference, validate_against
+
+        report = validate_against(args.paths, open_reference(args.against), disabled=args.disable)
+    else:
+        report = validate_paths(args.paths, disabled=args.disable)
     FORMATS[args.format](report, sys.stdout, ReportOptions.from_environment(args.max_faults))
     failed = report.errors or (args.strict and report.warnings)
     return EXIT_FAULTS if failed else EXIT_OK
@@ -288,6 +293,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument(
         "--disable", action="append", default=[], metavar="RULE", help="switch a rule off (repeatable)"
+    )
+    validate.add_argument(
+        "--against",
+        metavar="FOLDER|ORG/NAME@vX.Y.Z|ORG/NAME",
+        help="check only PATH's files, and their duplicates against that release's records (through the duplicate "
+        "index it ships; ORG/NAME alone: its latest vX.Y.Z). A given file replaces its earlier version in the "
+        "release, so an edited record is never a duplicate of itself",
     )
     validate.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     validate.add_argument("--list-rules", action="store_true", help="list rule ids, severities and what they check")

@@ -22,6 +22,7 @@ from chatcorpus.alignment.corpus import EN_CONFIG, ZH_CONFIG, Link, align_tree
 from chatcorpus.alignment.coverage import coverage, markdown_table
 from chatcorpus.errors import SourceLayoutError, UsageError
 from chatcorpus.release.card import render_card
+from chatcorpus.release.duplicate_index import INDEX_KIND, IndexWriter, index_path
 from chatcorpus.release.fileset import ReleaseFileSet
 from chatcorpus.release.incremental import BaseRelease, Ledger, ShardReuse, changelog, check_newer, open_base
 from chatcorpus.release.manifest import Manifest, check_version, manifest_schema_text
@@ -81,6 +82,8 @@ class ConfigBuild:
 
     counts: ConfigCounts
     shards: list[ShardInfo]
+    #: every row's id and near-duplicate key, for ``validate --against`` this release
+    index: IndexWriter
     changes: dict[str, list[str]] | None = None  # None without a base
 
 
@@ -130,6 +133,9 @@ def _write_release(
     files = ReleaseFileSet(staging)
     files.write("schema/record.schema.json", "schema", record_schema_text().encode("utf-8"))
     files.write("schema/manifest.schema.json", "schema", manifest_schema_text().encode("utf-8"))
+    for config, part in built.items():
+        if part.shards:  # the configs the manifest lists
+            files.write(index_path(config), INDEX_KIND, part.index.to_parquet())
     manifest = Manifest(
         version=options.version,
         configs={
@@ -173,6 +179,7 @@ def _build_config(
     reuse = ShardReuse(base, config) if base is not None else None
     writer = ShardWriter(staging, config, options.shard_rows, first_number=reuse.next_number if reuse else 0)
     ledger: Ledger = []
+    index = IndexWriter()
     refs = config_sources(source, config)
     for ref in tqdm(refs, desc=f"build {config}", unit="file", disable=not options.progress or None):
         result = validator.check(ref)
@@ -187,6 +194,7 @@ def _build_config(
             if link is not None:
                 row["translation_of"], row["translation_kind"] = link.en_id, link.kind
             counts.written += 1
+            index.add(ref.display, accepted)
             if reuse is None:
                 writer.add(row)
                 continue
@@ -194,10 +202,10 @@ def _build_config(
             if not reuse.claim(row):
                 writer.add(row)
     if reuse is None:
-        return ConfigBuild(counts, writer.close())
+        return ConfigBuild(counts, writer.close(), index)
     for row in reuse.rescued_rows():
         writer.add(row)
-    return ConfigBuild(counts, reuse.copy_kept(staging) + writer.close(), changelog(reuse.ledger, ledger))
+    return ConfigBuild(counts, reuse.copy_kept(staging) + writer.close(), index, changelog(reuse.ledger, ledger))
 
 
 def _translation_links(
