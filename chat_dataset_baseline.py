@@ -19,6 +19,7 @@ never the other way round.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -30,8 +31,6 @@ import datasets
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from datasets.builder import Key
-from datasets.iterable_dataset import ArrowExamplesIterable
 
 #: The release this copy of the builder was published with; loads default to it
 #: rather than to the moving ``main`` branch.
@@ -664,14 +663,17 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
 
     def _generate_tables(
         self, files: list[str], shards: list[dict[str, Any]], verify: bool
-    ) -> Iterator[tuple[Key, pa.Table]]:
+    ) -> Iterator[tuple[Any, pa.Table]]:
         for shard_index, (file, shard) in enumerate(zip(files, shards, strict=False)):
             if verify:
                 parquet_file = pq.ParquetFile(pa.BufferReader(self._read_shard(file, shard)))
             else:
                 parquet_file = pq.ParquetFile(file)
             for group in range(parquet_file.num_row_groups):
-                yield Key(shard_index, group), self.config.present(self._cast_table(parquet_file.read_row_group(group)))
+                yield (
+                    _table_key(shard_index, group),
+                    self.config.present(self._cast_table(parquet_file.read_row_group(group))),
+                )
 
     def _read_shard(self, file: str, shard: dict[str, Any]) -> bytes:
         """The shard's bytes, checked against the manifest before any row is trusted.
@@ -684,24 +686,13 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
         verify_shard(data, shard)
         return data
 
-    def _get_examples_iterable_for_split(self, split_generator: datasets.SplitGenerator) -> ArrowExamplesIterable:
-        return _TypedArrowExamplesIterable(
-            self.info.features,
-            self._generate_tables,
-            split_generator.gen_kwargs,
-            sleep_on_threads_shutdown=self.SLEEP_ON_THREADS_SHUTDOWNS,
-        )
+    def _get_examples_iterable_for_split(self, split_generator: datasets.SplitGenerator) -> Any:
+        iterable = super()._get_examples_iterable_for_split(split_generator)
+        return _typed_examples_iterable(iterable, self.info.features)
 
-    def _as_streaming_dataset_single(
-        self, splits_generator: datasets.SplitGenerator, **kwargs: Any
-    ) -> datasets.IterableDataset:
+    def _as_streaming_dataset_single(self, splits_generator: datasets.SplitGenerator, **kwargs: Any) -> Any:
         streaming = super()._as_streaming_dataset_single(splits_generator, **kwargs)
-        return _ArrowBatchedIterableDataset(
-            streaming._ex_iterable,
-            info=streaming.info,
-            split=streaming.split,
-            token_per_repo_id=streaming._token_per_repo_id,
-        )
+        return _batched_from_arrow(streaming) if FAST_STREAMING else streaming
 
     def _cast_table(self, table: pa.Table) -> pa.Table:
         if table.schema.equals(ARROW_SCHEMA, check_metadata=False):
@@ -709,43 +700,114 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
         return table.select(ARROW_SCHEMA.names).cast(ARROW_SCHEMA)
 
 
-# --- fast streaming -------------------------------------------------------------------
+# --- compatibility with every datasets from 4.0.0 ------------------------------------
+# ``datasets.builder.Key`` (4.5 and later) tells the builder which source shard a table
+# came from; older versions take any key.
+
+_BuilderKey: Any = getattr(datasets.builder, "Key", None)
+
+
+def _table_key(shard_index: int, group: int) -> Any:
+    """The key of row group ``group`` of shard ``shard_index``, in the form this ``datasets`` expects."""
+    if _BuilderKey is not None:
+        return _BuilderKey(shard_index, group)
+    return f"{shard_index}:{group}"
+
+
+# --- fast streaming (fenced) -----------------------------------------------------------
 # ``datasets`` streams a generic Arrow builder by re-casting every row to the features,
 # one-row table at a time, because it cannot know the tables already match them. This
 # builder's tables always do (``_cast_table``), so it says so; row iteration then takes
 # datasets' own batched conversion path, several times faster, with the same rows and
 # the same resumable state.
+#
+# Saying so takes private names of ``datasets`` (``_probe_fast_streaming`` lists them),
+# which any release may rename. They are probed once, at import: when one is missing
+# or changed, ``FAST_STREAMING`` is False and the builder takes datasets' plain path,
+# which gives the same rows, slower. The typed iterable and the batched dataset are
+# made by changing the class of the objects datasets built itself, never by calling
+# their constructors, whose private arguments change between releases.
 
 
-class _TypedArrowExamplesIterable(ArrowExamplesIterable):
-    """An ``ArrowExamplesIterable`` whose tables are known to be in ``features``."""
+def _probe_fast_streaming() -> str | None:
+    """None when this ``datasets`` has every private name the fast path uses; otherwise the first it lacks."""
+    try:
+        from datasets.iterable_dataset import ArrowExamplesIterable
+    except ImportError:
+        return "datasets.iterable_dataset.ArrowExamplesIterable"
+    needs: list[tuple[str, Any, str]] = [
+        ("ArrowExamplesIterable", ArrowExamplesIterable, name)
+        for name in ("_iter_arrow", "iter_arrow", "is_typed", "features", "shuffle_data_sources", "shard_data_sources")
+    ]
+    for owner, cls, name in needs:
+        if not hasattr(cls, name):
+            return f"{owner}.{name}"
+    for owner, cls, name in (
+        ("ArrowBasedBuilder", datasets.ArrowBasedBuilder, "_get_examples_iterable_for_split"),
+        ("DatasetBuilder", datasets.DatasetBuilder, "_as_streaming_dataset_single"),
+        ("IterableDataset", datasets.IterableDataset, "_prepare_ex_iterable_for_iteration"),
+    ):
+        if name not in vars(cls):  # defined by that very class, not only inherited from a base
+            return f"{owner}.{name}"
+    for owner, cls, name in (("ArrowExamplesIterable", ArrowExamplesIterable, n) for n in ("is_typed", "features")):
+        if not isinstance(inspect.getattr_static(cls, name), property):
+            return f"{owner}.{name} (a property)"
+    prepare = inspect.signature(datasets.IterableDataset._prepare_ex_iterable_for_iteration).parameters
+    if not {"batch_size", "drop_last_batch"} <= set(prepare):
+        return "IterableDataset._prepare_ex_iterable_for_iteration(batch_size, drop_last_batch)"
+    return None
 
-    def __init__(self, features: datasets.Features, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._typed_features = features
 
-    @property
-    def is_typed(self) -> bool:
-        return True
+#: The private name of ``datasets`` the fast streaming path needs and this version lacks, if any.
+FAST_STREAMING_MISSING: str | None = _probe_fast_streaming()
+#: Whether streaming takes the fast path; tests set it to False to run the plain path in-process.
+FAST_STREAMING: bool = FAST_STREAMING_MISSING is None
 
-    @property
-    def features(self) -> datasets.Features:
-        return self._typed_features
 
-    def _typed(self, iterable: ArrowExamplesIterable) -> _TypedArrowExamplesIterable:
-        return _TypedArrowExamplesIterable(
-            self._typed_features,
-            iterable.generate_tables_fn,
-            iterable.kwargs,
-            iterable.generate_more_kwargs_fn,
-            iterable._sleep_on_threads_shutdown,
-        )
+if FAST_STREAMING:
+    from datasets.iterable_dataset import ArrowExamplesIterable as _ArrowExamplesIterable
 
-    def shuffle_data_sources(self, generator: Any) -> _TypedArrowExamplesIterable:
-        return self._typed(super().shuffle_data_sources(generator))
+    class _TypedArrowExamplesIterable(_ArrowExamplesIterable):
+        """An ``ArrowExamplesIterable`` whose tables are known to be in ``features``."""
 
-    def shard_data_sources(self, num_shards: int, index: int, contiguous: bool = True) -> _TypedArrowExamplesIterable:
-        return self._typed(super().shard_data_sources(num_shards, index, contiguous=contiguous))
+        _typed_features: datasets.Features
+
+        @property
+        def is_typed(self) -> bool:
+            return True
+
+        @property
+        def features(self) -> datasets.Features:
+            return self._typed_features
+
+        def shuffle_data_sources(self, generator: Any) -> Any:
+            return _typed_examples_iterable(super().shuffle_data_sources(generator), self._typed_features)
+
+        def shard_data_sources(self, num_shards: int, index: int, contiguous: bool = True) -> Any:
+            return _typed_examples_iterable(
+                super().shard_data_sources(num_shards, index, contiguous=contiguous), self._typed_features
+            )
+
+
+def _typed_examples_iterable(iterable: Any, features: datasets.Features) -> Any:
+    """``iterable`` marked as yielding tables already in ``features``, when it is a plain ``ArrowExamplesIterable``.
+
+    Anything else (a subclass a later ``datasets`` returns, or the plain path) is left as it is.
+    """
+    if FAST_STREAMING and type(iterable) is _ArrowExamplesIterable:
+        iterable.__class__ = _TypedArrowExamplesIterable
+        iterable._typed_features = features
+    return iterable
+
+
+def _batched_from_arrow(streaming: datasets.IterableDataset) -> datasets.IterableDataset:
+    """``streaming`` with the Arrow-batched ``.iter``, when it is a plain ``IterableDataset``."""
+    if type(streaming) is datasets.IterableDataset:
+        streaming.__class__ = _ArrowBatchedIterableDataset
+    return streaming
+
+
+_MISSING = object()
 
 
 class _ArrowBatchedIterableDataset(datasets.IterableDataset):
@@ -756,11 +818,13 @@ class _ArrowBatchedIterableDataset(datasets.IterableDataset):
     """
 
     def iter(self, batch_size: int, drop_last_batch: bool = False) -> Iterator[dict[str, list[Any]]]:
-        if self._formatting is not None:
+        if not FAST_STREAMING or getattr(self, "_formatting", _MISSING) is not None:
             yield from super().iter(batch_size, drop_last_batch)
             return
         ex_iterable = self._prepare_ex_iterable_for_iteration(batch_size=batch_size, drop_last_batch=drop_last_batch)
-        if ex_iterable.iter_arrow is None or not ex_iterable.is_typed:
+        rebatched = (getattr(ex_iterable, "batch_size", _MISSING), getattr(ex_iterable, "drop_last_batch", _MISSING))
+        if ex_iterable.iter_arrow is None or not ex_iterable.is_typed or rebatched != (batch_size, drop_last_batch):
+            # datasets before 4.1 does not cut an unformatted stream into batches of batch_size here
             yield from super().iter(batch_size, drop_last_batch)
             return
         for _, table in ex_iterable.iter_arrow():

@@ -61,7 +61,9 @@ def test_streaming_views_match_and_keep_their_shards(demo_release: Path, cache_d
 
 
 @pytest.mark.parametrize("view", VIEWS)
-def test_the_builder_serves_the_view_the_function_computes(demo_release: Path, cache_dir: str, view: str) -> None:
+def test_the_builder_serves_the_view_the_function_computes(
+    demo_release: Path, cache_dir: str, view: str, streaming_path: str
+) -> None:
     for config in CONFIGS:
         expected = to_view(_plain(demo_release, config, cache_dir), view).to_list()
         prepared = load_view(demo_release, config, view, cache_dir=cache_dir)
