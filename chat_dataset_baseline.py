@@ -10,6 +10,13 @@ It is self-contained on purpose: it imports only ``datasets``, ``pyarrow``,
 script or vendored without the ``chatcorpus`` tooling, which imports from here and
 never the other way round.
 
+A release is a closed set of files: ``manifest.json`` lists every file besides itself and
+the card, shards under ``configs``, any other file under ``files`` with a kind from
+``FILE_KINDS`` (where that kind may live). ``check_release_manifest`` refuses any path
+that is not a normalized relative POSIX path in its place before a byte is read;
+``verify_shard`` and ``verify_file`` check the bytes. The tooling adds files of a new
+kind through ``chatcorpus.release.fileset.ReleaseFileSet`` after adding the kind here.
+
     >>> from chat_dataset_baseline import ChatDatasetBaseline
     >>> builder = ChatDatasetBaseline(config_name="alpaca-zh", data_source="path/to/release")
     >>> builder.download_and_prepare()
@@ -23,6 +30,8 @@ import inspect
 import json
 import os
 import re
+import stat
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -133,13 +142,47 @@ class ManifestError(ChatDatasetError, ValueError):
     """The release manifest is missing, unreadable or does not describe this config (CLI exit code 2)."""
 
 
-class ShardVerificationError(ChatDatasetError, ValueError):
+class FileVerificationError(ChatDatasetError, ValueError):
+    """A release file's bytes differ from what the release manifest promises (CLI exit code 2)."""
+
+    noun = "file"
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{self.noun} {path!r} failed verification: {reason}")
+        self.path = path
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the default rebuilds from ``args`` (the one message), which __init__ cannot take:
+        # a DataLoader worker's error would reach the parent as a TypeError
+        return (type(self), (self.path, self.reason))
+
+
+class ShardVerificationError(FileVerificationError):
     """A shard's bytes or rows differ from what the release manifest promises (CLI exit code 2)."""
 
-    def __init__(self, shard: str, reason: str) -> None:
-        super().__init__(f"shard {shard!r} failed verification: {reason}")
-        self.shard = shard
+    noun = "shard"
+
+    @property
+    def shard(self) -> str:
+        return self.path
+
+
+class ReleasePathError(ManifestError):
+    """A path a manifest or card names is not a file of this release where its kind must live.
+
+    Paths in a release are data from whoever published it: checked before any byte is read
+    (CLI exit code 2).
+    """
+
+    def __init__(self, path: str, reason: str, where: str = MANIFEST_FILENAME) -> None:
+        super().__init__(f"{where}: path {path!r} {reason}")
+        self.path = path
         self.reason = reason
+        self.where = where
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.path, self.reason, self.where))
 
 
 def verify_shard(data: bytes, shard: dict[str, Any]) -> None:
@@ -148,17 +191,201 @@ def verify_shard(data: bytes, shard: dict[str, Any]) -> None:
     Module-level so that the tooling (``chat-dataset-baseline verify``, ``build --base``)
     applies exactly the check a load applies.
     """
-    if len(data) != shard["bytes"]:
-        raise ShardVerificationError(shard["path"], f"{len(data)} bytes, the manifest says {shard['bytes']}")
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != shard["sha256"]:
-        raise ShardVerificationError(shard["path"], f"sha256 {digest}, the manifest says {shard['sha256']}")
+    _verify_bytes(data, shard, ShardVerificationError)
     try:
         rows = pq.read_metadata(pa.BufferReader(data)).num_rows
     except pa.ArrowInvalid as err:  # only reachable when the manifest itself lists a broken shard
         raise ShardVerificationError(shard["path"], f"not a readable Parquet file: {err}") from err
     if rows != shard["rows"]:
         raise ShardVerificationError(shard["path"], f"{rows} rows, the manifest says {shard['rows']}")
+
+
+def verify_file(data: bytes, entry: dict[str, Any]) -> None:
+    """Raise FileVerificationError unless ``data`` has the bytes and sha256 of the manifest's ``files`` entry."""
+    _verify_bytes(data, entry, FileVerificationError)
+
+
+def _verify_bytes(data: bytes, entry: dict[str, Any], error: type[FileVerificationError]) -> None:
+    if len(data) != entry["bytes"]:
+        raise error(entry["path"], f"{len(data)} bytes, the manifest says {entry['bytes']}")
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != entry["sha256"]:
+        raise error(entry["path"], f"sha256 {digest}, the manifest says {entry['sha256']}")
+
+
+# --- the release's file set -----------------------------------------------------------
+# A release is a closed set of files. ``manifest.json`` lists every file of the release
+# besides itself and the card (``README.md``): the shards under ``configs.<name>.shards``,
+# every other file under ``files``, each with the kind that says where it may live:
+#
+#     "files": [{"path": "schema/record.schema.json", "kind": "schema", "bytes": 2817, "sha256": "..."}]
+#
+# ``FILE_KINDS`` is the one rule per kind (a new kind of file is one entry there); the
+# tooling writes and registers files with ``chatcorpus.release.fileset.ReleaseFileSet``,
+# ``verify_file`` checks their bytes like a shard's, and push uploads exactly this set.
+#
+# Every path in a manifest or a card is data from whoever published the release, never a
+# path to follow: ``check_release_manifest`` refuses (``ReleasePathError``, naming the
+# path and where it is listed) anything that is not a normalized relative POSIX path
+# inside the folder of its kind (a shard: ``data/<its config>/``), before any byte of the
+# release is read. ``local_release_file`` refuses links and non-regular files on disk.
+
+CARD_FILENAME = "README.md"
+#: The folder of a config's shards, relative to the release root.
+SHARD_FOLDER = "data/{config}/"
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """Where the ``files`` of one kind live: one file name directly in ``folder``, ending in ``suffix``."""
+
+    folder: str  # ends in "/", or "" for the release root
+    suffix: str
+    only: str | None = None  # the one name the kind allows
+    config_stem: bool = False  # the name's stem must be a config of CONFIGS
+
+    def problem(self, path: str) -> str | None:
+        name = path[len(self.folder) :] if path.startswith(self.folder) else None
+        if name is None or "/" in name or not name.endswith(self.suffix) or name == self.suffix:
+            return f"is not a file directly in {self.folder or 'the release root'} ending in {self.suffix}"
+        if self.only is not None and name != self.only:
+            return f"is not {self.only}"
+        stem = name[: -len(self.suffix)]
+        if self.config_stem and stem not in CONFIGS:
+            return f"names {stem!r}, which is not a config ({', '.join(CONFIGS)})"
+        return None
+
+
+#: Every kind of ``files`` entry and where it may live.
+FILE_KINDS: dict[str, FileKind] = {
+    "schema": FileKind("schema/", ".json"),
+    "index": FileKind("index/", ".parquet", config_stem=True),
+    "image": FileKind("images/", ".png"),
+    "croissant": FileKind("", ".json", only="croissant.json"),
+}
+#: Every place in a repo a release owns: push replaces what is there, verify accepts only listed files there.
+RELEASE_PLACES: tuple[str, ...] = (
+    MANIFEST_FILENAME,
+    CARD_FILENAME,
+    "data/",
+    *dict.fromkeys(kind.folder or kind.only or "" for kind in FILE_KINDS.values()),
+)
+MAX_PATH_CHARS = 255
+#: Characters Windows refuses in a file name; a release must check out on every system.
+_WINDOWS_RESERVED = set('<>:"|?*')
+_DRIVE = re.compile(r"[A-Za-z]:")
+
+
+def path_problem(path: object) -> str | None:
+    """Why ``path`` is not a normalized relative POSIX file path, or None when it is one.
+
+    Refused: absolute and drive paths, backslashes, empty, ``.`` and ``..`` segments,
+    hidden segments (``.git``), control and format characters (NUL, newlines, bidi
+    overrides), characters or trailing dots and spaces Windows refuses, text that is
+    not NFC (two spellings of one name on macOS), and paths longer than ``MAX_PATH_CHARS``.
+    """
+    if not isinstance(path, str):
+        return "is not a string"
+    if not path:
+        return "is empty"
+    if len(path) > MAX_PATH_CHARS:
+        return f"is longer than {MAX_PATH_CHARS} characters"
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Zl", "Zp"} for ch in path):
+        return "holds a control or format character"
+    if "\\" in path:
+        return "holds a backslash; release paths are POSIX, separated by /"
+    if path.startswith("/") or _DRIVE.match(path):
+        return "is absolute; release paths are relative to the release root"
+    if unicodedata.normalize("NFC", path) != path:
+        return "is not in Unicode NFC"
+    for segment in path.split("/"):
+        if segment in {"", ".", ".."}:
+            which = f"a {segment!r}" if segment else "an empty"
+            return f"is not normalized ({which} segment)"
+        if segment.startswith("."):
+            return f"has a hidden segment {segment!r}"
+        if segment.endswith((" ", ".")) or _WINDOWS_RESERVED & set(segment):
+            return f"has a segment {segment!r} that Windows cannot hold"
+    return None
+
+
+def release_path_problem(path: object, kind: str, config: str | None = None) -> str | None:
+    """Why ``path`` may not be a release file of ``kind`` (``"shard"`` of ``config``, or a ``FILE_KINDS`` key)."""
+    problem = path_problem(path)
+    if problem is not None:
+        return problem
+    assert isinstance(path, str)
+    if kind == "shard":
+        folder = SHARD_FOLDER.format(config=config)
+        if not path.startswith(folder) or not path.endswith(".parquet"):
+            return f"is not a Parquet file inside {folder}, where the shards of {config!r} live"
+        return None
+    rule = FILE_KINDS.get(kind)
+    if rule is None:
+        return f"has an unknown kind {kind!r}; the kinds are shard, {', '.join(FILE_KINDS)}"
+    return rule.problem(path)
+
+
+def check_release_manifest(manifest: object, where: str = MANIFEST_FILENAME) -> None:
+    """Refuse a manifest whose file listing is not a closed set of safe paths inside the release.
+
+    Only the structure the paths hang on and the paths themselves are checked here (the
+    builder's whole need); the tooling's JSON Schema checks the rest of the manifest.
+    Raises ReleasePathError naming the first bad path, ManifestError for a bad structure.
+    """
+    seen: dict[str, str] = {}
+    for path, kind, config in _listed_files(manifest, where):
+        problem = release_path_problem(path, kind, config)
+        if problem is not None or not isinstance(path, str):
+            raise ReleasePathError(str(path), problem or "is not a string", where)
+        key = path.casefold()  # case-insensitive file systems would merge the two
+        if key in seen:
+            raise ReleasePathError(path, f"is listed twice (also as {seen[key]!r})", where)
+        seen[key] = path
+
+
+def release_file_paths(manifest: dict[str, Any]) -> list[str]:
+    """Every file the manifest lists (shards, then ``files``); with the manifest and card, the whole release."""
+    return [str(path) for path, _, _ in _listed_files(manifest, MANIFEST_FILENAME)]
+
+
+def _listed_files(manifest: object, where: str) -> Iterator[tuple[object, str, str | None]]:
+    """(path, kind, config) of every file the manifest lists; ManifestError where the listing is malformed."""
+    configs = manifest.get("configs") if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict) or not isinstance(configs, dict):
+        raise ManifestError(f"{where} is not a release manifest: it has no configs object")
+    for config, entry in configs.items():
+        if config not in CONFIGS:
+            raise ManifestError(f"{where}: configs.{config} is not a config of this builder ({', '.join(CONFIGS)})")
+        shards = entry.get("shards") if isinstance(entry, dict) else None
+        if not isinstance(shards, list) or not all(isinstance(shard, dict) for shard in shards):
+            raise ManifestError(f"{where}: configs.{config}.shards is not a list of shard entries")
+        for shard in shards:
+            yield shard.get("path"), "shard", config
+    files = manifest.get("files", [])
+    if not isinstance(files, list) or not all(isinstance(entry, dict) for entry in files):
+        raise ManifestError(f"{where}: files is not a list of file entries")
+    for entry in files:
+        yield entry.get("path"), str(entry.get("kind")), None
+
+
+def local_release_file(root: str, path: str) -> str:
+    """The file at ``path`` in the release folder ``root``: never through a link, never a FIFO or device.
+
+    ``path`` must already have passed ``path_problem``. A missing file is returned as is,
+    for the caller's own "not found" message.
+    """
+    real_root = os.path.realpath(root)
+    target = os.path.join(real_root, *path.split("/"))
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        return target
+    if os.path.realpath(target) != target:
+        raise ReleasePathError(path, "is reached through a symbolic link; a release holds no links", root)
+    if not stat.S_ISREG(mode):
+        raise ReleasePathError(path, "is not a regular file", root)
+    return target
 
 
 # --- trainer views --------------------------------------------------------------------
@@ -568,9 +795,12 @@ class ChatDatasetBaselineConfig(datasets.BuilderConfig):
         return self.data_source is not None and os.path.isdir(self.data_source)
 
     def release_url(self, path: str) -> str:
-        """URL of a file of the release, local or ``hf://`` pinned to the revision."""
+        """URL of a file of the release, local (never through a link) or ``hf://`` pinned to the revision.
+
+        ``path`` must have passed ``check_release_manifest`` (or be the manifest's own name).
+        """
         if self.data_source is not None and self.is_local:
-            return os.path.join(os.path.abspath(self.data_source), *path.split("/"))
+            return local_release_file(self.data_source, path)
         repo_id = self.data_source or DEFAULT_REPO_ID
         revision = self.revision or f"v{self.version}"
         return f"hf://datasets/{repo_id}@{revision}/{path}"
@@ -651,6 +881,7 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
         entry = configs.get(self.config.name) if isinstance(configs, dict) else None
         if not isinstance(entry, dict) or not isinstance(entry.get("shards"), list):
             raise ManifestError(f"the release manifest {url} lists no shards for config {self.config.name!r}")
+        check_release_manifest(manifest, url)  # every path, every config: before any shard is opened
         if manifest.get("schema_fingerprint") != schema_fingerprint():
             raise ManifestError(
                 f"the release at {url} was built with another schema than this builder's FEATURES; "

@@ -13,8 +13,10 @@ environment error: the command, its arguments, the network or the repository sta
 
 from chat_dataset_baseline import (
     ChatDatasetError,
+    FileVerificationError,
     IdentityError,
     ManifestError,
+    ReleasePathError,
     ShardVerificationError,
     UnknownConfigError,
     ViewError,
@@ -66,11 +68,13 @@ class UnsupportedKeyword(ChatDatasetError, ValueError):
 __all__ = [
     "BaseReleaseError",
     "ChatDatasetError",
+    "FileVerificationError",
     "IdentityError",
     "ManifestError",
     "PublishError",
     "PushConflict",
     "ReleaseNotFoundError",
+    "ReleasePathError",
     "ReleaseRefused",
     "ShardVerificationError",
     "SourceLayoutError",
