@@ -42,7 +42,7 @@ def exit_for(error: BaseException) -> tuple[int, str] | None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from chatcorpus.validation.report import FORMATS
+    from chatcorpus.validation.report import FORMATS, ReportOptions
     from chatcorpus.validation.rules import RULES
     from chatcorpus.validation.validate import validate_paths
 
@@ -53,7 +53,7 @@ def _validate(args: argparse.Namespace) -> int:
     if not args.paths:
         raise UsageError("validate needs at least one PATH (or --list-rules)")
     report = validate_paths(args.paths, disabled=args.disable)
-    FORMATS[args.format](report, sys.stdout)
+    FORMATS[args.format](report, sys.stdout, ReportOptions.from_environment(args.max_faults))
     failed = report.errors or (args.strict and report.warnings)
     return EXIT_FAULTS if failed else EXIT_OK
 
@@ -175,9 +175,17 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders to check")
     validate.add_argument(
         "--format",
-        choices=("text", "github", "json"),
+        choices=("text", "github", "json", "sarif"),
         default="text",
-        help="text: file:line:col: rule-id message (default); github: Actions annotations; json: one report",
+        help="text: file:line:col: rule-id message, then counts per rule (default); github: Actions annotations "
+        "(10 errors and 10 warnings, spread over files), every fault as a log line, and a job summary when "
+        "GITHUB_STEP_SUMMARY is set; json: one report; sarif: SARIF 2.1.0 for GitHub code scanning",
+    )
+    validate.add_argument(
+        "--max-faults",
+        type=_positive,
+        metavar="N",
+        help="print at most N fault lines (text and github); the counts, the exit code and json/sarif stay complete",
     )
     validate.add_argument(
         "--disable", action="append", default=[], metavar="RULE", help="switch a rule off (repeatable)"
