@@ -12,30 +12,50 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, RELEASE_VERSION
 from chatcorpus import __version__
-from chatcorpus.errors import ChatDatasetError, ReleaseRefused, UsageError
-from chatcorpus.release.shards import DEFAULT_SHARD_ROWS
+from chatcorpus.release import DEFAULT_SHARD_ROWS
+
+# The builder's names, from the module generated from it: importing the builder (and so
+# chatcorpus.errors) imports datasets and pandas (1.5 s), which validate never uses.
+# Each command imports what it needs.
+from chatcorpus.validation.corpus_shape import CONFIG_NAMES as CONFIGS
+from chatcorpus.validation.corpus_shape import DEFAULT_REPO_ID, RELEASE_VERSION
 
 EXIT_OK, EXIT_FAULTS, EXIT_USAGE = 0, 1, 2
 DEBUG_VARIABLE = "CHAT_DATASET_BASELINE_DEBUG"
 
-#: The one place an error becomes an exit code and a message, most specific class first
-#: (the first ``isinstance`` match wins, as in ``huggingface_hub``'s ``CLI_ERROR_MAPPINGS``).
-#: Each class's docstring in ``chatcorpus.errors`` states the code it gets here.
-ERROR_EXITS: tuple[tuple[type[BaseException], int, str], ...] = (
-    # the release itself must change (a new version, a new base): the data's fault
-    (ReleaseRefused, EXIT_FAULTS, "refused: "),
-    (ChatDatasetError, EXIT_USAGE, ""),
-    # a file or folder that cannot be read or written, a network failure
-    (OSError, EXIT_USAGE, ""),
-)
+
+def error_exits() -> tuple[tuple[type[BaseException], int, str], ...]:
+    """The one place an error becomes an exit code and a message, most specific class first
+    (the first ``isinstance`` match wins, as in ``huggingface_hub``'s ``CLI_ERROR_MAPPINGS``).
+    Each class's docstring in ``chatcorpus.errors`` states the code it gets here.
+
+    Built when an error needs it, not at import: the error classes import the builder, and
+    with it ``datasets``, which a clean ``validate`` run never loads.
+    """
+    from chatcorpus.errors import ChatDatasetError, ReleaseRefused
+
+    return (
+        # the release itself must change (a new version, a new base): the data's fault
+        (ReleaseRefused, EXIT_FAULTS, "refused: "),
+        (ChatDatasetError, EXIT_USAGE, ""),
+        # a file or folder that cannot be read or written, a network failure
+        (OSError, EXIT_USAGE, ""),
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """``ERROR_EXITS``: the table of ``error_exits``, under the name it has as a constant."""
+    if name == "ERROR_EXITS":
+        return error_exits()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def exit_for(error: BaseException) -> tuple[int, str] | None:
     """The exit code and message prefix of an error the CLI reports, or None to let it propagate."""
-    for kind, code, prefix in ERROR_EXITS:
+    for kind, code, prefix in error_exits():
         if isinstance(error, kind):
             return code, prefix
     return None
@@ -51,6 +71,8 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"{rule.id:<30}{rule.severity.value:<9}{rule.summary}")
         return EXIT_OK
     if not args.paths:
+        from chatcorpus.errors import UsageError
+
         raise UsageError("validate needs at least one PATH (or --list-rules)")
     report = validate_paths(args.paths, disabled=args.disable)
     FORMATS[args.format](report, sys.stdout, ReportOptions.from_environment(args.max_faults))
@@ -288,8 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from chat_dataset_baseline import DEFAULT_REPO_ID
-    from chatcorpus.training.export import FORMATS, LLAMA_FACTORY
+    from chatcorpus.training import FORMATS, LLAMA_FACTORY
 
     export = commands.add_parser(
         "export",

@@ -35,17 +35,9 @@ from typing import Any
 from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, IDENTITY_CONFIG, RELEASE_VERSION, SPLIT
 from chatcorpus.errors import UnknownConfigError, UsageError
 from chatcorpus.release.manifest import Manifest
+from chatcorpus.training import FORMATS, LLAMA_FACTORY, PLAIN_FORMATS
 from chatcorpus.training.views import load_view
 
-LLAMA_FACTORY = "llama-factory"
-#: The view each plain JSON Lines format writes.
-PLAIN_FORMATS = {
-    "jsonl": "alpaca",
-    "messages": "messages",
-    "sharegpt": "sharegpt",
-    "prompt-completion": "prompt-completion",
-}
-FORMATS = (LLAMA_FACTORY, *PLAIN_FORMATS)
 DATASET_INFO = "dataset_info.json"
 #: Prefix of the dataset_info.json entry names, so they cannot collide with LLaMA-Factory's own.
 ENTRY_PREFIX = "chat-dataset-baseline-"

@@ -15,16 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
-from chatcorpus.errors import UsageError
 from chatcorpus.validation import schema_check
 from chatcorpus.validation.faults import Fault, Problem, Severity
 from chatcorpus.validation.records import LANGUAGE_FIELDS, content_id, languages_of
 from chatcorpus.validation.rules import MANDATORY_PREFIXES, RULES, TEXT_FIELDS, RecordContext, Rule, TextFrame
 from chatcorpus.validation.sources import ParsedSource, SourceRef, discover, read_source
-from chatcorpus.validation.textstats import letters_and_digits
+from chatcorpus.validation.textstats import letters_and_digits, string_array, string_scalar
 
 
 @dataclass
@@ -81,10 +79,12 @@ class Validator:
         self.disabled = frozenset(disabled)
         unknown = self.disabled - RULES.keys()
         if unknown:
-            raise UsageError(f"unknown rule id(s): {', '.join(sorted(unknown))}; see `validate --list-rules`")
+            raise _usage_error(f"unknown rule id(s): {', '.join(sorted(unknown))}; see `validate --list-rules`")
         mandatory = sorted(rule for rule in self.disabled if rule.startswith(MANDATORY_PREFIXES))
         if mandatory:
-            raise UsageError(f"{', '.join(mandatory)} cannot be switched off: a record it rejects would have no reason")
+            raise _usage_error(
+                f"{', '.join(mandatory)} cannot be switched off: a record it rejects would have no reason"
+            )
         self._lint: list[Rule] = [
             rule for rule in RULES.values() if rule.check is not None and rule.id not in self.disabled
         ]
@@ -165,19 +165,26 @@ class Validator:
         return self._files[place >> _INDEX_BITS], place & ((1 << _INDEX_BITS) - 1)
 
 
+def _usage_error(message: str) -> Exception:
+    from chatcorpus.errors import UsageError  # imports the builder, and so datasets: only on this error path
+
+    return UsageError(message)
+
+
 def _text_frame(records: list[dict[str, Any]], config: str | None) -> TextFrame:
     columns = {
-        name: pa.array([value if isinstance(value := record.get(name), str) else "" for record in records], pa.string())
+        name: string_array([value if isinstance(value := record.get(name), str) else "" for record in records])
         for name in TEXT_FIELDS
     }
     has_history = np.array([bool(record.get("history")) for record in records], dtype=bool)
-    texts = pc.binary_join_element_wise(*(columns[name] for name in LANGUAGE_FIELDS), "\n")
+    texts = pc.binary_join_element_wise(*(columns[name] for name in LANGUAGE_FIELDS), string_scalar("\n"))
     return TextFrame(columns, has_history, languages_of(texts), config)
 
 
 def _normalized_texts(frame: TextFrame) -> list[str]:
     """Each record's text with case, spacing and punctuation gone: the near-duplicate key."""
-    return letters_and_digits(pc.binary_join_element_wise(*(frame.columns[name] for name in TEXT_FIELDS), "\x1f"))
+    joined = pc.binary_join_element_wise(*(frame.columns[name] for name in TEXT_FIELDS), string_scalar("\x1f"))
+    return letters_and_digits(joined)
 
 
 def _severity(problem: Problem) -> Severity:
