@@ -395,14 +395,20 @@ def local_release_file(root: str, path: str) -> str:
 # row stays traceable, and every view is lossless:
 # ``from_view_table(to_view_table(rows, view), view) == rows``. The one thing a
 # conversation cannot show is where the instruction ends inside the user turn
-# ``instruction + "\n\n" + input``, since either may hold a blank line itself, so each
+# ``instruction + "\n" + input``, since either may hold a line break itself, so each
 # view but alpaca carries ``instruction_bytes``, the UTF-8 length of the instruction.
+#
+# The user turn is LLaMA-Factory's: its alpaca reader (``AlpacaDatasetConverter``) joins
+# the non-empty ones of instruction and input with one "\n", and nothing configures it.
+# Every path that hands LLaMA-Factory the stored columns (the alpaca files, a Hub or
+# Parquet entry) gets that text, so the views give exactly it too, and a record reaches
+# the model as the same text whichever format carried it.
 # Views are computed with Arrow kernels over whole tables, never row by row in Python.
 
 #: The views a load can give; ``alpaca`` is the shared schema as stored.
 VIEWS = ("alpaca", "messages", "sharegpt", "prompt-completion")
-#: What joins a non-empty input to the instruction in the user turn.
-INPUT_SEPARATOR = "\n\n"
+#: What joins a non-empty instruction and a non-empty input in the user turn (LLaMA-Factory's join).
+INPUT_SEPARATOR = "\n"
 #: The column that keeps the instruction/input boundary of the user turn.
 BOUNDARY_COLUMN = "instruction_bytes"
 _TRACE_COLUMNS = ("id", "language", "category", "source", "translation_of", "translation_kind")
@@ -613,23 +619,29 @@ def _untangle(turns: pa.Array, speakers: _Speakers, reply: bool) -> dict[str, pa
 
 
 def _prompt_text(table: pa.Table) -> pa.Array:
-    """The user turn: the instruction, then the input after a blank line when there is one."""
+    """The user turn: the non-empty ones of instruction and input, joined by ``INPUT_SEPARATOR``."""
     instruction, given = _column(table, "instruction"), _column(table, "input")
     joined = pc.binary_join_element_wise(instruction, given, INPUT_SEPARATOR)
-    return pc.if_else(pc.equal(given, ""), instruction, joined)
+    return pc.if_else(pc.equal(given, ""), instruction, pc.if_else(pc.equal(instruction, ""), given, joined))
 
 
 def _split_prompt(prompt: pa.Array, instruction_bytes: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """``instruction`` and ``input`` back from the user turn, cut at the stored boundary."""
+    """``instruction`` and ``input`` back from the user turn, cut at the stored boundary.
+
+    The separator stands between the two only when both are non-empty: an empty
+    instruction (boundary 0) leaves the whole turn to the input.
+    """
     stop = pc.cast(instruction_bytes, pa.int64())
     length = pc.cast(pc.binary_length(prompt), pa.int64())
     has_input = pc.greater(length, stop)
-    after = pc.if_else(has_input, pc.add(stop, len(INPUT_SEPARATOR.encode())), length)
-    separator = _byte_slices(prompt, pc.if_else(has_input, stop, length), after)
+    has_separator = pc.and_(has_input, pc.greater(stop, 0))
+    after = pc.if_else(has_separator, pc.add(stop, len(INPUT_SEPARATOR.encode())), pc.if_else(has_input, stop, length))
+    separator = _byte_slices(prompt, pc.if_else(has_separator, stop, length), pc.if_else(has_separator, after, length))
     _expect(
-        pc.all(pc.or_(pc.invert(has_input), pc.equal(separator, INPUT_SEPARATOR))),
+        pc.all(pc.or_(pc.invert(has_separator), pc.equal(separator, INPUT_SEPARATOR))),
         f"{BOUNDARY_COLUMN} points at the separator",
     )
+    _expect(pc.all(pc.less_equal(stop, length)), f"{BOUNDARY_COLUMN} lies inside the user turn")
     return _byte_slices(prompt, pa.repeat(0, len(prompt)), stop), _byte_slices(prompt, after, length)
 
 

@@ -9,7 +9,7 @@ The views (each keeps ``id``, ``language``, ``category``, ``source`` and ``instr
 
 - ``alpaca``: the shared schema as stored.
 - ``messages``: ``messages`` = [system (when not empty), history user/assistant turns,
-  user (instruction, then input after a blank line when there is one), assistant
+  user (the non-empty ones of instruction and input, joined by one "\\n", as LLaMA-Factory joins them), assistant
   (output)], each ``{role, content}``: TRL's conversational type and what
   ``tokenizer.apply_chat_template`` takes.
 - ``sharegpt``: ``conversations`` of ``{from, value}`` with ``from`` in human/gpt, and
