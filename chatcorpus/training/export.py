@@ -34,6 +34,7 @@ from typing import Any
 
 from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, IDENTITY_CONFIG, RELEASE_VERSION, SPLIT
 from chatcorpus.errors import UnknownConfigError, UsageError
+from chatcorpus.release.lock import Lock
 from chatcorpus.release.manifest import Manifest
 from chatcorpus.training import FORMATS, LLAMA_FACTORY, PLAIN_FORMATS
 from chatcorpus.training.views import load_view
@@ -55,6 +56,8 @@ class ExportOptions:
     name: str | None = None
     author: str | None = None
     hub_repo: str | None = None  # the repo LLaMA-Factory's Hub entries name; default: the release when it is a repo id
+    lock: Lock | None = None  # read the locked commit and refuse another manifest (``chatcorpus.release.lock``)
+    manifest_sha256: str | None = None  # refuse a release whose manifest.json has another sha256
 
     @property
     def is_local(self) -> bool:
@@ -62,6 +65,8 @@ class ExportOptions:
 
     @property
     def hub_revision(self) -> str:
+        if self.lock is not None:
+            return self.lock.commit
         version = Manifest.read(Path(self.release)).version if self.is_local else RELEASE_VERSION
         return self.revision or f"v{version}"
 
@@ -174,6 +179,8 @@ def _export_config(
         revision=options.revision,
         name=options.name if identity else None,
         author=options.author if identity else None,
+        lock=options.lock,
+        manifest_sha256=options.manifest_sha256,
     )
     return ExportedFile(config, path, write_jsonl(path, map(shape, rows) if shape else rows))
 
