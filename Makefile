@@ -14,7 +14,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 
 COMPAT_VENV := .venv-ds4
 COMPAT_PINS := datasets==4.0.0 huggingface_hub==0.34.0
-COMPAT_TESTS := tests/test_builder.py tests/test_views.py tests/test_export.py tests/test_mixing.py
+COMPAT_TESTS := tests/test_builder.py tests/test_views.py tests/test_export.py tests/test_mixing.py tests/test_resume.py
 
 .PHONY: demo test test-compat lint bench clean
 

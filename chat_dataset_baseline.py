@@ -29,6 +29,7 @@ import hashlib
 import inspect
 import json
 import os
+import random
 import re
 import stat
 import unicodedata
@@ -818,6 +819,10 @@ class ChatDatasetBaselineConfig(datasets.BuilderConfig):
             ``prompts`` config (``name`` is taken: it is the config's name).
         manifest_sha256: refuse the release unless its ``manifest.json`` has this
             sha256 (what ``chat-dataset-baseline lock`` records): a tag can be re-created.
+
+        shuffle_seed: serve the rows in a seeded order that resumes exactly: the
+            shards in a seeded order, the rows of each shard in a seeded permutation
+            (see ``shuffled_shards``). Use a new seed for each epoch.
     """
 
     data_source: str | None = None
@@ -827,6 +832,7 @@ class ChatDatasetBaselineConfig(datasets.BuilderConfig):
     model_name: str | None = None
     model_author: str | None = None
     manifest_sha256: str | None = None
+    shuffle_seed: int | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -862,6 +868,7 @@ class ChatDatasetBaselineConfig(datasets.BuilderConfig):
         ``__post_init__`` again, so the builder calls this from ``_info``.
         """
         check_view(self.format)
+        check_shuffle_seed(self.shuffle_seed)
         if self.renders_identity:
             if self.name != IDENTITY_CONFIG:
                 raise IdentityError(
@@ -906,7 +913,7 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
         manifest = self._read_manifest()  # the bytes the cache is keyed by, read when the builder was made
-        shards = manifest["configs"][self.config.name]["shards"]
+        shards = shuffled_shards(manifest["configs"][self.config.name]["shards"], self.config.shuffle_seed)
         files = dl_manager.download([self.config.release_url(shard["path"]) for shard in shards])
         streaming = isinstance(dl_manager, datasets.StreamingDownloadManager)
         if self.config.verify and not streaming:
@@ -981,11 +988,12 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
                 parquet_file = pq.ParquetFile(pa.BufferReader(self._read_shard(file, shard)))
             else:
                 parquet_file = pq.ParquetFile(file)
-            for group in range(parquet_file.num_row_groups):
-                yield (
-                    _table_key(shard_index, group),
-                    self.config.present(self._cast_table(parquet_file.read_row_group(group))),
-                )
+            if self.config.shuffle_seed is not None:
+                tables = shuffled_rows(parquet_file, self.config.shuffle_seed, shard)
+            else:
+                tables = (parquet_file.read_row_group(group) for group in range(parquet_file.num_row_groups))
+            for part, table in enumerate(tables):
+                yield _table_key(shard_index, part), self.config.present(self._cast_table(table))
 
     def _read_shard(self, file: str, shard: dict[str, Any]) -> bytes:
         """The shard's bytes, checked against the manifest before any row is trusted.
@@ -1010,6 +1018,43 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
         if table.schema.equals(ARROW_SCHEMA, check_metadata=False):
             return table.replace_schema_metadata(None)
         return table.select(ARROW_SCHEMA.names).cast(ARROW_SCHEMA)
+
+
+# --- a shuffle that resumes exactly ------------------------------------------------------
+# ``IterableDataset.shuffle`` draws rows from a buffer, and ``load_state_dict`` cannot
+# restore the buffer (huggingface/datasets issue #7901): a resumed run sees other rows
+# than an uninterrupted one. Here the order is a function of the seed alone: the shards
+# in a seeded order, and each shard's rows in a permutation seeded by the seed and the
+# shard's sha256. datasets' own state (which shard, how many rows into it) then names a
+# position in that fixed order, and resuming continues exactly there, in one process or
+# across DataLoader workers (each gets whole shards). A shard is a few MB, so it is read
+# whole to be permuted. ``random.Random`` is seeded with ints and strings only, whose
+# sequences the standard library keeps stable across Python versions.
+
+
+def check_shuffle_seed(seed: int | None) -> None:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ValueError(f"shuffle_seed must be a non-negative int (or None for the stored order); got {seed!r}")
+
+
+def shuffled_shards(shards: list[dict[str, Any]], seed: int | None) -> list[dict[str, Any]]:
+    """The manifest's shards in the order ``seed`` gives (as listed when ``seed`` is None)."""
+    if seed is None:
+        return shards
+    order = list(shards)
+    random.Random(seed).shuffle(order)
+    return order
+
+
+def shuffled_rows(parquet_file: pq.ParquetFile, seed: int, shard: dict[str, Any]) -> Iterator[pa.Table]:
+    """The shard's rows in the permutation ``seed`` and the shard's sha256 give, in row-group-sized tables."""
+    table = parquet_file.read()
+    order = list(range(table.num_rows))
+    random.Random(f"{seed}:{shard['sha256']}").shuffle(order)
+    permuted = table.take(pa.array(order, pa.int64()))
+    size = max(1, parquet_file.metadata.row_group(0).num_rows) if parquet_file.num_row_groups else 1
+    for start in range(0, permuted.num_rows, size):
+        yield permuted.slice(start, size)
 
 
 # --- compatibility with every datasets from 4.0.0 ------------------------------------
