@@ -122,7 +122,12 @@ _register("schema.maxItems", E, "a history turn has more than two items: [user, 
 _register("schema.items", E, "a history turn has items beyond [user, assistant]")
 _register("duplicate.exact", E, "the same record (same content) appears earlier in the same config")
 _register("duplicate.cross-config", W, "the same record appears in another config")
-_register("duplicate.normalized", W, "a record equal to an earlier one up to case, spacing and punctuation")
+_register(
+    "duplicate.normalized",
+    W,
+    "a record equal to an earlier one up to case, spacing, punctuation, NFC/NFD, full-width forms and "
+    "Traditional/Simplified script",
+)
 
 
 def _strings(record: dict[str, Any], fields: tuple[str, ...] = TEXT_FIELDS) -> Iterator[tuple[str, str]]:
@@ -251,3 +256,7 @@ def _leftover_marker(record: dict[str, Any], ctx: RecordContext) -> Iterator[Pro
         match = _MARKER.search(value)
         if match:
             yield Problem("text.leftover-marker", f"{pointer[1:]} holds the leftover marker {match.group()}", pointer)
+
+
+# rule families defined in their own modules register themselves on import
+from chatcorpus.validation import cleaning, script  # noqa: E402,F401

@@ -29,6 +29,8 @@ def _bytes_and_offsets(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return data[offsets[0] : offsets[-1]], offsets - offsets[0]
 
 
+bytes_and_offsets = _bytes_and_offsets  # for rules that scan the bytes themselves
+
 _CHUNK = 1 << 22  # bytes scanned at a time
 _CONTEXT = 2  # bytes of a 3-byte character on either side of a chunk boundary
 

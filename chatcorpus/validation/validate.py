@@ -24,7 +24,7 @@ from chatcorpus.validation.faults import Fault, Problem, Severity
 from chatcorpus.validation.records import LANGUAGE_FIELDS, content_id, languages_of
 from chatcorpus.validation.rules import MANDATORY_PREFIXES, RULES, TEXT_FIELDS, RecordContext, Rule, TextFrame
 from chatcorpus.validation.sources import ParsedSource, SourceRef, discover, read_source
-from chatcorpus.validation.textstats import letters_and_digits
+from chatcorpus.validation.normalize import duplicate_keys
 
 
 @dataclass
@@ -156,7 +156,8 @@ class Validator:
             return record_id, [
                 Problem(
                     "duplicate.normalized",
-                    f"equal, up to case, spacing and punctuation, to {first.display} record {first_index}",
+                    f"equal, up to case, spacing, punctuation, Unicode and full-width forms and Traditional "
+                    f"script, to {first.display} record {first_index}",
                 )
             ]
         return record_id, []
@@ -176,8 +177,8 @@ def _text_frame(records: list[dict[str, Any]], config: str | None) -> TextFrame:
 
 
 def _normalized_texts(frame: TextFrame) -> list[str]:
-    """Each record's text with case, spacing and punctuation gone: the near-duplicate key."""
-    return letters_and_digits(pc.binary_join_element_wise(*(frame.columns[name] for name in TEXT_FIELDS), "\x1f"))
+    """Each record's duplicate key (``normalize.duplicate_keys``) over all its text fields."""
+    return duplicate_keys(pc.binary_join_element_wise(*(frame.columns[name] for name in TEXT_FIELDS), "\x1f"))
 
 
 def _severity(problem: Problem) -> Severity:
