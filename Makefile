@@ -2,6 +2,8 @@
 #   make demo   validate and build data/, load every config back, print a summary
 #   make test   run the test suite
 #   make lint   ruff check, ruff format --check and mypy (the quality gate CI runs)
+#   make test-compat   the builder, view and export tests on the oldest stack setup.cfg accepts
+#               (datasets 4.0.0, what LLaMA-Factory 0.9.5 pins, and the huggingface_hub lower bound)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +12,11 @@ OUT := out
 export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: demo test lint bench clean
+COMPAT_VENV := .venv-ds4
+COMPAT_PINS := datasets==4.0.0 huggingface_hub==0.34.0
+COMPAT_TESTS := tests/test_builder.py tests/test_views.py tests/test_export.py tests/test_mixing.py
+
+.PHONY: demo test test-compat lint bench clean
 
 $(BIN)/chat-dataset-baseline: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +32,16 @@ demo: $(BIN)/chat-dataset-baseline
 test: $(BIN)/chat-dataset-baseline
 	$(BIN)/python -m pytest
 
+$(COMPAT_VENV)/.installed: setup.cfg pyproject.toml Makefile
+	$(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COMPAT_VENV)/bin/python -m pip install --quiet $(COMPAT_PINS) -e '.[test]'
+	touch $@
+
+test-compat: $(COMPAT_VENV)/.installed
+	$(COMPAT_VENV)/bin/python -c 'import datasets, huggingface_hub; print("datasets", datasets.__version__, "huggingface_hub", huggingface_hub.__version__)'
+	$(COMPAT_VENV)/bin/python -m pytest -q $(COMPAT_TESTS)
+
 lint: $(BIN)/chat-dataset-baseline
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -35,4 +51,4 @@ bench: $(BIN)/chat-dataset-baseline
 	$(BIN)/python bench/build_load.py
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(COMPAT_VENV) $(OUT) .pytest_cache

@@ -10,6 +10,13 @@ It is self-contained on purpose: it imports only ``datasets``, ``pyarrow``,
 script or vendored without the ``chatcorpus`` tooling, which imports from here and
 never the other way round.
 
+A release is a closed set of files: ``manifest.json`` lists every file besides itself and
+the card, shards under ``configs``, any other file under ``files`` with a kind from
+``FILE_KINDS`` (where that kind may live). ``check_release_manifest`` refuses any path
+that is not a normalized relative POSIX path in its place before a byte is read;
+``verify_shard`` and ``verify_file`` check the bytes. The tooling adds files of a new
+kind through ``chatcorpus.release.fileset.ReleaseFileSet`` after adding the kind here.
+
     >>> from chat_dataset_baseline import ChatDatasetBaseline
     >>> builder = ChatDatasetBaseline(config_name="alpaca-zh", data_source="path/to/release")
     >>> builder.download_and_prepare()
@@ -19,9 +26,12 @@ never the other way round.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import re
+import stat
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,8 +40,6 @@ import datasets
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from datasets.builder import Key
-from datasets.iterable_dataset import ArrowExamplesIterable
 
 #: The release this copy of the builder was published with; loads default to it
 #: rather than to the moving ``main`` branch.
@@ -41,6 +49,8 @@ DEFAULT_REPO_ID = "hikariming/chat-dataset-baseline"
 #: The release manifest: rows, bytes and sha256 of every shard, the schema fingerprint.
 MANIFEST_FILENAME = "manifest.json"
 SPLIT = "train"
+#: The config ``load_dataset`` and the card default to: the corpus's reason to exist.
+DEFAULT_CONFIG = "alpaca-zh"
 
 
 @dataclass(frozen=True)
@@ -88,8 +98,18 @@ FEATURES = datasets.Features(
         "language": _string,
         "category": _string,
         "source": _string,
+        # the translation link (alpaca-zh only, "" elsewhere): the ``id`` of the alpaca-en
+        # row this row was made from, and whether it is a translation of it or a copy
+        # left in English; "" and "" when the build found no original
+        "translation_of": _string,
+        "translation_kind": _string,
     }
 )
+#: ``translation_kind`` of an alpaca-zh row translated from its ``translation_of`` row.
+TRANSLATED = "translated"
+#: ``translation_kind`` of an alpaca-zh row still in English: a copy of its original, not a translation.
+UNTRANSLATED = "untranslated"
+TRANSLATION_KINDS = (TRANSLATED, UNTRANSLATED)
 #: The Arrow schema of every shard, without the ``huggingface`` metadata.
 ARROW_SCHEMA: pa.Schema = FEATURES.arrow_schema.remove_metadata()
 
@@ -106,20 +126,63 @@ def schema_fingerprint(schema: pa.Schema = ARROW_SCHEMA) -> str:
 
 
 class ChatDatasetError(Exception):
-    """Root of every error chat-dataset-baseline raises on purpose."""
+    """Root of every error chat-dataset-baseline raises on purpose (CLI exit code 2)."""
+
+
+class UnknownConfigError(ChatDatasetError, ValueError):
+    """A config name that is not one of ``CONFIGS`` (CLI exit code 2)."""
+
+    def __init__(self, *names: object) -> None:
+        listed = ", ".join(repr(name) for name in names)
+        super().__init__(f"unknown config {listed}; choose one of {', '.join(CONFIGS)}")
+        self.names = names
 
 
 class ManifestError(ChatDatasetError, ValueError):
-    """The release manifest is missing, unreadable or does not describe this config."""
+    """The release manifest is missing, unreadable or does not describe this config (CLI exit code 2)."""
 
 
-class ShardVerificationError(ChatDatasetError, ValueError):
-    """A shard's bytes or rows differ from what the release manifest promises."""
+class FileVerificationError(ChatDatasetError, ValueError):
+    """A release file's bytes differ from what the release manifest promises (CLI exit code 2)."""
 
-    def __init__(self, shard: str, reason: str) -> None:
-        super().__init__(f"shard {shard!r} failed verification: {reason}")
-        self.shard = shard
+    noun = "file"
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{self.noun} {path!r} failed verification: {reason}")
+        self.path = path
         self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the default rebuilds from ``args`` (the one message), which __init__ cannot take:
+        # a DataLoader worker's error would reach the parent as a TypeError
+        return (type(self), (self.path, self.reason))
+
+
+class ShardVerificationError(FileVerificationError):
+    """A shard's bytes or rows differ from what the release manifest promises (CLI exit code 2)."""
+
+    noun = "shard"
+
+    @property
+    def shard(self) -> str:
+        return self.path
+
+
+class ReleasePathError(ManifestError):
+    """A path a manifest or card names is not a file of this release where its kind must live.
+
+    Paths in a release are data from whoever published it: checked before any byte is read
+    (CLI exit code 2).
+    """
+
+    def __init__(self, path: str, reason: str, where: str = MANIFEST_FILENAME) -> None:
+        super().__init__(f"{where}: path {path!r} {reason}")
+        self.path = path
+        self.reason = reason
+        self.where = where
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.path, self.reason, self.where))
 
 
 def verify_shard(data: bytes, shard: dict[str, Any]) -> None:
@@ -128,11 +191,7 @@ def verify_shard(data: bytes, shard: dict[str, Any]) -> None:
     Module-level so that the tooling (``chat-dataset-baseline verify``, ``build --base``)
     applies exactly the check a load applies.
     """
-    if len(data) != shard["bytes"]:
-        raise ShardVerificationError(shard["path"], f"{len(data)} bytes, the manifest says {shard['bytes']}")
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != shard["sha256"]:
-        raise ShardVerificationError(shard["path"], f"sha256 {digest}, the manifest says {shard['sha256']}")
+    _verify_bytes(data, shard, ShardVerificationError)
     try:
         rows = pq.read_metadata(pa.BufferReader(data)).num_rows
     except pa.ArrowInvalid as err:  # only reachable when the manifest itself lists a broken shard
@@ -141,10 +200,199 @@ def verify_shard(data: bytes, shard: dict[str, Any]) -> None:
         raise ShardVerificationError(shard["path"], f"{rows} rows, the manifest says {shard['rows']}")
 
 
+def verify_file(data: bytes, entry: dict[str, Any]) -> None:
+    """Raise FileVerificationError unless ``data`` has the bytes and sha256 of the manifest's ``files`` entry."""
+    _verify_bytes(data, entry, FileVerificationError)
+
+
+def _verify_bytes(data: bytes, entry: dict[str, Any], error: type[FileVerificationError]) -> None:
+    if len(data) != entry["bytes"]:
+        raise error(entry["path"], f"{len(data)} bytes, the manifest says {entry['bytes']}")
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != entry["sha256"]:
+        raise error(entry["path"], f"sha256 {digest}, the manifest says {entry['sha256']}")
+
+
+# --- the release's file set -----------------------------------------------------------
+# A release is a closed set of files. ``manifest.json`` lists every file of the release
+# besides itself and the card (``README.md``): the shards under ``configs.<name>.shards``,
+# every other file under ``files``, each with the kind that says where it may live:
+#
+#     "files": [{"path": "schema/record.schema.json", "kind": "schema", "bytes": 2817, "sha256": "..."}]
+#
+# ``FILE_KINDS`` is the one rule per kind (a new kind of file is one entry there); the
+# tooling writes and registers files with ``chatcorpus.release.fileset.ReleaseFileSet``,
+# ``verify_file`` checks their bytes like a shard's, and push uploads exactly this set.
+#
+# Every path in a manifest or a card is data from whoever published the release, never a
+# path to follow: ``check_release_manifest`` refuses (``ReleasePathError``, naming the
+# path and where it is listed) anything that is not a normalized relative POSIX path
+# inside the folder of its kind (a shard: ``data/<its config>/``), before any byte of the
+# release is read. ``local_release_file`` refuses links and non-regular files on disk.
+
+CARD_FILENAME = "README.md"
+#: The folder of a config's shards, relative to the release root.
+SHARD_FOLDER = "data/{config}/"
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """Where the ``files`` of one kind live: one file name directly in ``folder``, ending in ``suffix``."""
+
+    folder: str  # ends in "/", or "" for the release root
+    suffix: str
+    only: str | None = None  # the one name the kind allows
+    config_stem: bool = False  # the name's stem must be a config of CONFIGS
+
+    def problem(self, path: str) -> str | None:
+        name = path[len(self.folder) :] if path.startswith(self.folder) else None
+        if name is None or "/" in name or not name.endswith(self.suffix) or name == self.suffix:
+            return f"is not a file directly in {self.folder or 'the release root'} ending in {self.suffix}"
+        if self.only is not None and name != self.only:
+            return f"is not {self.only}"
+        stem = name[: -len(self.suffix)]
+        if self.config_stem and stem not in CONFIGS:
+            return f"names {stem!r}, which is not a config ({', '.join(CONFIGS)})"
+        return None
+
+
+#: Every kind of ``files`` entry and where it may live.
+FILE_KINDS: dict[str, FileKind] = {
+    "schema": FileKind("schema/", ".json"),
+    "index": FileKind("index/", ".parquet", config_stem=True),
+    "image": FileKind("images/", ".png"),
+    "croissant": FileKind("", ".json", only="croissant.json"),
+}
+#: Every place in a repo a release owns: push replaces what is there, verify accepts only listed files there.
+RELEASE_PLACES: tuple[str, ...] = (
+    MANIFEST_FILENAME,
+    CARD_FILENAME,
+    "data/",
+    *dict.fromkeys(kind.folder or kind.only or "" for kind in FILE_KINDS.values()),
+)
+MAX_PATH_CHARS = 255
+#: Characters Windows refuses in a file name; a release must check out on every system.
+_WINDOWS_RESERVED = set('<>:"|?*')
+_DRIVE = re.compile(r"[A-Za-z]:")
+
+
+def path_problem(path: object) -> str | None:
+    """Why ``path`` is not a normalized relative POSIX file path, or None when it is one.
+
+    Refused: absolute and drive paths, backslashes, empty, ``.`` and ``..`` segments,
+    hidden segments (``.git``), control and format characters (NUL, newlines, bidi
+    overrides), characters or trailing dots and spaces Windows refuses, text that is
+    not NFC (two spellings of one name on macOS), and paths longer than ``MAX_PATH_CHARS``.
+    """
+    if not isinstance(path, str):
+        return "is not a string"
+    if not path:
+        return "is empty"
+    if len(path) > MAX_PATH_CHARS:
+        return f"is longer than {MAX_PATH_CHARS} characters"
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Zl", "Zp"} for ch in path):
+        return "holds a control or format character"
+    if "\\" in path:
+        return "holds a backslash; release paths are POSIX, separated by /"
+    if path.startswith("/") or _DRIVE.match(path):
+        return "is absolute; release paths are relative to the release root"
+    if unicodedata.normalize("NFC", path) != path:
+        return "is not in Unicode NFC"
+    for segment in path.split("/"):
+        if segment in {"", ".", ".."}:
+            which = f"a {segment!r}" if segment else "an empty"
+            return f"is not normalized ({which} segment)"
+        if segment.startswith("."):
+            return f"has a hidden segment {segment!r}"
+        if segment.endswith((" ", ".")) or _WINDOWS_RESERVED & set(segment):
+            return f"has a segment {segment!r} that Windows cannot hold"
+    return None
+
+
+def release_path_problem(path: object, kind: str, config: str | None = None) -> str | None:
+    """Why ``path`` may not be a release file of ``kind`` (``"shard"`` of ``config``, or a ``FILE_KINDS`` key)."""
+    problem = path_problem(path)
+    if problem is not None:
+        return problem
+    assert isinstance(path, str)
+    if kind == "shard":
+        folder = SHARD_FOLDER.format(config=config)
+        if not path.startswith(folder) or not path.endswith(".parquet"):
+            return f"is not a Parquet file inside {folder}, where the shards of {config!r} live"
+        return None
+    rule = FILE_KINDS.get(kind)
+    if rule is None:
+        return f"has an unknown kind {kind!r}; the kinds are shard, {', '.join(FILE_KINDS)}"
+    return rule.problem(path)
+
+
+def check_release_manifest(manifest: object, where: str = MANIFEST_FILENAME) -> None:
+    """Refuse a manifest whose file listing is not a closed set of safe paths inside the release.
+
+    Only the structure the paths hang on and the paths themselves are checked here (the
+    builder's whole need); the tooling's JSON Schema checks the rest of the manifest.
+    Raises ReleasePathError naming the first bad path, ManifestError for a bad structure.
+    """
+    seen: dict[str, str] = {}
+    for path, kind, config in _listed_files(manifest, where):
+        problem = release_path_problem(path, kind, config)
+        if problem is not None or not isinstance(path, str):
+            raise ReleasePathError(str(path), problem or "is not a string", where)
+        key = path.casefold()  # case-insensitive file systems would merge the two
+        if key in seen:
+            raise ReleasePathError(path, f"is listed twice (also as {seen[key]!r})", where)
+        seen[key] = path
+
+
+def release_file_paths(manifest: dict[str, Any]) -> list[str]:
+    """Every file the manifest lists (shards, then ``files``); with the manifest and card, the whole release."""
+    return [str(path) for path, _, _ in _listed_files(manifest, MANIFEST_FILENAME)]
+
+
+def _listed_files(manifest: object, where: str) -> Iterator[tuple[object, str, str | None]]:
+    """(path, kind, config) of every file the manifest lists; ManifestError where the listing is malformed."""
+    configs = manifest.get("configs") if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict) or not isinstance(configs, dict):
+        raise ManifestError(f"{where} is not a release manifest: it has no configs object")
+    for config, entry in configs.items():
+        if config not in CONFIGS:
+            raise ManifestError(f"{where}: configs.{config} is not a config of this builder ({', '.join(CONFIGS)})")
+        shards = entry.get("shards") if isinstance(entry, dict) else None
+        if not isinstance(shards, list) or not all(isinstance(shard, dict) for shard in shards):
+            raise ManifestError(f"{where}: configs.{config}.shards is not a list of shard entries")
+        for shard in shards:
+            yield shard.get("path"), "shard", config
+    files = manifest.get("files", [])
+    if not isinstance(files, list) or not all(isinstance(entry, dict) for entry in files):
+        raise ManifestError(f"{where}: files is not a list of file entries")
+    for entry in files:
+        yield entry.get("path"), str(entry.get("kind")), None
+
+
+def local_release_file(root: str, path: str) -> str:
+    """The file at ``path`` in the release folder ``root``: never through a link, never a FIFO or device.
+
+    ``path`` must already have passed ``path_problem``. A missing file is returned as is,
+    for the caller's own "not found" message.
+    """
+    real_root = os.path.realpath(root)
+    target = os.path.join(real_root, *path.split("/"))
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        return target
+    if os.path.realpath(target) != target:
+        raise ReleasePathError(path, "is reached through a symbolic link; a release holds no links", root)
+    if not stat.S_ISREG(mode):
+        raise ReleasePathError(path, "is not a regular file", root)
+    return target
+
+
 # --- trainer views --------------------------------------------------------------------
 # A view is the shared schema reshaped for a trainer, computed from the stored rows at
-# load time and never stored. Every view keeps ``id``, ``language``, ``category`` and
-# ``source`` so a row stays traceable, and every view is lossless:
+# load time and never stored. Every view keeps ``id``, ``language``, ``category``,
+# ``source`` and the translation link (``translation_of``, ``translation_kind``) so a
+# row stays traceable, and every view is lossless:
 # ``from_view_table(to_view_table(rows, view), view) == rows``. The one thing a
 # conversation cannot show is where the instruction ends inside the user turn
 # ``instruction + "\n\n" + input``, since either may hold a blank line itself, so each
@@ -157,7 +405,7 @@ VIEWS = ("alpaca", "messages", "sharegpt", "prompt-completion")
 INPUT_SEPARATOR = "\n\n"
 #: The column that keeps the instruction/input boundary of the user turn.
 BOUNDARY_COLUMN = "instruction_bytes"
-_TRACE_COLUMNS = ("id", "language", "category", "source")
+_TRACE_COLUMNS = ("id", "language", "category", "source", "translation_of", "translation_kind")
 _MESSAGE = {"role": _string, "content": _string}
 
 
@@ -167,9 +415,7 @@ def _view_features(columns: dict[str, Any]) -> datasets.Features:
             "id": _string,
             **columns,
             BOUNDARY_COLUMN: datasets.Value("int32"),
-            "language": _string,
-            "category": _string,
-            "source": _string,
+            **{name: _string for name in _TRACE_COLUMNS if name != "id"},
         }
     )
 
@@ -189,7 +435,7 @@ VIEW_FEATURES: dict[str, datasets.Features] = {
 
 
 class ViewError(ChatDatasetError, ValueError):
-    """An unknown view, or rows that are not in the shape the conversion expects."""
+    """An unknown view, or rows that are not in the shape the conversion expects (CLI exit code 2)."""
 
 
 def check_view(view: str) -> None:
@@ -455,14 +701,18 @@ def _expect(condition: pa.Scalar, rule: str) -> None:
 
 #: The config whose rows hold the placeholders.
 IDENTITY_CONFIG = "prompts"
-_TEXT_COLUMNS = ("instruction", "input", "output", "system")
-# Python's \b is a Unicode word boundary, so it finds none between 是 and NAME in 我是NAME;
-# with re.ASCII it matches Arrow's RE2, whose \b is ASCII-only.
-_PLACEHOLDER = re.compile(r"\b(?:NAME|AUTHOR)\b", re.ASCII)
+#: The string columns that hold a record's text (``history`` holds more, in turns).
+TEXT_COLUMNS = ("instruction", "input", "output", "system")
+#: A placeholder is a whole ASCII token. Python's \b is a Unicode word boundary, so it
+#: finds none between 是 and NAME in 我是NAME; with re.ASCII it matches Arrow's RE2,
+#: whose \b is ASCII-only, so ``PLACEHOLDER_PATTERN.pattern`` serves Arrow kernels too.
+PLACEHOLDERS = ("NAME", "AUTHOR")
+PLACEHOLDER_PATTERN = re.compile(r"\b(?:" + "|".join(PLACEHOLDERS) + r")\b", re.ASCII)
 
 
 class IdentityError(ChatDatasetError, ValueError):
-    """A name or author that cannot fill the placeholders, or identity asked of a config without them."""
+    """A name or author that cannot fill the placeholders, or identity asked of a config without them
+    (CLI exit code 2)."""
 
 
 def check_identity(name: str | None, author: str | None) -> None:
@@ -470,7 +720,7 @@ def check_identity(name: str | None, author: str | None) -> None:
     for label, value in (("name", name), ("author", author)):
         if not isinstance(value, str) or not value.strip():
             raise IdentityError(f"the identity prompts need a non-blank {label} to fill {label.upper()}; got {value!r}")
-        if _PLACEHOLDER.search(value):
+        if PLACEHOLDER_PATTERN.search(value):
             raise IdentityError(f"the {label} {value!r} holds a placeholder itself, so filling it in is ambiguous")
 
 
@@ -492,7 +742,7 @@ def render_identity_table(table: pa.Table, name: str, author: str) -> pa.Table:
     check_identity(name, author)
     check_identity_columns(table.schema.names)
     columns = {column: _column(table, column) for column in ARROW_SCHEMA.names}
-    for column in _TEXT_COLUMNS:
+    for column in TEXT_COLUMNS:
         columns[column] = _fill_identity(columns[column], name, author)
     history = columns["history"]
     pairs = pc.list_flatten(history)
@@ -504,7 +754,7 @@ def render_identity_table(table: pa.Table, name: str, author: str) -> pa.Table:
 
 
 def _fill_identity(text: pa.Array, name: str, author: str) -> pa.Array:
-    for placeholder, value in (("NAME", name), ("AUTHOR", author)):
+    for placeholder, value in zip(PLACEHOLDERS, (name, author), strict=True):
         # RE2 reads backslashes in the replacement as group references: escape them
         text = pc.replace_substring_regex(text, pattern=rf"\b{placeholder}\b", replacement=value.replace("\\", "\\\\"))
     return text
@@ -538,16 +788,19 @@ class ChatDatasetBaselineConfig(datasets.BuilderConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.name not in CONFIGS:
-            raise ValueError(f"unknown config {self.name!r}; choose one of {', '.join(CONFIGS)}")
+            raise UnknownConfigError(self.name)
 
     @property
     def is_local(self) -> bool:
         return self.data_source is not None and os.path.isdir(self.data_source)
 
     def release_url(self, path: str) -> str:
-        """URL of a file of the release, local or ``hf://`` pinned to the revision."""
+        """URL of a file of the release, local (never through a link) or ``hf://`` pinned to the revision.
+
+        ``path`` must have passed ``check_release_manifest`` (or be the manifest's own name).
+        """
         if self.data_source is not None and self.is_local:
-            return os.path.join(os.path.abspath(self.data_source), *path.split("/"))
+            return local_release_file(self.data_source, path)
         repo_id = self.data_source or DEFAULT_REPO_ID
         revision = self.revision or f"v{self.version}"
         return f"hf://datasets/{repo_id}@{revision}/{path}"
@@ -585,8 +838,15 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
         ChatDatasetBaselineConfig(name=name, version=datasets.Version(RELEASE_VERSION), description=spec.description)
         for name, spec in CONFIGS.items()
     ]
-    DEFAULT_CONFIG_NAME = "alpaca-zh"
+    DEFAULT_CONFIG_NAME = DEFAULT_CONFIG
     config: ChatDatasetBaselineConfig
+
+    def __init__(self, *args: Any, config_name: str | None = None, **kwargs: Any) -> None:
+        # datasets refuses an unknown name with a plain ValueError before any config
+        # code runs; refuse it first, with the library's own error
+        if config_name is not None and config_name not in CONFIGS:
+            raise UnknownConfigError(config_name)
+        super().__init__(*args, config_name=config_name, **kwargs)
 
     def _info(self) -> datasets.DatasetInfo:
         self.config.check_presentation()
@@ -621,6 +881,7 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
         entry = configs.get(self.config.name) if isinstance(configs, dict) else None
         if not isinstance(entry, dict) or not isinstance(entry.get("shards"), list):
             raise ManifestError(f"the release manifest {url} lists no shards for config {self.config.name!r}")
+        check_release_manifest(manifest, url)  # every path, every config: before any shard is opened
         if manifest.get("schema_fingerprint") != schema_fingerprint():
             raise ManifestError(
                 f"the release at {url} was built with another schema than this builder's FEATURES; "
@@ -633,14 +894,17 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
 
     def _generate_tables(
         self, files: list[str], shards: list[dict[str, Any]], verify: bool
-    ) -> Iterator[tuple[Key, pa.Table]]:
+    ) -> Iterator[tuple[Any, pa.Table]]:
         for shard_index, (file, shard) in enumerate(zip(files, shards, strict=False)):
             if verify:
                 parquet_file = pq.ParquetFile(pa.BufferReader(self._read_shard(file, shard)))
             else:
                 parquet_file = pq.ParquetFile(file)
             for group in range(parquet_file.num_row_groups):
-                yield Key(shard_index, group), self.config.present(self._cast_table(parquet_file.read_row_group(group)))
+                yield (
+                    _table_key(shard_index, group),
+                    self.config.present(self._cast_table(parquet_file.read_row_group(group))),
+                )
 
     def _read_shard(self, file: str, shard: dict[str, Any]) -> bytes:
         """The shard's bytes, checked against the manifest before any row is trusted.
@@ -653,24 +917,13 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
         verify_shard(data, shard)
         return data
 
-    def _get_examples_iterable_for_split(self, split_generator: datasets.SplitGenerator) -> ArrowExamplesIterable:
-        return _TypedArrowExamplesIterable(
-            self.info.features,
-            self._generate_tables,
-            split_generator.gen_kwargs,
-            sleep_on_threads_shutdown=self.SLEEP_ON_THREADS_SHUTDOWNS,
-        )
+    def _get_examples_iterable_for_split(self, split_generator: datasets.SplitGenerator) -> Any:
+        iterable = super()._get_examples_iterable_for_split(split_generator)
+        return _typed_examples_iterable(iterable, self.info.features)
 
-    def _as_streaming_dataset_single(
-        self, splits_generator: datasets.SplitGenerator, **kwargs: Any
-    ) -> datasets.IterableDataset:
+    def _as_streaming_dataset_single(self, splits_generator: datasets.SplitGenerator, **kwargs: Any) -> Any:
         streaming = super()._as_streaming_dataset_single(splits_generator, **kwargs)
-        return _ArrowBatchedIterableDataset(
-            streaming._ex_iterable,
-            info=streaming.info,
-            split=streaming.split,
-            token_per_repo_id=streaming._token_per_repo_id,
-        )
+        return _batched_from_arrow(streaming) if FAST_STREAMING else streaming
 
     def _cast_table(self, table: pa.Table) -> pa.Table:
         if table.schema.equals(ARROW_SCHEMA, check_metadata=False):
@@ -678,43 +931,114 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
         return table.select(ARROW_SCHEMA.names).cast(ARROW_SCHEMA)
 
 
-# --- fast streaming -------------------------------------------------------------------
+# --- compatibility with every datasets from 4.0.0 ------------------------------------
+# ``datasets.builder.Key`` (4.5 and later) tells the builder which source shard a table
+# came from; older versions take any key.
+
+_BuilderKey: Any = getattr(datasets.builder, "Key", None)
+
+
+def _table_key(shard_index: int, group: int) -> Any:
+    """The key of row group ``group`` of shard ``shard_index``, in the form this ``datasets`` expects."""
+    if _BuilderKey is not None:
+        return _BuilderKey(shard_index, group)
+    return f"{shard_index}:{group}"
+
+
+# --- fast streaming (fenced) -----------------------------------------------------------
 # ``datasets`` streams a generic Arrow builder by re-casting every row to the features,
 # one-row table at a time, because it cannot know the tables already match them. This
 # builder's tables always do (``_cast_table``), so it says so; row iteration then takes
 # datasets' own batched conversion path, several times faster, with the same rows and
 # the same resumable state.
+#
+# Saying so takes private names of ``datasets`` (``_probe_fast_streaming`` lists them),
+# which any release may rename. They are probed once, at import: when one is missing
+# or changed, ``FAST_STREAMING`` is False and the builder takes datasets' plain path,
+# which gives the same rows, slower. The typed iterable and the batched dataset are
+# made by changing the class of the objects datasets built itself, never by calling
+# their constructors, whose private arguments change between releases.
 
 
-class _TypedArrowExamplesIterable(ArrowExamplesIterable):
-    """An ``ArrowExamplesIterable`` whose tables are known to be in ``features``."""
+def _probe_fast_streaming() -> str | None:
+    """None when this ``datasets`` has every private name the fast path uses; otherwise the first it lacks."""
+    try:
+        from datasets.iterable_dataset import ArrowExamplesIterable
+    except ImportError:
+        return "datasets.iterable_dataset.ArrowExamplesIterable"
+    needs: list[tuple[str, Any, str]] = [
+        ("ArrowExamplesIterable", ArrowExamplesIterable, name)
+        for name in ("_iter_arrow", "iter_arrow", "is_typed", "features", "shuffle_data_sources", "shard_data_sources")
+    ]
+    for owner, cls, name in needs:
+        if not hasattr(cls, name):
+            return f"{owner}.{name}"
+    for owner, cls, name in (
+        ("ArrowBasedBuilder", datasets.ArrowBasedBuilder, "_get_examples_iterable_for_split"),
+        ("DatasetBuilder", datasets.DatasetBuilder, "_as_streaming_dataset_single"),
+        ("IterableDataset", datasets.IterableDataset, "_prepare_ex_iterable_for_iteration"),
+    ):
+        if name not in vars(cls):  # defined by that very class, not only inherited from a base
+            return f"{owner}.{name}"
+    for owner, cls, name in (("ArrowExamplesIterable", ArrowExamplesIterable, n) for n in ("is_typed", "features")):
+        if not isinstance(inspect.getattr_static(cls, name), property):
+            return f"{owner}.{name} (a property)"
+    prepare = inspect.signature(datasets.IterableDataset._prepare_ex_iterable_for_iteration).parameters
+    if not {"batch_size", "drop_last_batch"} <= set(prepare):
+        return "IterableDataset._prepare_ex_iterable_for_iteration(batch_size, drop_last_batch)"
+    return None
 
-    def __init__(self, features: datasets.Features, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._typed_features = features
 
-    @property
-    def is_typed(self) -> bool:
-        return True
+#: The private name of ``datasets`` the fast streaming path needs and this version lacks, if any.
+FAST_STREAMING_MISSING: str | None = _probe_fast_streaming()
+#: Whether streaming takes the fast path; tests set it to False to run the plain path in-process.
+FAST_STREAMING: bool = FAST_STREAMING_MISSING is None
 
-    @property
-    def features(self) -> datasets.Features:
-        return self._typed_features
 
-    def _typed(self, iterable: ArrowExamplesIterable) -> _TypedArrowExamplesIterable:
-        return _TypedArrowExamplesIterable(
-            self._typed_features,
-            iterable.generate_tables_fn,
-            iterable.kwargs,
-            iterable.generate_more_kwargs_fn,
-            iterable._sleep_on_threads_shutdown,
-        )
+if FAST_STREAMING:
+    from datasets.iterable_dataset import ArrowExamplesIterable as _ArrowExamplesIterable
 
-    def shuffle_data_sources(self, generator: Any) -> _TypedArrowExamplesIterable:
-        return self._typed(super().shuffle_data_sources(generator))
+    class _TypedArrowExamplesIterable(_ArrowExamplesIterable):
+        """An ``ArrowExamplesIterable`` whose tables are known to be in ``features``."""
 
-    def shard_data_sources(self, num_shards: int, index: int, contiguous: bool = True) -> _TypedArrowExamplesIterable:
-        return self._typed(super().shard_data_sources(num_shards, index, contiguous=contiguous))
+        _typed_features: datasets.Features
+
+        @property
+        def is_typed(self) -> bool:
+            return True
+
+        @property
+        def features(self) -> datasets.Features:
+            return self._typed_features
+
+        def shuffle_data_sources(self, generator: Any) -> Any:
+            return _typed_examples_iterable(super().shuffle_data_sources(generator), self._typed_features)
+
+        def shard_data_sources(self, num_shards: int, index: int, contiguous: bool = True) -> Any:
+            return _typed_examples_iterable(
+                super().shard_data_sources(num_shards, index, contiguous=contiguous), self._typed_features
+            )
+
+
+def _typed_examples_iterable(iterable: Any, features: datasets.Features) -> Any:
+    """``iterable`` marked as yielding tables already in ``features``, when it is a plain ``ArrowExamplesIterable``.
+
+    Anything else (a subclass a later ``datasets`` returns, or the plain path) is left as it is.
+    """
+    if FAST_STREAMING and type(iterable) is _ArrowExamplesIterable:
+        iterable.__class__ = _TypedArrowExamplesIterable
+        iterable._typed_features = features
+    return iterable
+
+
+def _batched_from_arrow(streaming: datasets.IterableDataset) -> datasets.IterableDataset:
+    """``streaming`` with the Arrow-batched ``.iter``, when it is a plain ``IterableDataset``."""
+    if type(streaming) is datasets.IterableDataset:
+        streaming.__class__ = _ArrowBatchedIterableDataset
+    return streaming
+
+
+_MISSING = object()
 
 
 class _ArrowBatchedIterableDataset(datasets.IterableDataset):
@@ -725,11 +1049,13 @@ class _ArrowBatchedIterableDataset(datasets.IterableDataset):
     """
 
     def iter(self, batch_size: int, drop_last_batch: bool = False) -> Iterator[dict[str, list[Any]]]:
-        if self._formatting is not None:
+        if not FAST_STREAMING or getattr(self, "_formatting", _MISSING) is not None:
             yield from super().iter(batch_size, drop_last_batch)
             return
         ex_iterable = self._prepare_ex_iterable_for_iteration(batch_size=batch_size, drop_last_batch=drop_last_batch)
-        if ex_iterable.iter_arrow is None or not ex_iterable.is_typed:
+        rebatched = (getattr(ex_iterable, "batch_size", _MISSING), getattr(ex_iterable, "drop_last_batch", _MISSING))
+        if ex_iterable.iter_arrow is None or not ex_iterable.is_typed or rebatched != (batch_size, drop_last_batch):
+            # datasets before 4.1 does not cut an unformatted stream into batches of batch_size here
             yield from super().iter(batch_size, drop_last_batch)
             return
         for _, table in ex_iterable.iter_arrow():

@@ -13,13 +13,32 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, RELEASE_VERSION, ChatDatasetError
+from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, RELEASE_VERSION
 from chatcorpus import __version__
-from chatcorpus.errors import UsageError
+from chatcorpus.errors import ChatDatasetError, ReleaseRefused, UsageError
 from chatcorpus.release.shards import DEFAULT_SHARD_ROWS
 
 EXIT_OK, EXIT_FAULTS, EXIT_USAGE = 0, 1, 2
 DEBUG_VARIABLE = "CHAT_DATASET_BASELINE_DEBUG"
+
+#: The one place an error becomes an exit code and a message, most specific class first
+#: (the first ``isinstance`` match wins, as in ``huggingface_hub``'s ``CLI_ERROR_MAPPINGS``).
+#: Each class's docstring in ``chatcorpus.errors`` states the code it gets here.
+ERROR_EXITS: tuple[tuple[type[BaseException], int, str], ...] = (
+    # the release itself must change (a new version, a new base): the data's fault
+    (ReleaseRefused, EXIT_FAULTS, "refused: "),
+    (ChatDatasetError, EXIT_USAGE, ""),
+    # a file or folder that cannot be read or written, a network failure
+    (OSError, EXIT_USAGE, ""),
+)
+
+
+def exit_for(error: BaseException) -> tuple[int, str] | None:
+    """The exit code and message prefix of an error the CLI reports, or None to let it propagate."""
+    for kind, code, prefix in ERROR_EXITS:
+        if isinstance(error, kind):
+            return code, prefix
+    return None
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -87,14 +106,9 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _push(args: argparse.Namespace) -> int:
-    from chatcorpus.errors import ReleaseRefused
     from chatcorpus.release.publish import push_release
 
-    try:
-        push_release(args.release, args.repo, revision=args.revision, create_pr=args.create_pr, dry_run=args.dry_run)
-    except ReleaseRefused as err:  # the release itself must change (a new version, a new base): exit 1
-        print(f"chat-dataset-baseline push: refused: {err}", file=sys.stderr)
-        return EXIT_FAULTS
+    push_release(args.release, args.repo, revision=args.revision, create_pr=args.create_pr, dry_run=args.dry_run)
     return EXIT_OK
 
 
@@ -315,11 +329,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except (ChatDatasetError, OSError) as err:
-        if os.environ.get(DEBUG_VARIABLE):
+    except Exception as err:
+        mapped = exit_for(err)
+        if mapped is None or os.environ.get(DEBUG_VARIABLE):
             raise
-        print(f"chat-dataset-baseline {args.command}: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        code, prefix = mapped
+        print(f"chat-dataset-baseline {args.command}: {prefix}{err}", file=sys.stderr)
+        return code
 
 
 def _readable_output() -> None:

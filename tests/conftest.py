@@ -78,3 +78,18 @@ def good_record(n: int, language: str = "en") -> dict[str, str]:
         "input": "",
         "output": f"Answer {n}: air scatters blue light more.",
     }
+
+
+@pytest.fixture(params=["fast", "plain"], ids=["fast-streaming", "plain-streaming"])
+def streaming_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test on the builder's fast streaming path and again on the plain one it falls back to.
+
+    The plain path is what a ``datasets`` without the private names the fast path needs
+    gets; it is forced here in-process, so both run on every installed version.
+    """
+    import chat_dataset_baseline
+
+    if request.param == "fast" and chat_dataset_baseline.FAST_STREAMING_MISSING is not None:
+        pytest.skip(f"this datasets has no {chat_dataset_baseline.FAST_STREAMING_MISSING}: only the plain path runs")
+    monkeypatch.setattr(chat_dataset_baseline, "FAST_STREAMING", request.param == "fast")
+    return str(request.param)

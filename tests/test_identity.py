@@ -44,6 +44,8 @@ def _row(**fields: Any) -> dict[str, Any]:
         "language": "zh",
         "category": "identity",
         "source": "s",
+        "translation_of": "",
+        "translation_kind": "",
     }
     return {**base, **fields}
 

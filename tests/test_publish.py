@@ -21,12 +21,11 @@ from conftest import good_record
 from hub_server import HubServer
 from huggingface_hub import HfApi
 
-from chat_dataset_baseline import ChatDatasetBaseline, ManifestError, ShardVerificationError
+from chat_dataset_baseline import RELEASE_PLACES, ChatDatasetBaseline, ManifestError, ShardVerificationError
 from chatcorpus.cli import main
 from chatcorpus.errors import BaseReleaseError, UsageError
 from chatcorpus.release.build import BuildOptions, build_release
 from chatcorpus.release.manifest import Manifest
-from chatcorpus.release.publish import RELEASE_FILES, RELEASE_FOLDERS
 
 pytest_plugins = ["hub_fixtures"]
 
@@ -84,9 +83,7 @@ def _release_files(release: Path) -> dict[str, bytes]:
 
 def _published(hub: HubServer, revision: str = "main") -> dict[str, bytes]:
     """The release a revision holds: its release files, leaving out what a release does not own."""
-    return {
-        p: data for p, data in hub.files(REPO, revision).items() if p in RELEASE_FILES or p.startswith(RELEASE_FOLDERS)
-    }
+    return {p: data for p, data in hub.files(REPO, revision).items() if p.startswith(RELEASE_PLACES)}
 
 
 def _tags(hub: HubServer) -> dict[str, str]:

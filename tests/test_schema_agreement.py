@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
+from datasets.info import DatasetInfosDict
 from huggingface_hub import DatasetCard
 
 from chat_dataset_baseline import ARROW_SCHEMA, FEATURES, schema_fingerprint
-from chatcorpus.release.card import features_from_card
 from chatcorpus.release.manifest import Manifest, manifest_schema_text
 from chatcorpus.validation.record_schema import DERIVED_COLUMNS, record_schema, record_schema_text
 
@@ -18,14 +18,15 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_every_shard_has_exactly_the_features_arrow_schema(demo_release: Path) -> None:
     manifest = Manifest.read(demo_release)
-    for path in manifest.shard_paths():
+    for path in (shard["path"] for config in manifest.configs.values() for shard in config["shards"]):
         schema = pq.read_schema(demo_release / path)
         assert schema.remove_metadata().equals(ARROW_SCHEMA), path
 
 
 def test_the_card_dataset_info_features_equal_features(demo_release: Path) -> None:
     card = DatasetCard.load(demo_release / "README.md")
-    features = features_from_card(card)
+    # the features per config as load_dataset reads them from the card
+    features = {name: info.features for name, info in DatasetInfosDict.from_dataset_card_data(card.data).items()}
     assert set(features) == set(Manifest.read(demo_release).configs)
     assert all(f == FEATURES for f in features.values())
 

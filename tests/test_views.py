@@ -25,7 +25,7 @@ from chat_dataset_baseline import (
 )
 from chatcorpus.training.views import from_view, load_view, to_view
 
-TRACE_COLUMNS = ("id", "language", "category", "source")
+TRACE_COLUMNS = ("id", "language", "category", "source", "translation_of", "translation_kind")
 MULTI_TURN_SOURCE = "chatglm-issues/代码问题.json#1"  # the demo row with a system prompt and a history turn
 
 
@@ -61,7 +61,9 @@ def test_streaming_views_match_and_keep_their_shards(demo_release: Path, cache_d
 
 
 @pytest.mark.parametrize("view", VIEWS)
-def test_the_builder_serves_the_view_the_function_computes(demo_release: Path, cache_dir: str, view: str) -> None:
+def test_the_builder_serves_the_view_the_function_computes(
+    demo_release: Path, cache_dir: str, view: str, streaming_path: str
+) -> None:
     for config in CONFIGS:
         expected = to_view(_plain(demo_release, config, cache_dir), view).to_list()
         prepared = load_view(demo_release, config, view, cache_dir=cache_dir)
@@ -143,6 +145,8 @@ _rows = st.lists(
             "language": st.sampled_from(["zh", "en", "mixed"]),
             "category": _text,
             "source": _text,
+            "translation_of": st.text(max_size=4),
+            "translation_kind": st.sampled_from(["", "translated", "untranslated"]),
         }
     ),
     max_size=8,
@@ -179,6 +183,8 @@ def test_instruction_and_input_blank_lines_stay_where_they_were() -> None:
                 "language": "en",
                 "category": "c",
                 "source": "s",
+                "translation_of": "",
+                "translation_kind": "",
             }
             for n, row in enumerate(rows)
         ],

@@ -17,9 +17,10 @@ from pathlib import Path
 
 from huggingface_hub.utils import tqdm
 
-from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, MANIFEST_FILENAME, RELEASE_VERSION
+from chat_dataset_baseline import CARD_FILENAME, CONFIGS, DEFAULT_REPO_ID, MANIFEST_FILENAME, RELEASE_VERSION
 from chatcorpus.errors import SourceLayoutError, UsageError
 from chatcorpus.release.card import render_card
+from chatcorpus.release.fileset import ReleaseFileSet
 from chatcorpus.release.incremental import BaseRelease, Ledger, ShardReuse, changelog, check_newer, open_base
 from chatcorpus.release.manifest import Manifest, check_version, manifest_schema_text
 from chatcorpus.release.shards import DEFAULT_SHARD_ROWS, ShardInfo, ShardWriter
@@ -121,6 +122,9 @@ def _write_release(
     built = {config: _build_config(source, staging, config, validator, faults, options, base) for config in configs}
     counts = {config: part.counts for config, part in built.items()}
     shard_lists = {config: part.shards for config, part in built.items()}
+    files = ReleaseFileSet(staging)
+    files.write("schema/record.schema.json", "schema", record_schema_text().encode("utf-8"))
+    files.write("schema/manifest.schema.json", "schema", manifest_schema_text().encode("utf-8"))
     manifest = Manifest(
         version=options.version,
         configs={
@@ -134,14 +138,11 @@ def _write_release(
         },
         parent=base.version if base else None,
         changelog=_changelog(built, base),
+        files=files.entries(),
     )
-    manifest.write(staging)
+    manifest.write(staging)  # last but the card: it lists every other file
     arrow_bytes = {config: sum(s.arrow_bytes for s in shards) for config, shards in shard_lists.items()}
-    render_card(manifest, arrow_bytes, options.repo_id).save(staging / "README.md")
-    schema_dir = staging / "schema"
-    schema_dir.mkdir()
-    (schema_dir / "record.schema.json").write_text(record_schema_text(), encoding="utf-8")
-    (schema_dir / "manifest.schema.json").write_text(manifest_schema_text(), encoding="utf-8")
+    render_card(manifest, arrow_bytes, options.repo_id).save(staging / CARD_FILENAME)
     faults.sort()
     return BuildResult(out, counts, faults, published=False, manifest=manifest)
 

@@ -16,8 +16,8 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, FEATURES, SPLIT
-from chatcorpus.release.manifest import Manifest
+from chat_dataset_baseline import CONFIGS, DEFAULT_CONFIG, DEFAULT_REPO_ID, FEATURES, SPLIT
+from chatcorpus.release.manifest import Manifest, format_change_counts
 
 TEMPLATE = "dataset_card.md"
 
@@ -35,8 +35,8 @@ def card_data(manifest: Manifest, arrow_bytes: dict[str, int]) -> DatasetCardDat
         name: {"data_files": [{"split": SPLIT, "path": [shard["path"] for shard in entry["shards"]]}]}
         for name, entry in manifest.configs.items()
     }
-    if "alpaca-zh" in configs:
-        configs["alpaca-zh"]["default"] = True
+    if DEFAULT_CONFIG in configs:
+        configs[DEFAULT_CONFIG]["default"] = True
     MetadataConfigs(configs).to_dataset_card_data(data)
     infos = {
         name: datasets.DatasetInfo(
@@ -75,12 +75,5 @@ def _changelog(manifest: Manifest) -> str:
         return "First release."
     lines = []
     for name, change in manifest.changelog.items():
-        counts = ", ".join(f"{len(change[kind]):,} {kind}" for kind in ("added", "removed", "changed"))
-        lines.append(f"- `{name}`: {counts}")
+        lines.append(f"- `{name}`: {format_change_counts(change)}")
     return "\n".join(lines) or "No changes to the data."
-
-
-def features_from_card(card: DatasetCard) -> dict[str, Any]:
-    """The ``dataset_info`` features per config, as ``load_dataset`` would read them."""
-    infos = DatasetInfosDict.from_dataset_card_data(card.data)
-    return {name: info.features for name, info in infos.items()}

@@ -14,19 +14,27 @@ from typing import Any
 
 import jsonschema
 
-from chat_dataset_baseline import MANIFEST_FILENAME, schema_fingerprint
+from chat_dataset_baseline import (
+    FILE_KINDS,
+    MANIFEST_FILENAME,
+    check_release_manifest,
+    release_file_paths,
+    schema_fingerprint,
+)
 from chatcorpus.errors import ManifestError, UsageError
 
 MANIFEST_FORMAT = 1
 #: X.Y.Z in ASCII digits (``\d`` would admit any Unicode digit, which ``int`` may refuse)
 VERSION_PATTERN = r"^[0-9]+\.[0-9]+\.[0-9]+$"
 _SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+#: The kinds of change a changelog lists per config, in the order every report shows them.
+CHANGE_KINDS = ("added", "removed", "changed")
 MANIFEST_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://github.com/hikariming/chat-dataset-baseline/schema/manifest.schema.json",
     "title": "chat-dataset-baseline release manifest",
     "type": "object",
-    "required": ["format", "version", "parent", "schema_fingerprint", "configs", "changelog"],
+    "required": ["format", "version", "parent", "schema_fingerprint", "configs", "files", "changelog"],
     "additionalProperties": False,
     "properties": {
         "format": {"const": MANIFEST_FORMAT},
@@ -59,19 +67,37 @@ MANIFEST_SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "files": {
+            "type": "array",
+            "description": "every file of the release besides the shards, this manifest and the card",
+            "items": {
+                "type": "object",
+                "required": ["path", "kind", "bytes", "sha256"],
+                "additionalProperties": False,
+                "properties": {
+                    "path": {"type": "string"},
+                    "kind": {"enum": list(FILE_KINDS)},
+                    "bytes": {"type": "integer", "minimum": 0},
+                    "sha256": _SHA256,
+                },
+            },
+        },
         "changelog": {
             "type": "object",
             "description": "ids added, removed and changed against the parent, per config",
             "additionalProperties": {
                 "type": "object",
-                "required": ["added", "removed", "changed"],
-                "properties": {
-                    k: {"type": "array", "items": {"type": "string"}} for k in ("added", "removed", "changed")
-                },
+                "required": list(CHANGE_KINDS),
+                "properties": {k: {"type": "array", "items": {"type": "string"}} for k in CHANGE_KINDS},
             },
         },
     },
 }
+
+
+def format_change_counts(change: dict[str, list[str]]) -> str:
+    """``1,204 added, 3 removed, 0 changed``: one config's changelog as the card and the commit show it."""
+    return ", ".join(f"{len(change[kind]):,} {kind}" for kind in CHANGE_KINDS)
 
 
 @dataclass
@@ -81,6 +107,8 @@ class Manifest:
     parent: str | None = None
     changelog: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     schema_fingerprint: str = field(default_factory=schema_fingerprint)
+    #: every file besides the shards, the manifest and the card (``fileset.ReleaseFileSet.entries``)
+    files: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +117,7 @@ class Manifest:
             "parent": self.parent,
             "schema_fingerprint": self.schema_fingerprint,
             "configs": self.configs,
+            "files": self.files,
             "changelog": self.changelog,
         }
 
@@ -106,12 +135,14 @@ class Manifest:
                 f"{where} is not a valid release manifest: "
                 + "; ".join(f"{e.json_path}: {e.message}" for e in errors[:5])
             )
+        check_release_manifest(data, where)  # every path is data: refused before any file is read
         return cls(
             version=data["version"],
             configs=data["configs"],
             parent=data["parent"],
             changelog=data["changelog"],
             schema_fingerprint=data["schema_fingerprint"],
+            files=data["files"],
         )
 
     @classmethod
@@ -123,8 +154,9 @@ class Manifest:
             raise ManifestError(f"cannot read {path}: {err}") from err
         return cls.from_dict(data, str(path))
 
-    def shard_paths(self) -> list[str]:
-        return [shard["path"] for config in self.configs.values() for shard in config["shards"]]
+    def release_paths(self) -> list[str]:
+        """Every file the release has besides the manifest and the card."""
+        return release_file_paths(self.to_dict())
 
 
 def check_version(version: str) -> None:

@@ -35,14 +35,12 @@ from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, ge
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.hf_api import RepoFile
 
-from chat_dataset_baseline import MANIFEST_FILENAME
+from chat_dataset_baseline import MANIFEST_FILENAME, RELEASE_PLACES
 from chatcorpus.errors import PublishError, PushConflict, ReleaseRefused, TagPending, UsageError
-from chatcorpus.release.manifest import Manifest, version_key
-from chatcorpus.release.verify import CARD_FILENAME, HUB_ERRORS, REPO_TYPE, verify_release
+from chatcorpus.release.fileset import inventory
+from chatcorpus.release.manifest import Manifest, format_change_counts, version_key
+from chatcorpus.release.verify import HUB_ERRORS, REPO_TYPE, verify_release
 
-#: What a release owns in the repo; files elsewhere (.gitattributes, a LICENSE) are left alone.
-RELEASE_FOLDERS = ("data/", "schema/")
-RELEASE_FILES = (MANIFEST_FILENAME, CARD_FILENAME)
 COMMIT_ATTEMPTS = 2
 TAG_ATTEMPTS = 2
 #: Besides what ``HUB_ERRORS`` covers: ``huggingface_hub`` wraps a failed LFS upload in a RuntimeError.
@@ -125,9 +123,7 @@ class PushPlan:
     def commit_description(self) -> str:
         lines = [f"Built on v{self.manifest.parent}." if self.manifest.parent else "A full release."]
         for config, change in self.manifest.changelog.items():
-            lines.append(
-                f"- {config}: " + ", ".join(f"{len(change[kind]):,} {kind}" for kind in ("added", "removed", "changed"))
-            )
+            lines.append(f"- {config}: {format_change_counts(change)}")
         return "\n".join(lines)
 
 
@@ -231,18 +227,19 @@ class Publisher:
         for file in local:
             (plan.keep if file.path in remote and remote[file.path].same_as(file) else plan.add).append(file)
         paths = {file.path for file in local}
-        plan.delete = [
-            f
-            for p, f in sorted(remote.items())
-            if p not in paths and (p in RELEASE_FILES or p.startswith(RELEASE_FOLDERS))
-        ]
+        # what a release owns in the repo is replaced; files elsewhere (.gitattributes, a LICENSE) are left alone
+        plan.delete = [f for p, f in sorted(remote.items()) if p not in paths and p.startswith(RELEASE_PLACES)]
 
     def _local_files(self) -> list[LocalFile]:
-        return [
-            LocalFile.read(self.release, f)
-            for f in sorted(self.release.rglob("*"))
-            if f.is_file() and not _hidden(f, self.release)
-        ]
+        """Exactly the release: the manifest's files, the manifest and the card; refused if the folder holds more."""
+        held = inventory(self.release, self.manifest.release_paths())
+        problems = held.problems()
+        if problems:
+            raise ReleaseRefused(
+                f"{self.release} is not exactly the release its manifest lists, nothing was pushed:\n  "
+                + "\n  ".join(problems)
+            )
+        return [LocalFile.read(self.release, self.release.joinpath(*path.split("/"))) for path in held.files]
 
     def _manifest_at(self, commit: str) -> bytes | None:
         try:
@@ -409,10 +406,6 @@ def _push(publisher: Publisher, create_pr: bool, dry_run: bool) -> PushOutcome:
     outcome.tagged = True
     publisher.say(f"published {plan.tag}: {plan.repo_id}@{plan.tag} is commit {outcome.commit[:12]}")
     return outcome
-
-
-def _hidden(file: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in file.relative_to(root).parts)
 
 
 def git_blob_sha1(data: bytes) -> str:

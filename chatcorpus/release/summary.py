@@ -16,8 +16,16 @@ import datasets
 import pyarrow as pa
 from datasets.exceptions import DatasetGenerationError
 
-from chat_dataset_baseline import FEATURES, SPLIT, ChatDatasetBaseline, ChatDatasetError
+from chat_dataset_baseline import (
+    CARD_FILENAME,
+    FEATURES,
+    MANIFEST_FILENAME,
+    SPLIT,
+    ChatDatasetBaseline,
+    ChatDatasetError,
+)
 from chatcorpus.release.manifest import Manifest
+from chatcorpus.release.verify import FolderFiles, card_problems
 
 
 @dataclass
@@ -71,8 +79,22 @@ def summarize_config(release: Path, config: str, entry: dict[str, Any], cache_di
 
 
 def summarize_release(release: Path, cache_dir: str | None = None) -> list[ConfigSummary]:
+    """Every config loaded back, unless the card disagrees with the manifest.
+
+    Plain ``load_dataset`` reads the files the card's YAML names, so a card that points a
+    config at another config's files (or at files outside the release) is never loaded.
+    """
     manifest = Manifest.read(release)
-    return [summarize_config(release, config, entry, cache_dir) for config, entry in manifest.configs.items()]
+    disagreements = card_problems(FolderFiles(release), manifest)
+    summaries = []
+    for config, entry in manifest.configs.items():
+        if disagreements:
+            summary = ConfigSummary(config, shards=len(entry["shards"]), expected_rows=entry["rows"])
+            summary.error = f"{CARD_FILENAME} disagrees with {MANIFEST_FILENAME}: " + "; ".join(disagreements)
+        else:
+            summary = summarize_config(release, config, entry, cache_dir)
+        summaries.append(summary)
+    return summaries
 
 
 def format_summary(summaries: list[ConfigSummary]) -> str:

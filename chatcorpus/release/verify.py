@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -24,12 +25,22 @@ from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, HfApi
 from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
 
-from chat_dataset_baseline import MANIFEST_FILENAME, SPLIT, ShardVerificationError, schema_fingerprint, verify_shard
-from chatcorpus.errors import ManifestError, UsageError
+from chat_dataset_baseline import (
+    CARD_FILENAME,
+    MANIFEST_FILENAME,
+    RELEASE_PLACES,
+    SPLIT,
+    FileVerificationError,
+    local_release_file,
+    schema_fingerprint,
+    verify_file,
+    verify_shard,
+)
+from chatcorpus.errors import ManifestError, ReleaseNotFoundError, UsageError
+from chatcorpus.release.fileset import IGNORED, inventory
 from chatcorpus.release.manifest import Manifest
 
 REPO_TYPE = "dataset"
-CARD_FILENAME = "README.md"
 _REPO_SPEC = re.compile(r"(?P<repo>[\w.-]+/[\w.-]+)(?:@(?P<revision>.+))?")
 _VERSION_TAG = re.compile(r"v[0-9]+\.[0-9]+\.[0-9]+")
 
@@ -89,6 +100,8 @@ class ReleaseFiles(Protocol):
 
     def fetch(self, path: str) -> Path: ...
 
+    def problems(self, manifest: Manifest) -> list[str]: ...
+
 
 class FolderFiles:
     commit: str | None = None
@@ -100,10 +113,14 @@ class FolderFiles:
         return self.fetch(path).read_bytes()
 
     def fetch(self, path: str) -> Path:
-        target = self.folder.joinpath(*path.split("/"))
+        target = Path(local_release_file(str(self.folder), path))  # never through a link
         if not target.is_file():
-            raise FileNotFoundError(f"{target} does not exist")
+            raise ReleaseNotFoundError(f"{target} does not exist")
         return target
+
+    def problems(self, manifest: Manifest) -> list[str]:
+        """Files the folder holds that the manifest does not list, links, and listed files that are absent."""
+        return inventory(self.folder, manifest.release_paths()).problems()
 
 
 class HubFiles:
@@ -121,12 +138,22 @@ class HubFiles:
         try:
             self.commit: str | None = api.repo_info(repo_id, repo_type=REPO_TYPE, revision=revision).sha
         except RevisionNotFoundError as err:
-            raise FileNotFoundError(f"{repo_id} has no revision {revision!r}") from err
+            raise ReleaseNotFoundError(f"{repo_id} has no revision {revision!r}") from err
         except RepositoryNotFoundError as err:
-            raise FileNotFoundError(f"there is no dataset repo {repo_id} (or it is private to you)") from err
+            raise ReleaseNotFoundError(f"there is no dataset repo {repo_id} (or it is private to you)") from err
 
     def read(self, path: str) -> bytes:
         return self.fetch(path).read_bytes()
+
+    def problems(self, manifest: Manifest) -> list[str]:
+        """Files in the places a release owns that the manifest does not list (a LICENSE beside them is fine)."""
+        listed = set(manifest.release_paths()) | {MANIFEST_FILENAME, CARD_FILENAME}
+        held = self.api.list_repo_files(self.repo_id, repo_type=REPO_TYPE, revision=self.commit)
+        return [
+            f"{path}: not listed in {MANIFEST_FILENAME}"
+            for path in sorted(held)
+            if path not in listed and path not in IGNORED and path.startswith(RELEASE_PLACES)
+        ]
 
     def fetch(self, path: str) -> Path:
         try:
@@ -134,7 +161,7 @@ class HubFiles:
                 self.repo_id, path, repo_type=REPO_TYPE, revision=self.commit, cache_dir=self.cache_dir
             )
         except EntryNotFoundError as err:
-            raise FileNotFoundError(f"{path} is not in {self.repo_id} at {self.commit}") from err
+            raise ReleaseNotFoundError(f"{path} is not in {self.repo_id} at {self.commit}") from err
         return Path(local)
 
 
@@ -225,10 +252,13 @@ def verify_release(spec: str, api: HfApi | None = None, cache_dir: str | None = 
         f"{MANIFEST_FILENAME} (v{manifest.version}, {len(manifest.configs)} configs, {shard_count} shards)",
         *_manifest_problems(manifest, location),
     )
-    report.add(f"{CARD_FILENAME} agrees with the manifest", *_card_problems(files, manifest))
+    report.add(f"{CARD_FILENAME} agrees with the manifest", *card_problems(files, manifest))
     for entry in manifest.configs.values():
         for shard in entry["shards"]:
             report.add(shard["path"], *_shard_problems(files, shard))
+    for file in manifest.files:
+        report.add(file["path"], *_file_problems(files, file))
+    report.add("the release holds exactly the files its manifest lists", *files.problems(manifest))
     return report
 
 
@@ -270,11 +300,13 @@ def card_data_files(card_text: str) -> dict[str, list[str]]:
     return out
 
 
-def _card_problems(files: ReleaseFiles, manifest: Manifest) -> list[str]:
+def card_problems(files: ReleaseFiles, manifest: Manifest) -> list[str]:
+    """Where the card's YAML ``configs:`` (what plain ``load_dataset`` reads) differ from the manifest's shards."""
     try:
         listed = card_data_files(files.read(CARD_FILENAME).decode("utf-8"))
-    except (OSError, ValueError, yaml.YAMLError) as err:
-        return [f"cannot read the card: {err}"]
+    except (OSError, ValueError, TypeError, AttributeError, yaml.YAMLError) as err:
+        # the YAML may parse to anything (a list, a string): datasets' parser then fails in its own ways
+        return [f"cannot read the card: {type(err).__name__}: {err}"]
     problems = []
     for name in sorted(set(listed) | set(manifest.configs)):
         in_card = listed.get(name)
@@ -302,12 +334,22 @@ def _card_problems(files: ReleaseFiles, manifest: Manifest) -> list[str]:
 
 
 def _shard_problems(files: ReleaseFiles, shard: dict) -> list[str]:
+    return _bytes_problems(files, shard, verify_shard)
+
+
+def _file_problems(files: ReleaseFiles, entry: dict) -> list[str]:
+    return _bytes_problems(files, entry, verify_file)
+
+
+def _bytes_problems(files: ReleaseFiles, entry: dict, check: Callable[[bytes, dict], None]) -> list[str]:
     try:
-        data = files.read(shard["path"])
+        data = files.read(entry["path"])
     except HUB_ERRORS as err:  # a size mismatch while downloading is an OSError too
         return [f"cannot read it: {err}"]
+    except ManifestError as err:  # a link or a special file where the file should be
+        return [str(err)]
     try:
-        verify_shard(data, shard)
-    except ShardVerificationError as err:
+        check(data, entry)
+    except FileVerificationError as err:
         return [err.reason]
     return []

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, IDENTITY_CONFIG, RELEASE_VERSION, SPLIT
-from chatcorpus.errors import UsageError
+from chatcorpus.errors import UnknownConfigError, UsageError
 from chatcorpus.release.manifest import Manifest
 from chatcorpus.training.views import load_view
 
@@ -97,7 +97,7 @@ def export_release(out_dir: Path, fmt: str, options: ExportOptions = ExportOptio
         raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     unknown = [config for config in options.configs if config not in CONFIGS]
     if unknown:
-        raise UsageError(f"unknown config(s) {', '.join(unknown)}; choose among {', '.join(CONFIGS)}")
+        raise UnknownConfigError(*unknown)
     out_dir.mkdir(parents=True, exist_ok=True)
     if fmt == LLAMA_FACTORY:
         return _export_llama_factory(out_dir, options)

@@ -16,14 +16,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chatcorpus.validation.faults import Problem, Severity
+from chatcorpus.validation.faults import Finding, Severity
 from chatcorpus.validation.rules import RecordContext, TextFrame, lint_rule
 from chatcorpus.validation.textstats import bytes_and_offsets
 
@@ -52,12 +52,11 @@ _MERGED_FIELDS = ("instruction", "input", "output")
     "a field runs on into another numbered task (`\\n##\\n18. Instruction: ...`): two records merged into one",
     lambda frame: _matches(frame, _MERGED_RE2, _MERGED_FIELDS),
 )
-def _merged_instruction(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
+def _merged_instruction(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
     for name in _MERGED_FIELDS:
         match = _MERGED.search(_text(record, name))
         if match:
-            yield Problem(
-                "clean.merged-instruction",
+            yield Finding(
                 f"{name} continues into another task at character {match.start() + 1}: "
                 f"{match.group().strip()!r}; split it into its own record",
                 f"/{name}",
@@ -77,11 +76,9 @@ _URL_ONLY = re.compile(_URL_ONLY_RE2.replace("(?i:", "(?:"), re.IGNORECASE)
     "the input is only a URL: the model cannot open it, so its answer is invented",
     lambda frame: _matches(frame, _URL_ONLY_RE2, ("input",)),
 )
-def _url_only_input(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
+def _url_only_input(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
     if _URL_ONLY.match(_text(record, "input")):
-        yield Problem(
-            "clean.url-only-input", "the input is only a URL; paste the text it points to instead", "/input"
-        )
+        yield Finding("the input is only a URL; paste the text it points to instead", "/input")
 
 
 # --- a request for an image, audio or video, answered with text --------------------------
@@ -114,12 +111,11 @@ _MEDIA_PREFILTER = r"(?i)(?:image|picture|photo|logo|graphic|drawing|painting|il
     "the instruction asks for an image, audio or video, which a text answer cannot be",
     lambda frame: _matches(frame, _MEDIA_PREFILTER, ("instruction",)),
 )
-def _media_request(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
+def _media_request(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
     instruction = _text(record, "instruction")
     match = _MEDIA_REQUEST.search(instruction)
     if match and not _TEXT_MEDIUM.search(instruction) and not _TEXT_MEDIUM.search(_text(record, "output")):
-        yield Problem(
-            "clean.media-request",
+        yield Finding(
             f"the instruction asks for something text cannot be ({match.group()!r}); "
             "rephrase it as a description or drop the record",
             "/instruction",
@@ -138,10 +134,10 @@ _NA = re.compile(_NA_RE2.replace("(?i:", "(?:"), re.IGNORECASE)
     "the output is N/A: no answer at all",
     lambda frame: _matches(frame, _NA_RE2, ("output",)),
 )
-def _na_output(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
+def _na_output(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
     output = _text(record, "output")
     if _NA.match(output):
-        yield Problem("clean.na-output", f"the output is {output.strip()!r}: write the answer or drop the record", "/output")
+        yield Finding(f"the output is {output.strip()!r}: write the answer or drop the record", "/output")
 
 
 # --- missing code: an empty fenced block, or "the following code" with no code given ------
@@ -149,11 +145,11 @@ def _na_output(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
 _EMPTY_FENCE_RE2 = r"```[\w+#.-]*[ \t]*\n?\s*```"
 _EMPTY_FENCE = re.compile(_EMPTY_FENCE_RE2)
 _CODE_REFERENCE = re.compile(
-    r"\b(?:the|this|following|given|below|above)\s+(?:\w+\s+)?(?:code|program|script|snippet)\b(?!\s*[:：]?\s*\S)"
-    r"|(?:以下|下面|下列|这段|给定|如下)的?(?:代码|程序|脚本)\s*[:：]?\s*$",
+    r"\b(?:the|this|following|given|below|above)\s+(?:\w+\s+)?(?:code|program|script|snippet)\s*[.:：。!]?\s*$"
+    r"|(?:以下|下面|下列|这段|给定|如下)的?(?:代码|程序|脚本)\s*[.:：。!]?\s*$",
     re.IGNORECASE,
 )
-_CODE_REFERENCE_RE2 = r"(?i)(?:code|program|script|snippet|代码|程序|脚本)\s*[:：.。]?\s*$"
+_CODE_REFERENCE_RE2 = r"(?i)(?:code|program|script|snippet|代码|程序|脚本)\s*[.:：。!]?\s*$"
 
 
 def _may_miss_code(frame: TextFrame) -> np.ndarray:
@@ -169,17 +165,15 @@ def _may_miss_code(frame: TextFrame) -> np.ndarray:
     "code the record relies on is missing: an empty ``` block, or `the following code` with no code",
     _may_miss_code,
 )
-def _empty_code(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
+def _empty_code(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
     for name in ("input", "output"):
         match = _EMPTY_FENCE.search(_text(record, name))
         if match:
-            yield Problem("clean.empty-code", f"{name} holds an empty code block at character {match.start() + 1}", f"/{name}")
+            yield Finding(f"{name} holds an empty code block at character {match.start() + 1}", f"/{name}")
             return
     instruction = _text(record, "instruction")
     if not _text(record, "input").strip() and _CODE_REFERENCE.search(instruction.strip()):
-        yield Problem(
-            "clean.empty-code", "the instruction refers to code that neither it nor the input holds", "/instruction"
-        )
+        yield Finding("the instruction refers to code that neither it nor the input holds", "/instruction")
 
 
 # --- an output that only repeats the input -----------------------------------------------
@@ -197,10 +191,10 @@ def _echoes(frame: TextFrame) -> np.ndarray:
 
 
 @lint_rule("clean.echo", W, "the output only repeats the input", _echoes)
-def _echo(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
+def _echo(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
     given = _text(record, "input").strip().lower()
     if given and _text(record, "output").strip().lower() == given:
-        yield Problem("clean.echo", "the output is the input again: the record teaches nothing", "/output")
+        yield Finding("the output is the input again: the record teaches nothing", "/output")
 
 
 # --- data-juicer's ratios over the record's text ------------------------------------------
@@ -211,12 +205,17 @@ REPETITION_NGRAM = 10
 MAX_REPETITION_RATIO = 0.6
 #: data-juicer's ``special_characters_filter`` default ``max_ratio``
 MAX_SPECIAL_RATIO = 0.25
+#: the ratios judge a record's first this many characters: enough for any instruction
+#: record, and a 300 MB record costs what 100 kB do, in time and memory
+RATIO_TEXT_LIMIT = 100_000
+#: texts are scanned in batches of about this many bytes, so memory follows the batch
+_BATCH_BYTES = 1 << 22
 
 
 def record_text(record: dict[str, Any]) -> str:
     """What the ratios are computed over: what the user asks and what the model answers,
     one field a line (the text data-juicer's Alpaca formatter gives its filters)."""
-    return "\n".join(_text(record, name) for name in ("instruction", "input", "output"))
+    return "\n".join(_text(record, name) for name in ("instruction", "input", "output"))[:RATIO_TEXT_LIMIT]
 
 
 def repetition_ratio(text: str, n: int = REPETITION_NGRAM) -> float:
@@ -233,7 +232,9 @@ def repetition_ratio(text: str, n: int = REPETITION_NGRAM) -> float:
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
-def repetition_candidates(texts: pa.Array, n: int = REPETITION_NGRAM, limit: float = MAX_REPETITION_RATIO) -> np.ndarray:
+def repetition_candidates(
+    texts: pa.Array, n: int = REPETITION_NGRAM, limit: float = MAX_REPETITION_RATIO
+) -> np.ndarray:
     """The texts whose ``repetition_ratio`` may exceed ``limit``, without Python per text.
 
     ``repetition_ratio`` is at most the share of a text's windows that occur more than
@@ -272,20 +273,32 @@ def repetition_candidates(texts: pa.Array, n: int = REPETITION_NGRAM, limit: flo
 
 
 def _frame_texts(frame: TextFrame) -> pa.Array:
-    return pc.binary_join_element_wise(*(frame.columns[name] for name in ("instruction", "input", "output")), "\n")
+    """``record_text`` of every record of the frame."""
+    joined = pc.binary_join_element_wise(*(frame.columns[name] for name in ("instruction", "input", "output")), "\n")
+    return pc.utf8_slice_codeunits(joined, 0, RATIO_TEXT_LIMIT)
+
+
+def _batched(texts: pa.Array, test: Callable[[pa.Array], np.ndarray]) -> np.ndarray:
+    """``test`` over consecutive slices of ``texts`` of about ``_BATCH_BYTES`` each."""
+    sizes = pc.binary_length(texts).to_numpy(zero_copy_only=False).astype(np.int64)
+    batch = np.cumsum(sizes) // _BATCH_BYTES
+    bounds = np.flatnonzero(np.diff(batch)) + 1
+    starts = np.concatenate(([0], bounds)).astype(int)
+    stops = np.concatenate((bounds, [len(texts)])).astype(int)
+    parts = [test(texts.slice(start, stop - start)) for start, stop in zip(starts, stops, strict=True) if stop > start]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
 @lint_rule(
     "quality.char-repetition",
     W,
     f"the text repeats itself: data-juicer's {REPETITION_NGRAM}-character repetition ratio above {MAX_REPETITION_RATIO}",
-    lambda frame: repetition_candidates(_frame_texts(frame)),
+    lambda frame: _batched(_frame_texts(frame), repetition_candidates),
 )
-def _char_repetition(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
+def _char_repetition(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
     ratio = repetition_ratio(record_text(record))
     if ratio > MAX_REPETITION_RATIO:
-        yield Problem(
-            "quality.char-repetition",
+        yield Finding(
             f"{ratio:.0%} of the text is repeated {REPETITION_NGRAM}-character sequences "
             f"(data-juicer's limit: {MAX_REPETITION_RATIO:.0%})",
         )
@@ -322,11 +335,9 @@ def special_ratio(text: str) -> float:
     "(data-juicer's special-character ratio, whitespace not counted)",
     lambda frame: special_ratios(_frame_texts(frame)) > MAX_SPECIAL_RATIO,
 )
-def _special_characters(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
+def _special_characters(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
     ratio = special_ratio(record_text(record))
     if ratio > MAX_SPECIAL_RATIO:
-        yield Problem(
-            "quality.special-characters",
-            f"{ratio:.0%} of the text is punctuation, symbols or digits "
-            f"(data-juicer's limit: {MAX_SPECIAL_RATIO:.0%})",
+        yield Finding(
+            f"{ratio:.0%} of the text is punctuation, symbols or digits (data-juicer's limit: {MAX_SPECIAL_RATIO:.0%})",
         )

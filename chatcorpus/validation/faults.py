@@ -26,6 +26,20 @@ class Problem:
     pointer: str = ""  # RFC 6901 JSON pointer inside the record; "" is the record itself
 
 
+@dataclass(frozen=True)
+class Finding:
+    """What a lint rule yields: a message and where in the record. The ``lint_rule``
+    decorator stamps the rule's id onto it, making it a ``Problem`` (as ``jsonschema``
+    stamps the keyword onto the errors a keyword function yields), so no rule spells its
+    own id twice."""
+
+    message: str
+    pointer: str = ""
+
+    def stamped(self, rule: str) -> Problem:
+        return Problem(rule, self.message, self.pointer)
+
+
 @dataclass(frozen=True, order=True)
 class Fault:
     """A located fault. Ordered by file, line and column, the order reports use."""

@@ -1,7 +1,8 @@
 """The JSON Schema of one contributed record, generated from the builder's ``FEATURES``.
 
 A contributed record is the Alpaca format: the shared schema minus the columns the
-build derives (id, language, category, source), with ``history`` written as the
+build derives (id, language, category, source, and the translation link it computes by
+aligning alpaca-zh with alpaca-en), with ``history`` written as the
 source format's ``[user, assistant]`` pairs. Generating the schema from ``FEATURES``
 (and testing the committed ``schema/record.schema.json`` against this) means the two
 cannot drift.
@@ -18,7 +19,7 @@ from chat_dataset_baseline import FEATURES
 
 SCHEMA_ID = "https://github.com/hikariming/chat-dataset-baseline/schema/record.schema.json"
 #: Columns the build computes; a contributor never writes them.
-DERIVED_COLUMNS = ("id", "language", "category", "source")
+DERIVED_COLUMNS = ("id", "language", "category", "source", "translation_of", "translation_kind")
 #: The fields without which a record says nothing.
 REQUIRED_FIELDS = ("instruction", "output")
 

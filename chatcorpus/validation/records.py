@@ -65,7 +65,11 @@ def category_of(config: str, relative_path: str) -> str:
 
 
 def to_row(record: dict[str, Any], row_id: str, language: str, category: str, source: str) -> dict[str, Any]:
-    """A row in ``FEATURES`` order from a record that passed the schema."""
+    """A row in ``FEATURES`` order from a record that passed the schema.
+
+    The translation link is left empty: it relates a row to another config's rows, so
+    the build fills it once both configs are read (``chatcorpus.alignment``).
+    """
     return {
         "id": row_id,
         "instruction": record["instruction"],
@@ -76,4 +80,6 @@ def to_row(record: dict[str, Any], row_id: str, language: str, category: str, so
         "language": language,
         "category": category,
         "source": source,
+        "translation_of": "",
+        "translation_kind": "",
     }

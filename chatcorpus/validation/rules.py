@@ -23,10 +23,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chat_dataset_baseline import CONFIGS, IDENTITY_CONFIG
-from chatcorpus.validation.faults import Problem, Severity
+from chat_dataset_baseline import CONFIGS, IDENTITY_CONFIG, PLACEHOLDER_PATTERN, TEXT_COLUMNS
+from chatcorpus.validation.faults import Finding, Problem, Severity
 
-TEXT_FIELDS = ("instruction", "input", "output", "system")
+#: The record fields whose strings the lint rules read (the shared schema's text columns).
+TEXT_FIELDS = TEXT_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class TextFrame:
 
 
 LintCheck = Callable[[dict[str, Any], RecordContext], Iterator[Problem]]
+#: A lint rule as written: it yields findings, and ``lint_rule`` stamps its id on them.
+LintFinder = Callable[[dict[str, Any], RecordContext], Iterator[Finding]]
 Prefilter = Callable[[TextFrame], np.ndarray]
 
 
@@ -82,8 +85,14 @@ def _register(rule_id: str, severity: Severity, summary: str) -> None:
 
 def lint_rule(
     rule_id: str, severity: Severity, summary: str, prefilter: Prefilter | None = None
-) -> Callable[[LintCheck], LintCheck]:
-    def register(check: LintCheck) -> LintCheck:
+) -> Callable[[LintFinder], LintCheck]:
+    """Register a lint rule under ``rule_id``; the check it returns yields ``Problem``s with that id."""
+
+    def register(find: LintFinder) -> LintCheck:
+        def check(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
+            return (finding.stamped(rule_id) for finding in find(record, ctx))
+
+        check.__doc__, check.__name__ = find.__doc__, find.__name__
         RULES[rule_id] = Rule(rule_id, severity, summary, check, prefilter)
         return check
 
@@ -150,10 +159,10 @@ def _blank(frame: TextFrame) -> np.ndarray:
 
 
 @lint_rule("text.empty", E, "instruction or output is empty or only whitespace", _blank)
-def _empty_text(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
+def _empty_text(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
     for pointer, value in _strings(record, ("instruction", "output")):
         if not value.strip():
-            yield Problem("text.empty", f"{pointer[1:]} is {'empty' if not value else 'only whitespace'}", pointer)
+            yield Finding(f"{pointer[1:]} is {'empty' if not value else 'only whitespace'}", pointer)
 
 
 _CONTROL = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
@@ -165,42 +174,34 @@ def _has_control(frame: TextFrame) -> np.ndarray:
 
 
 @lint_rule("text.control-character", E, "a control character inside the text", _has_control)
-def _control_characters(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
+def _control_characters(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
     for pointer, value in _strings(record):
         match = _CONTROL_OR_SURROGATE.search(value)
         if match:
             char = match.group()
             name = unicodedata.name(char, "a control character or lone surrogate")
-            yield Problem(
-                "text.control-character",
-                f"{pointer[1:]} contains U+{ord(char):04X} ({name}) at character {match.start() + 1}",
-                pointer,
+            yield Finding(
+                f"{pointer[1:]} contains U+{ord(char):04X} ({name}) at character {match.start() + 1}", pointer
             )
-
-
-_PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9_])(NAME|AUTHOR)(?![A-Za-z0-9_])")  # ASCII boundaries: "我是NAME" counts
 
 
 def _mentions_placeholder(frame: TextFrame) -> np.ndarray:
     if frame.config in (None, IDENTITY_CONFIG):
         return frame.nothing()
-    return frame.any_column(lambda col: pc.match_substring_regex(col, "NAME|AUTHOR")) | frame.has_history
+    # the builder's pattern, run by RE2 (its \b is ASCII, as the pattern's re.ASCII is)
+    return frame.any_column(lambda col: pc.match_substring_regex(col, PLACEHOLDER_PATTERN.pattern)) | frame.has_history
 
 
 @lint_rule(
     "placeholder.outside-prompts", W, "NAME/AUTHOR placeholders in a config other than prompts", _mentions_placeholder
 )
-def _placeholder_outside(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
+def _placeholder_outside(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
     if ctx.config in (None, IDENTITY_CONFIG):
         return
     for pointer, value in _strings(record):
-        match = _PLACEHOLDER.search(value)
+        match = PLACEHOLDER_PATTERN.search(value)
         if match:
-            yield Problem(
-                "placeholder.outside-prompts",
-                f"{pointer[1:]} holds the placeholder {match.group()} outside the prompts config",
-                pointer,
-            )
+            yield Finding(f"{pointer[1:]} holds the placeholder {match.group()} outside the prompts config", pointer)
 
 
 def _identity_prompts(frame: TextFrame) -> np.ndarray:
@@ -208,12 +209,10 @@ def _identity_prompts(frame: TextFrame) -> np.ndarray:
 
 
 @lint_rule("placeholder.missing", W, "an identity prompt whose output has neither NAME nor AUTHOR", _identity_prompts)
-def _placeholder_missing(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
+def _placeholder_missing(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
     output = record.get("output")
-    if ctx.config == IDENTITY_CONFIG and isinstance(output, str) and not _PLACEHOLDER.search(output):
-        yield Problem(
-            "placeholder.missing", "an identity answer should name the model (NAME) or its author (AUTHOR)", "/output"
-        )
+    if ctx.config == IDENTITY_CONFIG and isinstance(output, str) and not PLACEHOLDER_PATTERN.search(output):
+        yield Finding("an identity answer should name the model (NAME) or its author (AUTHOR)", "/output")
 
 
 # the configs written in one language (prompts are both) and what that language is
@@ -234,13 +233,13 @@ def _in_wrong_language(frame: TextFrame) -> np.ndarray:
     "the record's language does not match the config (no Chinese in alpaca-zh or chatglm-issues, all Chinese in alpaca-en)",
     _in_wrong_language,
 )
-def _language_mismatch(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
+def _language_mismatch(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
     # judged on the whole record, so translation tasks (instruction in one language,
     # output in the other) are not flagged
     expected = _EXPECTED_LANGUAGE.get(ctx.config or "")
     if expected is not None and ctx.language == _WRONG_LANGUAGE[expected]:
         found = "has no Chinese in it" if expected == "zh" else "is written in Chinese"
-        yield Problem("language.mismatch", f"this {ctx.config} record {found}", "/output")
+        yield Finding(f"this {ctx.config} record {found}", "/output")
 
 
 _MARKER = re.compile(r"<\s*(noinput|nooutput|no input|no output)\s*>", re.IGNORECASE)
@@ -251,11 +250,11 @@ def _may_hold_marker(frame: TextFrame) -> np.ndarray:
 
 
 @lint_rule("text.leftover-marker", W, "a leftover marker such as <noinput> or <nooutput>", _may_hold_marker)
-def _leftover_marker(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
+def _leftover_marker(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
     for pointer, value in _strings(record):
         match = _MARKER.search(value)
         if match:
-            yield Problem("text.leftover-marker", f"{pointer[1:]} holds the leftover marker {match.group()}", pointer)
+            yield Finding(f"{pointer[1:]} holds the leftover marker {match.group()}", pointer)
 
 
 # rule families defined in their own modules register themselves on import

@@ -21,14 +21,10 @@ import numbers
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar, overload
 
-from chatcorpus.errors import ChatDatasetError
+from chatcorpus.errors import UnsupportedKeyword
 
 #: Keywords that carry no assertion, ignored as ``jsonschema`` ignores them.
 ANNOTATIONS = frozenset(("$schema", "$id", "title", "description"))
-
-
-class UnsupportedKeyword(ChatDatasetError, ValueError):
-    """The schema uses a keyword the compiler does not implement; use ``jsonschema`` for it."""
 
 
 class Violation(NamedTuple):
@@ -133,7 +129,7 @@ def _compile(schema: dict[str, Any] | bool) -> Check:
     if schema is False:
         return _reject
     if not isinstance(schema, dict):
-        raise ValueError(f"a schema is an object or a boolean, not {schema!r}")
+        raise UnsupportedKeyword(f"a schema is an object or a boolean, not {schema!r}")
     unsupported = schema.keys() - _KEYWORDS.keys() - ANNOTATIONS
     if unsupported:
         raise UnsupportedKeyword(f"the schema compiler does not implement {', '.join(sorted(unsupported))}")
@@ -199,7 +195,7 @@ def _type_names(value: str | list[str]) -> tuple[str, ...]:
     names = (value,) if isinstance(value, str) else tuple(value)
     unknown = [name for name in names if name not in _TYPE_NAMES]
     if unknown:
-        raise ValueError(f"unknown JSON type(s) {unknown}")
+        raise UnsupportedKeyword(f"unknown JSON type(s) {unknown}")
     return names
 
 

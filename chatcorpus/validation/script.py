@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow.compute as pc
 
 from chat_dataset_baseline import CONFIGS
-from chatcorpus.validation.faults import Problem, Severity
+from chatcorpus.validation.faults import Finding, Severity
 from chatcorpus.validation.normalize import to_simplified, traditional_class
 from chatcorpus.validation.rules import RecordContext, TextFrame, lint_rule
 
@@ -43,7 +43,7 @@ def _traditional_in(text: str) -> list[str]:
     "Traditional Chinese characters in a config written in Simplified Chinese (OpenCC t2s would change them)",
     _holds_traditional,
 )
-def _traditional(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem]:
+def _traditional(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
     if ctx.config not in SIMPLIFIED_CONFIGS:
         return
     for name in _FIELDS:
@@ -53,8 +53,7 @@ def _traditional(record: dict[str, Any], ctx: RecordContext) -> Iterator[Problem
         found = _traditional_in(text)
         if found:
             shown = "".join(dict.fromkeys(found))[:10]
-            yield Problem(
-                "script.traditional",
+            yield Finding(
                 f"{name} holds {len(found)} Traditional character(s) ({shown}); Simplified: {to_simplified(shown)}",
                 f"/{name}",
             )

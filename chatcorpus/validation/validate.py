@@ -21,10 +21,10 @@ import pyarrow.compute as pc
 from chatcorpus.errors import UsageError
 from chatcorpus.validation import schema_check
 from chatcorpus.validation.faults import Fault, Problem, Severity
+from chatcorpus.validation.normalize import duplicate_keys
 from chatcorpus.validation.records import LANGUAGE_FIELDS, content_id, languages_of
 from chatcorpus.validation.rules import MANDATORY_PREFIXES, RULES, TEXT_FIELDS, RecordContext, Rule, TextFrame
 from chatcorpus.validation.sources import ParsedSource, SourceRef, discover, read_source
-from chatcorpus.validation.normalize import duplicate_keys
 
 
 @dataclass

@@ -1,0 +1,100 @@
+"""Hostile releases, generated: what a crafted manifest, card or release folder can hold.
+
+Every change is made to a copy of a good release, so a test can show that the same
+release loads before the change and is refused (naming the file) after it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+OTHER_CONFIG = {"alpaca-zh": "alpaca-en", "alpaca-en": "alpaca-zh", "prompts": "alpaca-zh", "chatglm-issues": "prompts"}
+
+#: Shard paths a manifest may not list for ``config``, built from a good one: (id, path of (config, good path)).
+HOSTILE_SHARD_PATHS: list[tuple[str, Callable[[str, str], str]]] = [
+    ("parent", lambda config, good: f"../outside/{good.rsplit('/', 1)[-1]}"),
+    ("deep-parent", lambda config, good: f"data/{config}/../../../outside/{good.rsplit('/', 1)[-1]}"),
+    ("dot-segment", lambda config, good: good.replace(f"data/{config}/", f"data/{config}/./")),
+    ("empty-segment", lambda config, good: good.replace(f"data/{config}/", f"data/{config}//")),
+    ("absolute", lambda config, good: f"/tmp/{good}"),
+    ("drive", lambda config, good: f"C:/{good}"),
+    ("drive-relative", lambda config, good: f"c:{good}"),
+    ("backslashes", lambda config, good: good.replace("/", "\\")),
+    ("other-config", lambda config, good: good.replace(f"data/{config}/", f"data/{OTHER_CONFIG[config]}/")),
+    ("outside-data", lambda config, good: good.rsplit("/", 1)[-1]),
+    ("not-parquet", lambda config, good: good.replace(".parquet", ".json")),
+    ("nul", lambda config, good: good.replace(".parquet", "\x00.parquet")),
+    ("newline", lambda config, good: good.replace(".parquet", "\n.parquet")),
+    ("bidi-override", lambda config, good: good.replace("train", "\u202etrain")),
+    ("hidden", lambda config, good: good.replace(f"data/{config}/", f"data/{config}/.git/")),
+    ("windows-reserved", lambda config, good: good.replace("train", "train:stream")),
+    ("trailing-dot", lambda config, good: good.replace(f"data/{config}/", f"data/{config}./")),
+    ("not-nfc", lambda config, good: good.replace("train", unicodedata.normalize("NFD", "tráin"))),
+    ("too-long", lambda config, good: good.replace("train", "t" * 300)),
+    ("empty", lambda config, good: ""),
+]
+
+
+def copy_release(release: Path, to: Path) -> Path:
+    shutil.copytree(release, to, symlinks=True)
+    return to
+
+
+def read_manifest(release: Path) -> dict[str, Any]:
+    return json.loads((release / "manifest.json").read_text(encoding="utf-8"))
+
+
+def write_manifest(release: Path, manifest: dict[str, Any]) -> None:
+    (release / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def first_shard(release: Path, config: str) -> dict[str, Any]:
+    return read_manifest(release)["configs"][config]["shards"][0]
+
+
+def relist_shard(release: Path, config: str, path: Any, index: int = 0) -> None:
+    """Make the manifest list ``path`` in place of the config's shard ``index``, bytes and sha256 unchanged."""
+    manifest = read_manifest(release)
+    manifest["configs"][config]["shards"][index]["path"] = path
+    write_manifest(release, manifest)
+
+
+def escape_with_real_bytes(release: Path, config: str, outside: Path) -> str:
+    """Move the config's first shard outside the release and list it there by ``..``: a load that
+    followed the path would find exactly the bytes the manifest promises."""
+    shard = first_shard(release, config)["path"]
+    outside.mkdir(parents=True, exist_ok=True)
+    target = outside / shard.rsplit("/", 1)[-1]
+    shutil.move(release / shard, target)
+    path = os.path.relpath(target, release).replace(os.sep, "/")
+    relist_shard(release, config, path)
+    return path
+
+
+def link_shard_outside(release: Path, config: str, outside: Path) -> str:
+    """Replace the config's first shard by a symbolic link to its own bytes outside the release."""
+    shard = first_shard(release, config)["path"]
+    outside.mkdir(parents=True, exist_ok=True)
+    target = outside / shard.rsplit("/", 1)[-1]
+    shutil.move(release / shard, target)
+    (release / shard).symlink_to(target)
+    return shard
+
+
+def point_card_at(release: Path, config: str, paths: list[str]) -> None:
+    """Make the card's YAML ``configs:`` list ``paths`` as the train files of ``config``."""
+    card = (release / "README.md").read_text(encoding="utf-8")
+    _, head, body = card.split("---\n", 2)
+    metadata = yaml.safe_load(head)
+    entry = next(c for c in metadata["configs"] if c["config_name"] == config)
+    entry["data_files"] = [{"split": "train", "path": paths}]
+    card = f"---\n{yaml.safe_dump(metadata, allow_unicode=True, sort_keys=False)}---\n{body}"
+    (release / "README.md").write_text(card, encoding="utf-8")
