@@ -23,12 +23,14 @@ from chatcorpus.validation.normalize import duplicate_keys
 from chatcorpus.validation.validate import validate_paths
 
 
-def _faults(tmp_path: Path, files: dict[str, list[dict[str, str]]], disabled: tuple[str, ...] = ()) -> list:
+def _faults(
+    tmp_path: Path, files: dict[str, list[dict[str, str]]], disabled: tuple[str, ...] = (), thorough: bool = True
+) -> list:
     for relative, records in files.items():
         path = tmp_path / "src" / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8")
-    return validate_paths([tmp_path / "src"], disabled=disabled).faults
+    return validate_paths([tmp_path / "src"], disabled=disabled, thorough=thorough).faults
 
 
 def _rules_by_record(faults: list, prefix: str) -> dict[int | None, set[str]]:
@@ -186,6 +188,7 @@ def test_ratio_rules_fire_in_validate(tmp_path: Path) -> None:
     ]
     found = _rules_by_record(_faults(tmp_path, {"alpaca-en/a.json": records}), "quality.")
     assert found == {0: {"quality.char-repetition"}, 1: {"quality.special-characters"}}
+    assert not _rules_by_record(_faults(tmp_path, {"alpaca-en/a.json": records}, thorough=False), "quality.")
 
 
 def test_list_rules_shows_the_new_rules(capsys: pytest.CaptureFixture[str]) -> None:

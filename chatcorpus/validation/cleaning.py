@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from chatcorpus.validation.faults import Finding, Severity
-from chatcorpus.validation.rules import RecordContext, TextFrame, lint_rule
+from chatcorpus.validation.rules import THOROUGH_RULES, RecordContext, TextFrame, lint_rule
 from chatcorpus.validation.textstats import bytes_and_offsets
 
 W = Severity.WARNING
@@ -341,3 +341,7 @@ def _special_characters(record: dict[str, Any], ctx: RecordContext) -> Iterator[
         yield Finding(
             f"{ratio:.0%} of the text is punctuation, symbols or digits (data-juicer's limit: {MAX_SPECIAL_RATIO:.0%})",
         )
+
+
+# the ratios cost more than the other rules together (measured in bench/quality.py)
+THOROUGH_RULES.update({"quality.char-repetition", "quality.special-characters"})

@@ -63,7 +63,10 @@ def to_simplified(text: str) -> str:
 def duplicate_keys(texts: pa.Array) -> list[str]:
     """The duplicate key of each text: NFKC, Simplified script, then case, spacing and
     punctuation removed. Equal keys mean equal records up to form (see the module doc)."""
-    folded = pc.utf8_normalize(texts.cast(pa.string()), "NFKC")
+    folded = texts.cast(pa.string())
+    wide = pc.invert(pc.string_is_ascii(folded))  # ASCII text is its own NFKC form
+    if pc.any(wide).as_py():
+        folded = pc.replace_with_mask(folded, wide, pc.utf8_normalize(folded.filter(wide), "NFKC"))
     traditional = traditional_counts(folded) > 0
     if traditional.any():
         converted = [to_simplified(text) for text in folded.filter(pa.array(traditional)).to_pylist()]

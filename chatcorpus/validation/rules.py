@@ -74,6 +74,9 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {}
+#: Rules too costly for every ``validate`` run (a sort of every text's windows, a pass
+#: over the whole corpus): ``validate --thorough`` and every ``build`` run them.
+THOROUGH_RULES: set[str] = set()
 #: Rule families that say why a file or record could not be read or has no valid
 #: shape: they cannot be switched off, or a rejected record would have no reason.
 MANDATORY_PREFIXES = ("file.", "json.", "encoding.", "schema.")

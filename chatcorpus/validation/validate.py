@@ -23,7 +23,15 @@ from chatcorpus.validation import schema_check
 from chatcorpus.validation.faults import Fault, Problem, Severity
 from chatcorpus.validation.normalize import duplicate_keys
 from chatcorpus.validation.records import LANGUAGE_FIELDS, content_id, languages_of
-from chatcorpus.validation.rules import MANDATORY_PREFIXES, RULES, TEXT_FIELDS, RecordContext, Rule, TextFrame
+from chatcorpus.validation.rules import (
+    MANDATORY_PREFIXES,
+    RULES,
+    TEXT_FIELDS,
+    THOROUGH_RULES,
+    RecordContext,
+    Rule,
+    TextFrame,
+)
 from chatcorpus.validation.sources import ParsedSource, SourceRef, discover, read_source
 
 
@@ -77,7 +85,7 @@ class Validator:
     about 200 bytes), never with the text of files already checked.
     """
 
-    def __init__(self, disabled: Iterable[str] = ()) -> None:
+    def __init__(self, disabled: Iterable[str] = (), *, thorough: bool = False) -> None:
         self.disabled = frozenset(disabled)
         unknown = self.disabled - RULES.keys()
         if unknown:
@@ -86,7 +94,9 @@ class Validator:
         if mandatory:
             raise UsageError(f"{', '.join(mandatory)} cannot be switched off: a record it rejects would have no reason")
         self._lint: list[Rule] = [
-            rule for rule in RULES.values() if rule.check is not None and rule.id not in self.disabled
+            rule
+            for rule in RULES.values()
+            if rule.check is not None and rule.id not in self.disabled and (thorough or rule.id not in THOROUGH_RULES)
         ]
         self._files: list[SourceRef] = []
         self._exact: dict[int, int] = {}  # record id -> place of its first occurrence
@@ -203,9 +213,9 @@ def without_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def validate_paths(paths: list[Path], disabled: Iterable[str] = ()) -> ValidationReport:
+def validate_paths(paths: list[Path], disabled: Iterable[str] = (), *, thorough: bool = False) -> ValidationReport:
     """Check every source file under ``paths`` and gather all their faults, sorted."""
-    validator = Validator(disabled)
+    validator = Validator(disabled, thorough=thorough)
     faults: list[Fault] = []
     files = records = rejected = 0
     with without_cycle_collection():
