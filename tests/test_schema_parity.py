@@ -20,9 +20,10 @@ from conftest import REPO, seed_snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chatcorpus.errors import UnsupportedKeyword
 from chatcorpus.validation.record_schema import record_schema
 from chatcorpus.validation.schema_check import reference_problems, schema_problems
-from chatcorpus.validation.schema_compiler import UnsupportedKeyword, compile_schema
+from chatcorpus.validation.schema_compiler import compile_schema
 
 SUITE = REPO.parent / "shared" / "json-schema-test-suite" / "tests" / "draft2020-12"
 #: The suite's files for the implemented keywords: each must have groups that ran.

@@ -17,10 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chat_dataset_baseline import FEATURES, SPLIT
+from chatcorpus.release import DEFAULT_SHARD_ROWS
 
 #: Rows per shard: small enough that a config has several shards to spread over
 #: data-parallel ranks and streaming workers, big enough to compress well.
-DEFAULT_SHARD_ROWS = 5000
 #: Rows per row group: the unit a streaming load reads and yields at a time.
 ROW_GROUP_ROWS = 1000
 _SCHEMA = FEATURES.arrow_schema  # with the ``huggingface`` metadata, so plain Parquet loads get FEATURES back

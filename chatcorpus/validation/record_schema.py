@@ -62,3 +62,57 @@ def record_schema() -> dict[str, Any]:
 def record_schema_text() -> str:
     """The schema as committed in ``schema/record.schema.json`` and published with each release."""
     return json.dumps(record_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+#: The module ``corpus_shape_text`` writes; validation imports it instead of the builder.
+CORPUS_SHAPE_MODULE = "chatcorpus/validation/corpus_shape.py"
+
+
+def corpus_shape_text() -> str:
+    """``chatcorpus/validation/corpus_shape.py`` as generated from the builder's ``CONFIGS`` and ``FEATURES``.
+
+    Importing the builder imports ``datasets`` and pandas (1.5 s), which a validation run
+    never uses; so what validation needs from the builder is written out as literals,
+    and a test proves the committed module holds these values. Regenerate with
+    ``python -m chatcorpus.validation.record_schema`` (then ``ruff format`` it).
+    """
+    import chat_dataset_baseline as builder
+
+    pattern = builder.PLACEHOLDER_PATTERN
+    values: dict[str, tuple[str, str]] = {  # name: (annotation, Python source of the value)
+        "CONFIG_LANGUAGES": ("dict[str, str]", repr({name: spec.language for name, spec in builder.CONFIGS.items()})),
+        "CONFIG_CATEGORIES": (
+            "dict[str, str | None]",
+            repr({name: spec.category for name, spec in builder.CONFIGS.items()}),
+        ),
+        "IDENTITY_CONFIG": ("str", repr(builder.IDENTITY_CONFIG)),
+        "TEXT_COLUMNS": ("tuple[str, ...]", repr(tuple(builder.TEXT_COLUMNS))),
+        "PLACEHOLDER_PATTERN": (
+            "re.Pattern[str]",
+            f"re.compile({pattern.pattern!r}, re.RegexFlag({int(pattern.flags)}))",
+        ),
+        "RELEASE_VERSION": ("str", repr(builder.RELEASE_VERSION)),
+        "DEFAULT_REPO_ID": ("str", repr(builder.DEFAULT_REPO_ID)),
+        "RECORD_SCHEMA": ("dict[str, Any]", repr(record_schema())),
+    }
+    lines = [
+        '"""The corpus\'s shape as validation needs it, importable without ``datasets``.',
+        "",
+        "GENERATED from ``chat_dataset_baseline`` (CONFIGS, FEATURES) by",
+        "``python -m chatcorpus.validation.record_schema``; a test checks it is current. Do not edit.",
+        '"""',
+        "",
+        "import re",
+        "from typing import Any",
+        "",
+        *(f"{name}: {annotation} = {source}" for name, (annotation, source) in values.items()),
+        "#: The config names, in the builder's order.",
+        "CONFIG_NAMES: tuple[str, ...] = tuple(CONFIG_LANGUAGES)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    Path(__file__).resolve().parents[2].joinpath(CORPUS_SHAPE_MODULE).write_text(corpus_shape_text(), encoding="utf-8")

@@ -14,7 +14,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from chat_dataset_baseline import CONFIGS
+from chatcorpus.validation.corpus_shape import CONFIG_CATEGORIES
 from chatcorpus.validation.textstats import han_counts, latin_letter_counts
 
 # A Chinese character carries about as much as an English word of ~4 letters.
@@ -58,7 +58,7 @@ LANGUAGE_FIELDS = ("instruction", "input", "output")  # what the user asks and w
 
 def category_of(config: str, relative_path: str) -> str:
     """The config's category, or the source file's stem where the file names the category."""
-    category: str | None = CONFIGS[config].category
+    category = CONFIG_CATEGORIES[config]
     if category is not None:
         return category
     return relative_path.rsplit("/", 1)[-1].rsplit(".", 1)[0]

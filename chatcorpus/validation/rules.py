@@ -23,8 +23,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chat_dataset_baseline import CONFIGS, IDENTITY_CONFIG, PLACEHOLDER_PATTERN, TEXT_COLUMNS
+from chatcorpus.validation.corpus_shape import CONFIG_LANGUAGES, IDENTITY_CONFIG, PLACEHOLDER_PATTERN, TEXT_COLUMNS
 from chatcorpus.validation.faults import Finding, Problem, Severity
+from chatcorpus.validation.textstats import string_scalar, to_mask
 
 #: The record fields whose strings the lint rules read (the shared schema's text columns).
 TEXT_FIELDS = TEXT_COLUMNS
@@ -51,7 +52,7 @@ class TextFrame:
     def any_column(self, test: Callable[[pa.Array], pa.Array], fields: tuple[str, ...] = TEXT_FIELDS) -> np.ndarray:
         mask = np.zeros(len(self), dtype=bool)
         for name in fields:
-            mask |= test(self.columns[name]).to_numpy(zero_copy_only=False)
+            mask |= to_mask(test(self.columns[name]))
         return mask
 
     def nothing(self) -> np.ndarray:
@@ -157,8 +158,11 @@ def _strings(record: dict[str, Any], fields: tuple[str, ...] = TEXT_FIELDS) -> I
                         yield f"/history/{turn_index}/{item_index}", item
 
 
+_EMPTY = string_scalar("")
+
+
 def _blank(frame: TextFrame) -> np.ndarray:
-    return frame.any_column(lambda col: pc.equal(pc.utf8_trim_whitespace(col), ""), ("instruction", "output"))
+    return frame.any_column(lambda col: pc.equal(pc.utf8_trim_whitespace(col), _EMPTY), ("instruction", "output"))
 
 
 @lint_rule("text.empty", E, "instruction or output is empty or only whitespace", _blank)
@@ -219,7 +223,7 @@ def _placeholder_missing(record: dict[str, Any], ctx: RecordContext) -> Iterator
 
 
 # the configs written in one language (prompts are both) and what that language is
-_EXPECTED_LANGUAGE = {name: spec.language for name, spec in CONFIGS.items() if spec.language in ("zh", "en")}
+_EXPECTED_LANGUAGE = {name: language for name, language in CONFIG_LANGUAGES.items() if language in ("zh", "en")}
 _WRONG_LANGUAGE = {"zh": "en", "en": "zh"}
 
 

@@ -12,15 +12,13 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
-import jsonschema
-
+from chatcorpus.validation.corpus_shape import RECORD_SCHEMA
 from chatcorpus.validation.faults import Problem
 from chatcorpus.validation.locate import to_pointer
-from chatcorpus.validation.record_schema import record_schema
 from chatcorpus.validation.schema_compiler import Violation, compile_schema
 
 #: The fields a record may have, in schema order, for messages.
-_FIELDS = tuple(record_schema()["properties"])
+_FIELDS = tuple(RECORD_SCHEMA["properties"])
 
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
 
@@ -50,10 +48,11 @@ def describe(keyword: str | None, pointer: str, instance: Any, schema_value: Any
 
 
 @lru_cache(maxsize=1)
-def _validator() -> jsonschema.protocols.Validator:
-    schema = record_schema()
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
+def _validator() -> Any:
+    import jsonschema  # only the tests and benchmarks compare against it; validate runs the compiled checks
+
+    jsonschema.Draft202012Validator.check_schema(RECORD_SCHEMA)
+    return jsonschema.Draft202012Validator(RECORD_SCHEMA)
 
 
 def reference_problems(record: Any) -> list[Problem]:
@@ -72,7 +71,7 @@ def _to_problems(violations: list[Violation]) -> list[Problem]:
 #: The checker ``validate`` uses: the record schema compiled to closures (``schema_compiler``),
 #: giving ``reference_problems``' exact list. A valid record costs one short loop; messages
 #: are built only for violations.
-schema_problems: Callable[[Any], list[Problem]] = compile_schema(record_schema(), report=_to_problems)
+schema_problems: Callable[[Any], list[Problem]] = compile_schema(RECORD_SCHEMA, report=_to_problems)
 
 
 def _problems(keyword: str | None, path: Iterable[Any], instance: Any, schema_value: Any) -> list[Problem]:

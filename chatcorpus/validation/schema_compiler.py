@@ -21,7 +21,14 @@ import numbers
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar, overload
 
-from chatcorpus.errors import UnsupportedKeyword
+
+def _unsupported(message: str) -> Exception:
+    """``UnsupportedKeyword``, imported only when raised: ``chatcorpus.errors`` imports the
+    builder and with it ``datasets``, which validation never needs."""
+    from chatcorpus.errors import UnsupportedKeyword
+
+    return UnsupportedKeyword(message)
+
 
 #: Keywords that carry no assertion, ignored as ``jsonschema`` ignores them.
 ANNOTATIONS = frozenset(("$schema", "$id", "title", "description"))
@@ -129,10 +136,10 @@ def _compile(schema: dict[str, Any] | bool) -> Check:
     if schema is False:
         return _reject
     if not isinstance(schema, dict):
-        raise UnsupportedKeyword(f"a schema is an object or a boolean, not {schema!r}")
+        raise _unsupported(f"a schema is an object or a boolean, not {schema!r}")
     unsupported = schema.keys() - _KEYWORDS.keys() - ANNOTATIONS
     if unsupported:
-        raise UnsupportedKeyword(f"the schema compiler does not implement {', '.join(sorted(unsupported))}")
+        raise _unsupported(f"the schema compiler does not implement {', '.join(sorted(unsupported))}")
     checks = [
         check
         for keyword, value in schema.items()
@@ -195,7 +202,7 @@ def _type_names(value: str | list[str]) -> tuple[str, ...]:
     names = (value,) if isinstance(value, str) else tuple(value)
     unknown = [name for name in names if name not in _TYPE_NAMES]
     if unknown:
-        raise UnsupportedKeyword(f"unknown JSON type(s) {unknown}")
+        raise _unsupported(f"unknown JSON type(s) {unknown}")
     return names
 
 

@@ -22,8 +22,7 @@ from typing import Any
 
 import orjson
 
-from chat_dataset_baseline import CONFIGS
-from chatcorpus.errors import SourceLayoutError
+from chatcorpus.validation.corpus_shape import CONFIG_NAMES
 from chatcorpus.validation.faults import Fault, Problem, Severity
 from chatcorpus.validation.locate import LineIndex, duplicate_keys, pointer_offset, split_array
 
@@ -122,10 +121,12 @@ def discover(paths: list[Path]) -> list[SourceRef]:
         if path.is_file():
             refs.append(SourceRef(path, str(path), _config_of(path.parent)))
         elif path.is_dir():
-            config_dirs = [path / name for name in CONFIGS if (path / name).is_dir()]
+            config_dirs = [path / name for name in CONFIG_NAMES if (path / name).is_dir()]
             for folder in config_dirs or [path]:
                 refs.extend(SourceRef(f, str(f), _config_of(folder)) for f in _source_files(folder))
         else:
+            from chatcorpus.errors import SourceLayoutError  # imports the builder (datasets): only on this error path
+
             raise SourceLayoutError(f"{path}: no such file or folder")
     unique: dict[Path, SourceRef] = {}
     for ref in refs:
@@ -151,7 +152,7 @@ def _config_of(folder: Path) -> str | None:
     """The config a folder's files belong to: the nearest enclosing folder named after one,
     as ``build`` reads a config folder with all its subfolders."""
     for candidate in (folder, *folder.parents):
-        if candidate.name in CONFIGS:
+        if candidate.name in CONFIG_NAMES:
             return candidate.name
     return None
 

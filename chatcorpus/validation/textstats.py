@@ -18,6 +18,45 @@ import numpy as np
 import pyarrow as pa
 
 
+def string_array(values: list[str]) -> pa.Array:
+    """An Arrow string array holding ``values``, assembled from its two buffers.
+
+    ``pa.array(values)`` would first ask pandas whether ``values`` is a pandas object,
+    which imports pandas (half a second) in a run that never uses it. The strings come
+    from ``orjson``, which refuses lone surrogates, so each encodes to UTF-8.
+    """
+    encoded = [value.encode("utf-8") for value in values]
+    ends = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)).cumsum()
+    offsets = np.concatenate((np.zeros(1, np.int64), ends))
+    data = pa.py_buffer(b"".join(encoded))
+    if offsets[-1] >= 1 << 31:
+        return pa.LargeStringArray.from_buffers(len(encoded), pa.py_buffer(offsets), data)
+    return pa.StringArray.from_buffers(len(encoded), pa.py_buffer(offsets.astype(np.int32)), data)
+
+
+def string_scalar(text: str) -> pa.Scalar:
+    """An Arrow string scalar, for compute kernels: ``pa.scalar`` (and a bare ``str`` argument,
+    which kernels convert with it) imports pandas, as ``pa.array`` does."""
+    return string_array([text])[0]
+
+
+def to_mask(flags: pa.Array) -> np.ndarray:
+    """A boolean Arrow array as a NumPy mask, null as False, read from its bit buffers.
+
+    ``BooleanArray.to_numpy`` imports pandas, as ``pa.array`` does.
+    """
+    validity, bits = flags.buffers()
+    mask = _unpack(bits, flags.offset, len(flags))
+    if validity is not None and flags.null_count:
+        mask &= _unpack(validity, flags.offset, len(flags))
+    return mask
+
+
+def _unpack(bits: pa.Buffer, offset: int, length: int) -> np.ndarray:
+    unpacked = np.unpackbits(np.frombuffer(bits, dtype=np.uint8), bitorder="little")
+    return unpacked[offset : offset + length].astype(bool)
+
+
 def _bytes_and_offsets(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """The strings' UTF-8 bytes and the offsets into them, starting at 0 even for a slice."""
     strings = strings.cast(pa.string())

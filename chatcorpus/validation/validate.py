@@ -15,10 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
-from chatcorpus.errors import UsageError
 from chatcorpus.validation import schema_check
 from chatcorpus.validation.faults import Fault, Problem, Severity
 from chatcorpus.validation.normalize import duplicate_keys
@@ -33,6 +31,7 @@ from chatcorpus.validation.rules import (
     TextFrame,
 )
 from chatcorpus.validation.sources import ParsedSource, SourceRef, discover, read_source
+from chatcorpus.validation.textstats import string_array, string_scalar
 
 
 @dataclass
@@ -41,6 +40,8 @@ class AcceptedRecord:
     record: dict[str, Any]
     id: str
     language: str
+    #: what near-duplicates are compared by (``near_duplicate_key``); a release's duplicate index holds its hash
+    near_key: str = ""
 
 
 @dataclass
@@ -89,10 +90,12 @@ class Validator:
         self.disabled = frozenset(disabled)
         unknown = self.disabled - RULES.keys()
         if unknown:
-            raise UsageError(f"unknown rule id(s): {', '.join(sorted(unknown))}; see `validate --list-rules`")
+            raise _usage_error(f"unknown rule id(s): {', '.join(sorted(unknown))}; see `validate --list-rules`")
         mandatory = sorted(rule for rule in self.disabled if rule.startswith(MANDATORY_PREFIXES))
         if mandatory:
-            raise UsageError(f"{', '.join(mandatory)} cannot be switched off: a record it rejects would have no reason")
+            raise _usage_error(
+                f"{', '.join(mandatory)} cannot be switched off: a record it rejects would have no reason"
+            )
         self._lint: list[Rule] = [
             rule
             for rule in RULES.values()
@@ -115,15 +118,17 @@ class Validator:
         for position, (index, record) in enumerate(source.records):
             found = problems[position]
             record_id = None
+            near_key = ""
             if not any(_severity(p) is Severity.ERROR for p in found):
-                record_id, duplicate = self._deduplicate(record, normalized[position], ref, index)
+                near_key = near_duplicate_key(record, normalized[position])
+                record_id, duplicate = self._deduplicate(record, near_key, ref, index)
                 found.extend(duplicate)
             found = [p for p in found if p.rule not in self.disabled]
             result.faults.extend(source.fault(p, _severity(p), index) for p in found)
             if record_id is None or any(_severity(p) is Severity.ERROR for p in found):
                 result.rejected += 1
             else:
-                result.accepted.append(AcceptedRecord(index, record, record_id, frame.languages[position]))
+                result.accepted.append(AcceptedRecord(index, record, record_id, frame.languages[position], near_key))
         return result
 
     def _lint_frame(self, frame: TextFrame, records: list[dict[str, Any]], problems: list[list[Problem]]) -> None:
@@ -139,7 +144,7 @@ class Validator:
                     problems[position].extend(check(records[position], ctx))
 
     def _deduplicate(
-        self, record: dict[str, Any], normalized: str, ref: SourceRef, index: int
+        self, record: dict[str, Any], near_key: str, ref: SourceRef, index: int
     ) -> tuple[str, list[Problem]]:
         """The record's id, and a duplicate problem when an equal record was seen before."""
         record_id = content_id(record)
@@ -157,10 +162,8 @@ class Validator:
                     f"the same record is in {first.config} ({first.display} record {first_index})",
                 )
             ]
-        if record.get("history"):
-            normalized += repr(record["history"])
         # keys live for one run only, so Python's own string hash serves (64 bits)
-        earlier = self._normalized.setdefault(hash(normalized), here)
+        earlier = self._normalized.setdefault(hash(near_key), here)
         if earlier != here:
             first, first_index = self._place(earlier)
             return record_id, [
@@ -176,19 +179,32 @@ class Validator:
         return self._files[place >> _INDEX_BITS], place & ((1 << _INDEX_BITS) - 1)
 
 
+def _usage_error(message: str) -> Exception:
+    from chatcorpus.errors import UsageError  # imports the builder, and so datasets: only on this error path
+
+    return UsageError(message)
+
+
 def _text_frame(records: list[dict[str, Any]], config: str | None) -> TextFrame:
     columns = {
-        name: pa.array([value if isinstance(value := record.get(name), str) else "" for record in records], pa.string())
+        name: string_array([value if isinstance(value := record.get(name), str) else "" for record in records])
         for name in TEXT_FIELDS
     }
     has_history = np.array([bool(record.get("history")) for record in records], dtype=bool)
-    texts = pc.binary_join_element_wise(*(columns[name] for name in LANGUAGE_FIELDS), "\n")
+    texts = pc.binary_join_element_wise(*(columns[name] for name in LANGUAGE_FIELDS), string_scalar("\n"))
     return TextFrame(columns, has_history, languages_of(texts), config)
+
+
+def near_duplicate_key(record: dict[str, Any], normalized: str) -> str:
+    """What near-duplicates are compared by: the text without case, spacing and punctuation, then the turns."""
+    history = record.get("history")
+    return normalized + repr(history) if history else normalized
 
 
 def _normalized_texts(frame: TextFrame) -> list[str]:
     """Each record's duplicate key (``normalize.duplicate_keys``) over all its text fields."""
-    return duplicate_keys(pc.binary_join_element_wise(*(frame.columns[name] for name in TEXT_FIELDS), "\x1f"))
+    joined = pc.binary_join_element_wise(*(frame.columns[name] for name in TEXT_FIELDS), string_scalar("\x1f"))
+    return duplicate_keys(joined)
 
 
 def _severity(problem: Problem) -> Severity:
