@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from chatcorpus.validation.faults import Finding, Severity
 from chatcorpus.validation.rules import THOROUGH_RULES, RecordContext, TextFrame, lint_rule
-from chatcorpus.validation.textstats import bytes_and_offsets
+from chatcorpus.validation.textstats import bytes_and_offsets, string_scalar, to_ints, to_mask
 
 W = Severity.WARNING
 
@@ -154,8 +154,8 @@ _CODE_REFERENCE_RE2 = r"(?i)(?:code|program|script|snippet|代码|程序|脚本)
 
 def _may_miss_code(frame: TextFrame) -> np.ndarray:
     fenced = _matches(frame, _EMPTY_FENCE_RE2, ("input", "output"))
-    blank_input = pc.equal(pc.utf8_trim_whitespace(frame.columns["input"]), "").to_numpy(zero_copy_only=False)
-    refers = pc.match_substring_regex(frame.columns["instruction"], _CODE_REFERENCE_RE2).to_numpy(zero_copy_only=False)
+    blank_input = to_mask(pc.equal(pc.utf8_trim_whitespace(frame.columns["input"]), string_scalar("")))
+    refers = to_mask(pc.match_substring_regex(frame.columns["instruction"], _CODE_REFERENCE_RE2))
     return fenced | (blank_input & refers)
 
 
@@ -186,8 +186,7 @@ def _folded(column: pa.Array) -> pa.Array:
 def _echoes(frame: TextFrame) -> np.ndarray:
     output = _folded(frame.columns["output"])
     given = _folded(frame.columns["input"])
-    same = pc.and_(pc.equal(output, given), pc.not_equal(given, ""))
-    return same.to_numpy(zero_copy_only=False)
+    return to_mask(pc.and_(pc.equal(output, given), pc.not_equal(given, string_scalar(""))))
 
 
 @lint_rule("clean.echo", W, "the output only repeats the input", _echoes)
@@ -246,7 +245,7 @@ def repetition_candidates(
     if n < 8:
         raise ValueError("windows are compared by two 8-byte loads: n must be at least 8")
     data, offsets = bytes_and_offsets(texts)
-    lengths = pc.utf8_length(texts).to_numpy(zero_copy_only=False).astype(np.int64)
+    lengths = to_ints(pc.utf8_length(texts))
     windows = np.maximum(lengths - n + 1, 0)
     if not windows.any():
         return np.zeros(len(texts), dtype=bool)
@@ -274,13 +273,15 @@ def repetition_candidates(
 
 def _frame_texts(frame: TextFrame) -> pa.Array:
     """``record_text`` of every record of the frame."""
-    joined = pc.binary_join_element_wise(*(frame.columns[name] for name in ("instruction", "input", "output")), "\n")
+    joined = pc.binary_join_element_wise(
+        *(frame.columns[name] for name in ("instruction", "input", "output")), string_scalar("\n")
+    )
     return pc.utf8_slice_codeunits(joined, 0, RATIO_TEXT_LIMIT)
 
 
 def _batched(texts: pa.Array, test: Callable[[pa.Array], np.ndarray]) -> np.ndarray:
     """``test`` over consecutive slices of ``texts`` of about ``_BATCH_BYTES`` each."""
-    sizes = pc.binary_length(texts).to_numpy(zero_copy_only=False).astype(np.int64)
+    sizes = to_ints(pc.binary_length(texts))
     batch = np.cumsum(sizes) // _BATCH_BYTES
     bounds = np.flatnonzero(np.diff(batch)) + 1
     starts = np.concatenate(([0], bounds)).astype(int)
@@ -316,8 +317,8 @@ MIN_SPECIAL_LENGTH = 50
 def special_ratios(texts: pa.Array) -> np.ndarray:
     """Per text, the share of its characters that are punctuation, symbols or digits
     (0 for texts shorter than ``MIN_SPECIAL_LENGTH``)."""
-    special = pc.count_substring_regex(texts, _SPECIAL).to_numpy(zero_copy_only=False)
-    length = pc.utf8_length(texts).to_numpy(zero_copy_only=False)
+    special = to_ints(pc.count_substring_regex(texts, _SPECIAL))
+    length = to_ints(pc.utf8_length(texts))
     return np.divide(special, length, out=np.zeros(len(texts)), where=length >= MIN_SPECIAL_LENGTH)
 
 

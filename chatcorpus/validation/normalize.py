@@ -23,7 +23,7 @@ import opencc
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chatcorpus.validation.textstats import letters_and_digits
+from chatcorpus.validation.textstats import from_mask, letters_and_digits, string_array, to_ints
 
 # the blocks OpenCC's Traditional characters live in: CJK Unified Ideographs, Extension A,
 # the compatibility ideographs
@@ -51,8 +51,7 @@ def traditional_class() -> str:
 
 def traditional_counts(texts: pa.Array) -> np.ndarray:
     """How many characters per text OpenCC would change to their Simplified form."""
-    counts = pc.count_substring_regex(texts, traditional_class())
-    return counts.to_numpy(zero_copy_only=False).astype(np.int64)
+    return to_ints(pc.count_substring_regex(texts, traditional_class()))
 
 
 def to_simplified(text: str) -> str:
@@ -69,6 +68,7 @@ def duplicate_keys(texts: pa.Array) -> list[str]:
         folded = pc.replace_with_mask(folded, wide, pc.utf8_normalize(folded.filter(wide), "NFKC"))
     traditional = traditional_counts(folded) > 0
     if traditional.any():
-        converted = [to_simplified(text) for text in folded.filter(pa.array(traditional)).to_pylist()]
-        folded = pc.replace_with_mask(folded, pa.array(traditional), pa.array(converted, pa.string()))
+        mask = from_mask(traditional)
+        converted = [to_simplified(text) for text in folded.filter(mask).to_pylist()]
+        folded = pc.replace_with_mask(folded, mask, string_array(converted).cast(folded.type))
     return letters_and_digits(folded)

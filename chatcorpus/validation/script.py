@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import pyarrow.compute as pc
 
-from chat_dataset_baseline import CONFIGS
+from chatcorpus.validation.corpus_shape import CONFIG_LANGUAGES
 from chatcorpus.validation.faults import Finding, Severity
 from chatcorpus.validation.normalize import to_simplified, traditional_class
 from chatcorpus.validation.rules import RecordContext, TextFrame, lint_rule
 
 #: the configs written in Simplified Chinese (prompts mix Chinese and English, in Simplified script)
-SIMPLIFIED_CONFIGS = frozenset(name for name, spec in CONFIGS.items() if spec.language in ("zh", "mixed"))
+SIMPLIFIED_CONFIGS = frozenset(name for name, language in CONFIG_LANGUAGES.items() if language in ("zh", "mixed"))
 _KANA = re.compile("[\u3040-\u30ff]")
 _FIELDS = ("instruction", "input", "output", "system")
 
@@ -30,7 +30,7 @@ _FIELDS = ("instruction", "input", "output", "system")
 def _holds_traditional(frame: TextFrame) -> np.ndarray:
     if frame.config not in SIMPLIFIED_CONFIGS:
         return frame.nothing()
-    return frame.any_column(lambda col: pc.greater(pc.count_substring_regex(col, traditional_class()), 0), _FIELDS)
+    return frame.any_column(lambda col: pc.match_substring_regex(col, traditional_class()), _FIELDS)
 
 
 def _traditional_in(text: str) -> list[str]:
