@@ -74,7 +74,12 @@ def _validate(args: argparse.Namespace) -> int:
         from chatcorpus.errors import UsageError
 
         raise UsageError("validate needs at least one PATH (or --list-rules)")
-    report = validate_paths(args.paths, disabled=args.disable)
+    if args.against:
+        from chatcorpus.release.against import open_reference, validate_against
+
+        report = validate_against(args.paths, open_reference(args.against), disabled=args.disable)
+    else:
+        report = validate_paths(args.paths, disabled=args.disable)
     FORMATS[args.format](report, sys.stdout, ReportOptions.from_environment(args.max_faults))
     failed = report.errors or (args.strict and report.warnings)
     return EXIT_FAULTS if failed else EXIT_OK
@@ -191,6 +196,63 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _align(args: argparse.Namespace) -> int:
+    import json
+
+    from chatcorpus.alignment.corpus import align_tree
+    from chatcorpus.validation.report import format_fault
+
+    _check_source(args.source)
+    alignment = align_tree(args.source)
+    for fault in alignment.faults:
+        print(format_fault(fault), file=sys.stderr)
+    links = list(alignment.links)
+    if args.format == "jsonl":
+        for link in links:
+            print(json.dumps(link.to_json(), ensure_ascii=False))
+        return EXIT_OK
+    # for a person to check: the least certain pairs first, then the records left without an original
+    for link in sorted(links, key=lambda link: (link.en is None, link.score, link.zh.encode("utf-8"))):
+        en = link.en or "-"
+        print(f"{link.score:.3f}  {_printable(link.zh)}  ->  {_printable(en)}  {link.kind}".rstrip())
+        print(f"       zh: {json.dumps(link.zh_instruction[:_EXCERPT], ensure_ascii=False)}")
+        if link.en:
+            print(f"       en: {json.dumps(link.en_instruction[:_EXCERPT], ensure_ascii=False)}")
+    linked = sum(link.en is not None for link in links)
+    print(f"{len(links):,} alpaca-zh records, {linked:,} linked to an alpaca-en original", file=sys.stderr)
+    return EXIT_OK
+
+
+_EXCERPT = 100  # characters of each instruction the text format shows
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    import json
+
+    from chatcorpus.alignment.corpus import align_tree
+    from chatcorpus.alignment.coverage import coverage, text_table
+
+    _check_source(args.source)
+    rows = coverage(args.source, align_tree(args.source))
+    if args.format == "json":
+        print(json.dumps([row.to_json() for row in rows], ensure_ascii=False, indent=2))
+    else:
+        print(text_table(rows))
+    return EXIT_OK
+
+
+def _check_source(source: Path) -> None:
+    if not (source / "alpaca-zh").is_dir() and not (source / "alpaca-en").is_dir():
+        from chatcorpus.errors import SourceLayoutError
+
+        raise SourceLayoutError(f"{source} has neither an alpaca-zh nor an alpaca-en folder")
+
+
+def _printable(text: str) -> str:
+    """A file name as a terminal shows it safely: control characters escaped."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -232,6 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument(
         "--disable", action="append", default=[], metavar="RULE", help="switch a rule off (repeatable)"
+    )
+    validate.add_argument(
+        "--against",
+        metavar="FOLDER|ORG/NAME@vX.Y.Z|ORG/NAME",
+        help="check only PATH's files, and their duplicates against that release's records (through the duplicate "
+        "index it ships; ORG/NAME alone: its latest vX.Y.Z). A given file replaces its earlier version in the "
+        "release, so an edited record is never a duplicate of itself",
     )
     validate.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     validate.add_argument("--list-rules", action="store_true", help="list rule ids, severities and what they check")
@@ -357,7 +426,34 @@ def build_parser() -> argparse.ArgumentParser:
     lock.set_defaults(handler=_lock)
 
     _add_export_parser(commands)
+    _add_alignment_parsers(commands)
     return parser
+
+
+def _add_alignment_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    align = commands.add_parser(
+        "align",
+        help="link every alpaca-zh record to its alpaca-en original (or none), with a score",
+        description="Pairs each alpaca-zh file with the alpaca-en file of the index range in its name and aligns "
+        "their records in order, with gaps (records skipped, added or repeated by translators). jsonl: one line per "
+        'alpaca-zh record, {"zh": "alpaca-zh/<file>#<index>", "en": "alpaca-en/<file>#<index>" or null, '
+        '"score": 0..1}; text: the least certain pairs first, for a person to check. A file name without a range, '
+        "a range with no English file and overlapping ranges are warned about on stderr, and their records get no link.",
+    )
+    align.add_argument("source", type=Path, metavar="SRC", help="source folder with alpaca-zh/ and alpaca-en/")
+    align.add_argument("--format", choices=("jsonl", "text"), default="jsonl", help="output format (default jsonl)")
+    align.set_defaults(handler=_align)
+
+    coverage = commands.add_parser(
+        "coverage",
+        help="per English range: records, translated, untranslated copies, skipped, status and translator",
+        description="For each alpaca-en file (an index range of Stanford Alpaca): its records, how many have a "
+        "Chinese translation, how many an untranslated copy, how many neither, and the alpaca-zh file's status "
+        "(done, unfinished, unstated, or missing when no file covers the range) and translator initials.",
+    )
+    coverage.add_argument("source", type=Path, metavar="SRC", help="source folder with alpaca-zh/ and alpaca-en/")
+    coverage.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    coverage.set_defaults(handler=_coverage)
 
 
 def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

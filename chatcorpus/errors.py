@@ -45,6 +45,11 @@ class BaseReleaseError(ChatDatasetError, ValueError):
     (CLI exit code 2)."""
 
 
+class ReferenceReleaseError(ChatDatasetError, ValueError):
+    """The release named by ``validate --against`` cannot be checked against: unreadable, damaged, or
+    built before releases shipped a duplicate index (CLI exit code 2)."""
+
+
 class ReleaseRefused(ChatDatasetError, ValueError):
     """The Hub already holds something this release may not replace: its version tag with other
     content, or a newer release than the one it was built on. Nothing was published (CLI exit code 1)."""
@@ -87,6 +92,7 @@ __all__ = [
     "ManifestMismatch",
     "PublishError",
     "PushConflict",
+    "ReferenceReleaseError",
     "ReleaseNotFoundError",
     "ReleasePathError",
     "ReleaseRefused",
