@@ -38,8 +38,8 @@ from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, IDENTITY_CONFIG, REL
 from chatcorpus.errors import UnknownConfigError, UsageError
 from chatcorpus.release.lock import Lock
 from chatcorpus.release.manifest import Manifest
-from chatcorpus.release.verify import ReleaseLocation, open_release, read_manifest
 from chatcorpus.training import FORMATS, LLAMA_FACTORY, PLAIN_FORMATS
+from chatcorpus.training.release_manifest import read_release_manifest
 from chatcorpus.training.views import load_view
 
 DATASET_INFO = "dataset_info.json"
@@ -124,11 +124,7 @@ def export_release(out_dir: Path, fmt: str, options: ExportOptions = ExportOptio
 
 def release_configs(options: ExportOptions) -> list[str]:
     """The configs the release's manifest lists, in ``CONFIGS`` order."""
-    if options.is_local:
-        location = ReleaseLocation(folder=Path(options.release))
-    else:
-        location = ReleaseLocation(repo_id=options.release, revision=options.hub_revision)
-    manifest = read_manifest(open_release(location), str(location))
+    manifest = read_release_manifest(options.release, options.hub_revision)
     return [config for config in CONFIGS if config in manifest.configs]
 
 
