@@ -94,7 +94,7 @@ def _build(args: argparse.Namespace) -> int:
         skip_invalid=args.skip_invalid,
         shard_rows=args.shard_rows,
         disabled_rules=args.disable,
-        repo_id=args.repo,
+        repo_id=args.repo or _repo_of(args.base) or DEFAULT_REPO_ID,
         rejects_path=args.rejects,
         progress=not args.quiet,
         base=args.base,
@@ -108,7 +108,9 @@ def _build(args: argparse.Namespace) -> int:
             f"{warnings:,} warning(s) not shown; `chat-dataset-baseline validate {args.source}` lists them",
             file=sys.stderr,
         )
-    print(f"{'config':<16}{'files':>6}{'read':>9}{'written':>9}{'rejected':>9}")
+    # a build that published nothing wrote no rows: its table counts the rows it accepted
+    kept = "written" if result.published else "accepted"
+    print(f"{'config':<16}{'files':>6}{'read':>9}{kept:>9}{'rejected':>9}")
     for config, c in result.counts.items():
         print(f"{config:<16}{c.files:>6}{c.read:>9,}{c.written:>9,}{c.rejected:>9,}")
     if result.rejects_path:
@@ -122,6 +124,13 @@ def _build(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return EXIT_FAULTS
+
+
+def _repo_of(base: str | None) -> str | None:
+    """The Hub repo of ``--base ORG/NAME@vX.Y.Z``: a release built on it is pushed there, so its card names it."""
+    from chatcorpus.release.verify import ReleaseLocation
+
+    return ReleaseLocation.parse(base).repo_id if base else None
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -335,7 +344,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--disable", action="append", default=[], metavar="RULE", help="switch a validation rule off")
     build.add_argument(
-        "--repo", default=DEFAULT_REPO_ID, metavar="ORG/NAME", help="repo id named in the card's examples"
+        "--repo",
+        metavar="ORG/NAME",
+        help="the Hub repo the release will be pushed to, named in the card's examples (push refuses another); "
+        f"default: the repo of --base, else {DEFAULT_REPO_ID}",
     )
     build.add_argument(
         "--base",

@@ -139,15 +139,25 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, demo_release: Path) -> I
         env = {**os.environ, **env}
         env.pop("HF_HUB_OFFLINE", None)
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-        # the starting point the README assumes: the demo build published as v1.0.0
+        # the starting point the README assumes: data/ published as v1.0.0 (its card names the test repo)
+        repo = f"{TEST_ORG}/chat-dataset-baseline"
         _run(
             [
                 "chat-dataset-baseline",
-                "push",
-                "out/chat-dataset-baseline",
+                "build",
+                "--source",
+                "data",
+                "--out",
+                str(base / "v1"),
                 "--repo",
-                f"{TEST_ORG}/chat-dataset-baseline",
+                repo,
+                "--quiet",
             ],
+            root,
+            env,
+        )
+        _run(
+            ["chat-dataset-baseline", "push", str(base / "v1"), "--repo", repo],
             root,
             env,
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from chat_dataset_baseline import CARD_FILENAME, CONFIGS, DEFAULT_REPO_ID, MANIF
 from chatcorpus.alignment.corpus import EN_CONFIG, ZH_CONFIG, Link, align_tree
 from chatcorpus.alignment.coverage import coverage, markdown_table
 from chatcorpus.errors import SourceLayoutError, UsageError
-from chatcorpus.release.card import render_card
+from chatcorpus.release.card import Rejections, render_card
 from chatcorpus.release.duplicate_index import INDEX_KIND, IndexWriter, index_path
 from chatcorpus.release.fileset import ReleaseFileSet
 from chatcorpus.release.incremental import BaseRelease, Ledger, ShardReuse, changelog, check_newer, open_base
@@ -99,6 +100,9 @@ def build_release(source: Path, out: Path, options: BuildOptions | None = None) 
     base = open_base(options.base) if options.base else None
     if base is not None:
         check_newer(options.version, base)
+    if not source.is_dir():
+        what = "is a file, not a folder" if source.exists() else "no such folder"
+        raise SourceLayoutError(f"{source}: {what}; --source takes a folder with one subfolder per config")
     present = [config for config in options.configs if (source / config).is_dir()]
     if not present:
         raise SourceLayoutError(f"{source} has none of the config folders {', '.join(CONFIGS)}")
@@ -154,11 +158,17 @@ def _write_release(
     )
     manifest.write(staging)  # last but the card: it lists every other file
     arrow_bytes = {config: sum(s.arrow_bytes for s in shards) for config, shards in shard_lists.items()}
-    render_card(manifest, arrow_bytes, options.repo_id, translation_coverage=coverage_table).save(
-        staging / CARD_FILENAME
-    )
+    rejections = {config: Rejections(counts[config].rejected, _error_rules(faults, config)) for config in configs}
+    render_card(
+        manifest, arrow_bytes, options.repo_id, translation_coverage=coverage_table, rejections=rejections
+    ).save(staging / CARD_FILENAME)
     faults.sort()
     return BuildResult(out, counts, faults, published=False, manifest=manifest)
+
+
+def _error_rules(faults: list[Fault], config: str) -> Counter[str]:
+    """How many errors of each rule the config's files had: why its records were rejected."""
+    return Counter(f.rule for f in faults if f.is_error and f.path.startswith(f"{config}/"))
 
 
 def _build_config(

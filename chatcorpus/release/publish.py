@@ -35,8 +35,9 @@ from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, ge
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.hf_api import RepoFile
 
-from chat_dataset_baseline import MANIFEST_FILENAME, RELEASE_PLACES, manifest_sha256
+from chat_dataset_baseline import CARD_FILENAME, MANIFEST_FILENAME, RELEASE_PLACES, manifest_sha256
 from chatcorpus.errors import PublishError, PushConflict, ReleaseRefused, TagPending, UsageError
+from chatcorpus.release.card import repos_named
 from chatcorpus.release.fileset import inventory
 from chatcorpus.release.manifest import Manifest, format_change_counts, version_key
 from chatcorpus.release.verify import HUB_ERRORS, REPO_TYPE, verify_release
@@ -168,6 +169,17 @@ class Publisher:
         report = verify_release(str(self.release))
         if not report.ok:
             raise ReleaseRefused(f"{self.release} does not verify, nothing was pushed:\n{report.format()}")
+        self.check_card_repo()
+
+    def check_card_repo(self) -> None:
+        """The card tells readers to load the repo it is pushed to, or the push is refused:
+        a card saying ``load_dataset("someone/else")`` would send every reader elsewhere."""
+        named = repos_named((self.release / CARD_FILENAME).read_text(encoding="utf-8")) - {self.repo_id}
+        if named:
+            raise UsageError(
+                f"the card in {self.release} tells readers to load {', '.join(sorted(named))}, not {self.repo_id}; "
+                f"build it again with --repo {self.repo_id} (nothing was pushed)"
+            )
 
     def plan(self) -> PushPlan:
         try:

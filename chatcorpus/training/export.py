@@ -26,7 +26,6 @@ only an export with ``name`` and ``author`` gives trainable rows.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +35,7 @@ from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, IDENTITY_CONFIG, REL
 from chatcorpus.errors import UnknownConfigError, UsageError
 from chatcorpus.release.lock import Lock
 from chatcorpus.release.manifest import Manifest
+from chatcorpus.release.verify import check_local_or_repo
 from chatcorpus.training import FORMATS, LLAMA_FACTORY, PLAIN_FORMATS
 from chatcorpus.training.views import load_view
 
@@ -61,7 +61,8 @@ class ExportOptions:
 
     @property
     def is_local(self) -> bool:
-        return os.path.isdir(self.release)
+        """A release folder (True) or a Hub repo id (False); a mistyped folder raises "no such folder"."""
+        return check_local_or_repo(self.release)
 
     @property
     def hub_revision(self) -> str:
@@ -95,6 +96,12 @@ def export_release(out_dir: Path, fmt: str, options: ExportOptions = ExportOptio
     unknown = [config for config in options.configs if config not in CONFIGS]
     if unknown:
         raise UnknownConfigError(*unknown)
+    local = options.is_local  # a mistyped folder stops here, as "no such folder"
+    if options.revision is not None and local:
+        raise UsageError(
+            f"--revision {options.revision} names a Hub revision, but {options.release} is a release folder, "
+            "which holds one version; drop --revision (or name the Hub repo as --release)"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     if fmt == LLAMA_FACTORY:
         return _export_llama_factory(out_dir, options)
