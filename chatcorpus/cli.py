@@ -7,12 +7,13 @@ Exit codes: 0 clean, 1 faults found in the data, 2 usage or environment error. S
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from chatcorpus import __version__
 from chatcorpus.release import DEFAULT_SHARD_ROWS
@@ -101,7 +102,7 @@ def _build(args: argparse.Namespace) -> int:
         base=args.base,
         remove_configs=tuple(args.remove_config),
     )
-    result = build_release(args.source, args.out, options)
+    result = build_release(args.source, args.out, options=options)
     for fault in result.error_faults:
         print(format_fault(fault), file=sys.stderr)
     warnings = len(result.faults) - len(result.error_faults)
@@ -193,7 +194,7 @@ def _export(args: argparse.Namespace) -> int:
         lock=lock,
         manifest_sha256=args.manifest_sha256,
     )
-    result = export_release(args.out, args.format, options)
+    result = export_release(args.out, args.format, options=options)
     print(f"{'config':<16}{'rows':>8}  file")
     for file in result.files:
         print(f"{file.config:<16}{file.rows:>8,}  {file.path}")
@@ -538,8 +539,33 @@ def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
     export.set_defaults(handler=_export)
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Writes each record to ``sys.stdout`` as it is at that moment (tests swap it), message only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
+def _show_library_log() -> None:
+    """The library logs what it does (``logging``); the command shows its INFO messages on stdout."""
+    library = logging.getLogger("chatcorpus")
+    if not any(isinstance(handler, _StdoutHandler) for handler in library.handlers):
+        library.addHandler(_StdoutHandler())
+    library.setLevel(logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _readable_output()
+    _show_library_log()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -30,7 +30,7 @@ def _card(release: Path) -> str:
 def test_the_card_names_the_repo_it_was_built_for(write_source: Callable[..., Path], tmp_path: Path) -> None:
     source = write_source({"alpaca-en/a.json": [good_record(1)]})
     out = tmp_path / "out"
-    assert build_release(source, out, BuildOptions(progress=False, repo_id=TARGET)).published
+    assert build_release(source, out, options=BuildOptions(progress=False, repo_id=TARGET)).published
     assert repos_named(_card(out)) == {TARGET}
 
 
@@ -70,7 +70,7 @@ def test_the_card_says_how_many_records_were_rejected_and_why(
         }
     )
     out = tmp_path / "out"
-    assert build_release(source, out, BuildOptions(progress=False, skip_invalid=True)).published
+    assert build_release(source, out, options=BuildOptions(progress=False, skip_invalid=True)).published
     card = _card(out)
     row = next(line for line in card.splitlines() if line.startswith("| `alpaca-en` | 3 |"))
     assert "`duplicate.exact` 1" in row and "`schema.required` 2" in row

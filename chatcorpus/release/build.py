@@ -89,12 +89,28 @@ class ConfigBuild:
     changes: dict[str, list[str]] | None = None  # None without a base
 
 
-def build_release(source: Path, out: Path, options: BuildOptions | None = None) -> BuildResult:
+def build_release(source: Path, out: Path, *, options: BuildOptions | None = None) -> BuildResult:
     """Validate every source file, write accepted rows as shards and publish ``out``.
 
     With any error (a rejected record, or a file that could not be read at all) and no
     ``skip_invalid``, nothing is written to ``out``; either way a rejects report listing
     every error is written beside it.
+
+    Args:
+        source: a folder with one subfolder of JSON/JSONL files per config.
+        out: the release folder to create or replace (only a release is ever replaced).
+        options: version, base release, shard size, rules switched off, ``skip_invalid``;
+            ``BuildOptions()`` when omitted.
+
+    Returns:
+        The counts per config, every fault, whether ``out`` was published, and where the
+        rejects report was written.
+
+    Raises:
+        SourceLayoutError: ``source`` is not a folder, or has none of the config folders.
+        UsageError: a bad version, or ``out`` exists and is not a release.
+        BaseReleaseError: the ``--base`` release cannot be read or does not verify.
+        BuildRefused: the build would drop data without being asked.
     """
     options = options or BuildOptions()
     check_version(options.version)

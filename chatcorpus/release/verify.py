@@ -243,11 +243,21 @@ class VerifyReport:
         return "\n".join(lines)
 
 
-def verify_release(spec: str, api: HfApi | None = None, cache_dir: str | None = None) -> VerifyReport:
+def verify_release(spec: str, *, api: HfApi | None = None, cache_dir: str | None = None) -> VerifyReport:
     """Every check, all problems reported; stops early only when there is nothing left to check.
 
-    ``cache_dir`` should be a fresh folder when the point is to check what the Hub serves
-    now rather than what was downloaded before.
+    Args:
+        spec: a release folder, or ``ORG/NAME@REVISION`` (``main`` when no revision is given).
+        api: the ``HfApi`` to talk to (default: a new one, from the environment).
+        cache_dir: where to download; a fresh folder when the point is to check what the
+            Hub serves now rather than what was downloaded before.
+
+    Returns:
+        A report of every check and its problems; ``report.ok`` when there are none.
+
+    Raises:
+        ReleaseNotFoundError: ``spec`` is a mistyped folder, or the repo or revision does not exist.
+        UsageError: ``spec`` is neither a folder nor a repo id.
     """
     location = ReleaseLocation.parse(spec, default_revision="main")
     report = VerifyReport(location)

@@ -94,11 +94,23 @@ class ExportResult:
         return options.name is None and any(f.config == IDENTITY_CONFIG for f in self.files)
 
 
-def export_release(out_dir: Path, fmt: str, options: ExportOptions = ExportOptions()) -> ExportResult:
+def export_release(out_dir: Path, fmt: str, *, options: ExportOptions = ExportOptions()) -> ExportResult:
     """Write the configs of the release into ``out_dir`` in format ``fmt`` (one of ``FORMATS``).
 
-    Raises UsageError for an unknown format or config, or a config asked for by name
-    that the release does not have.
+    Args:
+        out_dir: the folder to write into (created if missing).
+        fmt: ``llama-factory`` (files plus ``dataset_info.json`` entries) or a view's JSONL.
+        options: the release (folder or Hub repo) and revision, the configs, the identity to fill in.
+
+    Returns:
+        The files written with their rows, the ``dataset_info.json`` updated, the configs
+        the release lacks.
+
+    Raises:
+        UsageError: an unknown format, a config asked for by name that the release does not
+            have, ``--revision`` with a release folder, or a ``dataset_info.json`` that is not ours to merge.
+        UnknownConfigError: a config name that is not one of ``CONFIGS``.
+        ReleaseNotFoundError: a mistyped release folder, or a Hub repo or revision that does not exist.
     """
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
