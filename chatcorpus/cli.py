@@ -11,7 +11,8 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -555,21 +556,29 @@ class _StdoutHandler(logging.StreamHandler):
         pass
 
 
-def _show_library_log() -> None:
-    """The library logs what it does (``logging``); the command shows its INFO messages on stdout."""
+@contextmanager
+def _showing_library_log() -> Iterator[None]:
+    """The library logs what it does (``logging``); while a command runs, its INFO messages go to stdout.
+
+    Removed afterwards, so a program that calls ``main`` leaves its logging as it was."""
     library = logging.getLogger("chatcorpus")
-    if not any(isinstance(handler, _StdoutHandler) for handler in library.handlers):
-        library.addHandler(_StdoutHandler())
+    handler, level = _StdoutHandler(), library.level
+    library.addHandler(handler)
     library.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        library.removeHandler(handler)
+        library.setLevel(level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     _readable_output()
-    _show_library_log()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        with _showing_library_log():
+            return int(args.handler(args))
     except Exception as err:
         mapped = exit_for(err)
         if mapped is None or os.environ.get(DEBUG_VARIABLE):

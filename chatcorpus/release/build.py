@@ -178,8 +178,14 @@ def _write_release(
     manifest.write(staging)  # last but the card: it lists every other file
     arrow_bytes = {config: sum(s.arrow_bytes for s in shards) for config, shards in shard_lists.items()}
     rejections = {config: Rejections(counts[config].rejected, _error_rules(faults, config)) for config in configs}
+    rule_counts = Counter((fault.rule, fault.severity.value) for fault in faults)
     render_card(
-        manifest, arrow_bytes, options.repo_id, translation_coverage=coverage_table, rejections=rejections
+        manifest,
+        arrow_bytes,
+        options.repo_id,
+        translation_coverage=coverage_table,
+        rejections=rejections,
+        rule_counts=rule_counts,
     ).save(staging / CARD_FILENAME)
     faults.sort()
     return BuildResult(out, counts, faults, published=False, manifest=manifest)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from string import Template
@@ -77,9 +78,11 @@ def render_card(
     repo_id: str = DEFAULT_REPO_ID,
     translation_coverage: str = "",
     rejections: dict[str, Rejections] | None = None,
+    rule_counts: Mapping[tuple[str, str], int] | None = None,
 ) -> DatasetCard:
-    """The card; ``translation_coverage`` is the Markdown coverage table of alpaca-zh (``chatcorpus.alignment``);
-    ``rejections`` per config say how many records the build rejected and why."""
+    """The card; ``translation_coverage`` is the Markdown coverage table of alpaca-zh (``chatcorpus.alignment``),
+    ``rejections`` per config say how many records the build rejected and why, ``rule_counts`` the build's
+    faults counted by (rule id, severity), shown in the datasheet."""
     template = Template(resources.files("chatcorpus.release.templates").joinpath(TEMPLATE).read_text(encoding="utf-8"))
     body = template.substitute(
         version=manifest.version,
@@ -89,6 +92,7 @@ def render_card(
         changelog=_changelog(manifest),
         rejected=_rejected_section(rejections or {}),
         translation_coverage=translation_coverage or "This release has no alpaca-zh and alpaca-en to align.",
+        rule_counts=_rule_counts_table(rule_counts or {}),
     )
     return DatasetCard(f"---\n{card_data(manifest, arrow_bytes).to_yaml()}\n---\n\n{body}")
 
@@ -108,6 +112,13 @@ def _rejected_section(rejections: dict[str, Rejections]) -> str:
         why = ", ".join(f"`{rule}` {count:,}" for rule, count in sorted(rejected.errors_by_rule.items()))
         lines.append(f"| `{config}` | {rejected.records:,} | {why or 'none'} |")
     return "\n".join(lines)
+
+
+def _rule_counts_table(counts: Mapping[tuple[str, str], int]) -> str:
+    if not counts:
+        return "No rule found anything."
+    rows = [f"| `{rule}` | {severity} | {count:,} |" for (rule, severity), count in sorted(counts.items())]
+    return "\n".join(["| rule | severity | faults |", "|---|---|---:|", *rows])
 
 
 def _configs_table(manifest: Manifest) -> str:
