@@ -201,6 +201,6 @@ def test_a_recipe_with_a_config_the_release_lacks_is_refused(write_source, tmp_p
 
     release = tmp_path / "partial"
     source = write_source({"alpaca-zh/a.json": [good_record(n, "zh") for n in range(3)]})
-    assert build_release(source, release, BuildOptions(progress=False)).published
+    assert build_release(source, release, options=BuildOptions(progress=False)).published
     with pytest.raises(UsageError, match="which the release .* does not have"):
         load_recipe(release, seed=0, name="小明", author="Example Lab")

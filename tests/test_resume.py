@@ -42,7 +42,9 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
         records = [good_record(n, "zh" if config == "alpaca-zh" else "en") for n in range(rows)]
         (source / config / "records.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
     out = tmp_path_factory.mktemp("resume") / "chat-dataset-baseline"
-    result = build_release(source, out, BuildOptions(shard_rows=SHARD_ROWS, progress=False, configs=tuple(ROWS)))
+    result = build_release(
+        source, out, options=BuildOptions(shard_rows=SHARD_ROWS, progress=False, configs=tuple(ROWS))
+    )
     assert result.published, [str(f) for f in result.faults]
     return out
 
