@@ -9,6 +9,7 @@ complete and accepted, so a failed or rejected build never leaves half a release
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,9 +158,10 @@ def _write_release(
     )
     manifest.write(staging)  # last but the card: it lists every other file
     arrow_bytes = {config: sum(s.arrow_bytes for s in shards) for config, shards in shard_lists.items()}
-    render_card(manifest, arrow_bytes, options.repo_id, translation_coverage=coverage_table).save(
-        staging / CARD_FILENAME
-    )
+    rule_counts = Counter((fault.rule, fault.severity.value) for fault in faults)
+    render_card(
+        manifest, arrow_bytes, options.repo_id, translation_coverage=coverage_table, rule_counts=rule_counts
+    ).save(staging / CARD_FILENAME)
     faults.sort()
     return BuildResult(out, counts, faults, published=False, manifest=manifest)
 

@@ -7,6 +7,7 @@ Hub and ``load_dataset`` read it exactly as they read their own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import resources
 from string import Template
 from typing import Any
@@ -52,9 +53,14 @@ def card_data(manifest: Manifest, arrow_bytes: dict[str, int]) -> DatasetCardDat
 
 
 def render_card(
-    manifest: Manifest, arrow_bytes: dict[str, int], repo_id: str = DEFAULT_REPO_ID, translation_coverage: str = ""
+    manifest: Manifest,
+    arrow_bytes: dict[str, int],
+    repo_id: str = DEFAULT_REPO_ID,
+    translation_coverage: str = "",
+    rule_counts: Mapping[tuple[str, str], int] | None = None,
 ) -> DatasetCard:
-    """The card; ``translation_coverage`` is the Markdown coverage table of alpaca-zh (``chatcorpus.alignment``)."""
+    """The card; ``translation_coverage`` is the Markdown coverage table of alpaca-zh (``chatcorpus.alignment``),
+    ``rule_counts`` the build's faults counted by (rule id, severity), shown in the datasheet."""
     template = Template(resources.files("chatcorpus.release.templates").joinpath(TEMPLATE).read_text(encoding="utf-8"))
     body = template.substitute(
         version=manifest.version,
@@ -63,8 +69,16 @@ def render_card(
         repo_id=repo_id,
         changelog=_changelog(manifest),
         translation_coverage=translation_coverage or "This release has no alpaca-zh and alpaca-en to align.",
+        rule_counts=_rule_counts_table(rule_counts or {}),
     )
     return DatasetCard(f"---\n{card_data(manifest, arrow_bytes).to_yaml()}\n---\n\n{body}")
+
+
+def _rule_counts_table(counts: Mapping[tuple[str, str], int]) -> str:
+    if not counts:
+        return "No rule found anything."
+    rows = [f"| `{rule}` | {severity} | {count:,} |" for (rule, severity), count in sorted(counts.items())]
+    return "\n".join(["| rule | severity | faults |", "|---|---|---:|", *rows])
 
 
 def _configs_table(manifest: Manifest) -> str:
