@@ -17,7 +17,7 @@ def test_the_card_has_the_datasheet_the_rule_counts_and_cites_alpaca_and_the_pro
     records.append({"instruction": "Summarize the page.", "input": "https://example.com/a", "output": "It is long."})
     records.append({"instruction": "Symbols", "output": "#$%^&*()!@" * 8})
     src = write_source({"alpaca-en/a.json": records})
-    build_release(src, tmp_path / "out", BuildOptions(progress=False))
+    build_release(src, tmp_path / "out", options=BuildOptions(progress=False))
     card = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
     for section in (
         "### Motivation",
