@@ -53,7 +53,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         records = [good_record(n, language) for n in range(5)]
         (source / config / "a.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
     release = root / "release"
-    assert build_release(source, release, BuildOptions(shard_rows=2, progress=False)).published
+    assert build_release(source, release, options=BuildOptions(shard_rows=2, progress=False)).published
     manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))
     ids_by_sha = {
         shard["sha256"]: pq.read_table(release / shard["path"]).column("id").to_pylist()
