@@ -174,10 +174,11 @@ def _export(args: argparse.Namespace) -> int:
     options = ExportOptions(
         release=args.release or (lock.repo_id if lock else DEFAULT_REPO_ID),
         revision=args.revision,
-        configs=tuple(args.config or CONFIGS),
+        configs=tuple(args.config) if args.config else None,
         name=args.name,
         author=args.author,
         hub_repo=args.repo,
+        hub_entries=args.hub_entries,
         lock=lock,
         manifest_sha256=args.manifest_sha256,
     )
@@ -187,12 +188,73 @@ def _export(args: argparse.Namespace) -> int:
         print(f"{file.config:<16}{file.rows:>8,}  {file.path}")
     if result.dataset_info:
         print(f"LLaMA-Factory entries added to {result.dataset_info}")
+    if result.missing:
+        print(f"note: the release has no {', '.join(result.missing)}; exported the configs it has", file=sys.stderr)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if result.unrendered(options):
         print(
             "note: the prompts config still holds NAME and AUTHOR; give --name and --author to fill them before training",
             file=sys.stderr,
         )
     return EXIT_OK
+
+
+def _align(args: argparse.Namespace) -> int:
+    import json
+
+    from chatcorpus.alignment.corpus import align_tree
+    from chatcorpus.validation.report import format_fault
+
+    _check_source(args.source)
+    alignment = align_tree(args.source)
+    for fault in alignment.faults:
+        print(format_fault(fault), file=sys.stderr)
+    links = list(alignment.links)
+    if args.format == "jsonl":
+        for link in links:
+            print(json.dumps(link.to_json(), ensure_ascii=False))
+        return EXIT_OK
+    # for a person to check: the least certain pairs first, then the records left without an original
+    for link in sorted(links, key=lambda link: (link.en is None, link.score, link.zh.encode("utf-8"))):
+        en = link.en or "-"
+        print(f"{link.score:.3f}  {_printable(link.zh)}  ->  {_printable(en)}  {link.kind}".rstrip())
+        print(f"       zh: {json.dumps(link.zh_instruction[:_EXCERPT], ensure_ascii=False)}")
+        if link.en:
+            print(f"       en: {json.dumps(link.en_instruction[:_EXCERPT], ensure_ascii=False)}")
+    linked = sum(link.en is not None for link in links)
+    print(f"{len(links):,} alpaca-zh records, {linked:,} linked to an alpaca-en original", file=sys.stderr)
+    return EXIT_OK
+
+
+_EXCERPT = 100  # characters of each instruction the text format shows
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    import json
+
+    from chatcorpus.alignment.corpus import align_tree
+    from chatcorpus.alignment.coverage import coverage, text_table
+
+    _check_source(args.source)
+    rows = coverage(args.source, align_tree(args.source))
+    if args.format == "json":
+        print(json.dumps([row.to_json() for row in rows], ensure_ascii=False, indent=2))
+    else:
+        print(text_table(rows))
+    return EXIT_OK
+
+
+def _check_source(source: Path) -> None:
+    if not (source / "alpaca-zh").is_dir() and not (source / "alpaca-en").is_dir():
+        from chatcorpus.errors import SourceLayoutError
+
+        raise SourceLayoutError(f"{source} has neither an alpaca-zh nor an alpaca-en folder")
+
+
+def _printable(text: str) -> str:
+    """A file name as a terminal shows it safely: control characters escaped."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def _positive(text: str) -> int:
@@ -359,7 +421,34 @@ def build_parser() -> argparse.ArgumentParser:
     lock.set_defaults(handler=_lock)
 
     _add_export_parser(commands)
+    _add_alignment_parsers(commands)
     return parser
+
+
+def _add_alignment_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    align = commands.add_parser(
+        "align",
+        help="link every alpaca-zh record to its alpaca-en original (or none), with a score",
+        description="Pairs each alpaca-zh file with the alpaca-en file of the index range in its name and aligns "
+        "their records in order, with gaps (records skipped, added or repeated by translators). jsonl: one line per "
+        'alpaca-zh record, {"zh": "alpaca-zh/<file>#<index>", "en": "alpaca-en/<file>#<index>" or null, '
+        '"score": 0..1}; text: the least certain pairs first, for a person to check. A file name without a range, '
+        "a range with no English file and overlapping ranges are warned about on stderr, and their records get no link.",
+    )
+    align.add_argument("source", type=Path, metavar="SRC", help="source folder with alpaca-zh/ and alpaca-en/")
+    align.add_argument("--format", choices=("jsonl", "text"), default="jsonl", help="output format (default jsonl)")
+    align.set_defaults(handler=_align)
+
+    coverage = commands.add_parser(
+        "coverage",
+        help="per English range: records, translated, untranslated copies, skipped, status and translator",
+        description="For each alpaca-en file (an index range of Stanford Alpaca): its records, how many have a "
+        "Chinese translation, how many an untranslated copy, how many neither, and the alpaca-zh file's status "
+        "(done, unfinished, unstated, or missing when no file covers the range) and translator initials.",
+    )
+    coverage.add_argument("source", type=Path, metavar="SRC", help="source folder with alpaca-zh/ and alpaca-en/")
+    coverage.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    coverage.set_defaults(handler=_coverage)
 
 
 def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -370,8 +459,8 @@ def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         help="write a release as files trainers read: LLaMA-Factory data + dataset_info.json, or JSONL of a view",
         description="Reads each config of a release (verified, pinned) and writes it into OUT_DIR. llama-factory: "
         "<config>.alpaca.jsonl and <config>.sharegpt.jsonl, registered in OUT_DIR/dataset_info.json (merged into an "
-        "existing one) with a Hub entry per config. The other formats write <config>.jsonl of that view "
-        "(jsonl: the shared schema).",
+        "existing one): the files are the pinned release. The other formats write <config>.jsonl of that view "
+        "(jsonl: the shared schema). A release that lacks a config exports the configs it has.",
     )
     export.add_argument("out", type=Path, metavar="OUT_DIR", help="folder to write into (created if missing)")
     export.add_argument(
@@ -403,7 +492,7 @@ def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         action="append",
         choices=list(CONFIGS),
         metavar="CONFIG",
-        help="a config to export (repeatable; default all)",
+        help="a config to export (repeatable; default every config the release has)",
     )
     export.add_argument("--name", help="fill NAME in the prompts config (with --author)")
     export.add_argument("--author", help="fill AUTHOR in the prompts config (with --name)")
@@ -411,6 +500,12 @@ def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "--repo",
         metavar="ORG/NAME",
         help="the Hub repo LLaMA-Factory's Hub entries name (default: --release when it is a repo)",
+    )
+    export.add_argument(
+        "--hub-entries",
+        action="store_true",
+        help="also register <config>-hub entries that load the Hub repo; LLaMA-Factory reads no revision, so they "
+        "load its main branch, not the pinned release (a warning says so)",
     )
     export.set_defaults(handler=_export)
 
