@@ -143,7 +143,7 @@ def _write_release(
     manifest.write(staging)  # last but the card: it lists every other file
     arrow_bytes = {config: sum(s.arrow_bytes for s in shards) for config, shards in shard_lists.items()}
     render_card(manifest, arrow_bytes, options.repo_id).save(staging / CARD_FILENAME)
-    faults.sort()
+    faults.sort(key=Fault.sort_key)
     return BuildResult(out, counts, faults, published=False, manifest=manifest)
 
 

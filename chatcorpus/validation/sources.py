@@ -18,17 +18,20 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import orjson
 
 from chatcorpus.validation.corpus_shape import CONFIG_NAMES
 from chatcorpus.validation.faults import Fault, Problem, Severity
-from chatcorpus.validation.locate import LineIndex, duplicate_keys, pointer_offset, split_array
+from chatcorpus.validation.locate import duplicate_keys, pointer_offsets, split_array
+from chatcorpus.validation.positions import array_separators, element_span, positions
 
 SOURCE_SUFFIXES = (".json", ".jsonl")
 _BOM = b"\xef\xbb\xbf"
 _BLANK = re.compile(rb"[ \t\r\n]*")  # JSON's whitespace, nothing more
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 #: How ``orjson`` refuses a value nested deeper than it reads, and that depth.
 _TOO_DEEP, _MAX_DEPTH = "depth limit exceeded", 1024
 
@@ -42,44 +45,74 @@ class SourceRef:
     config: str | None
 
 
+class _Pending(NamedTuple):
+    """A fault found at a byte offset, not yet turned into a line and column."""
+
+    offset: int
+    rule: str
+    severity: Severity
+    message: str
+    record: int | None  # the record's index in its file
+    pointer: str
+
+
 @dataclass
 class ParsedSource:
     """The records of one file, each with its 0-based index, plus the file's own faults.
 
     ``records_read`` counts every element found, including those that did not parse, so
     that rows read = rows accepted + rows rejected holds.
+
+    Faults are kept at their byte offsets and given lines and columns together, when
+    ``faults`` is read: one sweep over the file however many there are, and none at all
+    for a clean file. Record boundaries are found only when a record has a fault.
     """
 
     ref: SourceRef
     data: bytes
     jsonl: bool
     records: list[tuple[int, Any]] = field(default_factory=list)
-    faults: list[Fault] = field(default_factory=list)
     unparsed: int = 0  # elements found but not parseable: rejected rows
-    _spans: list[tuple[int, int]] | None = None
-    _lines: LineIndex | None = None
+    _spans: list[tuple[int, int]] | None = None  # elements of a JSONL file or of an array split by hand
+    _separators: np.ndarray | None = None  # of an array parsed whole, found when first needed
+    _found: list[Fault | _Pending] = field(default_factory=list)  # in the order found
+    _pending: int = 0  # how many of them still wait for a line and column
 
     @property
     def records_read(self) -> int:
         return len(self.records) + self.unparsed
 
-    def locate(self, index: int, pointer: str = "") -> tuple[int, int]:
-        """(line, column) of a record, or of the field the JSON pointer names inside it."""
-        spans = self._element_spans()
-        if index >= len(spans):
-            return 0, 0
-        start, end = spans[index]
-        return self.position(pointer_offset(self.data, start, end, pointer))
+    @property
+    def faults(self) -> list[Fault]:
+        """Every fault found so far, located, in the order found."""
+        if self._pending:
+            places = positions(self.data, (p.offset for p in self._found if isinstance(p, _Pending)))
+            self._found = [
+                Fault(self.ref.display, *places[p.offset], p.rule, p.severity, p.message, p.record, p.pointer)
+                if isinstance(p, _Pending)
+                else p
+                for p in self._found
+            ]
+            self._pending = 0
+        return list(self._found)  # type: ignore[arg-type]  # every entry is a Fault now
 
-    def position(self, offset: int) -> tuple[int, int]:
-        if self._lines is None:
-            self._lines = LineIndex(self.data)
-        return self._lines.position(offset)
+    def file_fault(self, rule: str, message: str) -> None:
+        """A fault of the file as a whole (it cannot be read): reported at line 0."""
+        self._found.append(Fault(self.ref.display, 0, 0, rule, Severity.ERROR, message))
 
-    def fault(self, problem: Problem, severity: Severity, index: int | None) -> Fault:
-        """Place a problem found in record ``index`` (or in the file, when None)."""
-        line, column = self.locate(index, problem.pointer) if index is not None else (1, 1)
-        return Fault(self.ref.display, line, column, problem.rule, severity, problem.message, index, problem.pointer)
+    def record_faults(self, index: int, problems: list[tuple[Problem, Severity]]) -> None:
+        """Problems found in record ``index``, each at the field its pointer names (one walk for all)."""
+        span = self._element_span(index)
+        if span is None:
+            self._found += [
+                Fault(self.ref.display, 0, 0, p.rule, severity, p.message, index, p.pointer) for p, severity in problems
+            ]
+            return
+        offsets = pointer_offsets(self.data, *span, (problem.pointer for problem, _ in problems))
+        self._found += [
+            _Pending(offsets[p.pointer], p.rule, severity, p.message, index, p.pointer) for p, severity in problems
+        ]
+        self._pending += len(problems)
 
     def report(
         self,
@@ -89,23 +122,26 @@ class ParsedSource:
         index: int | None = None,
         pointer: str = "",
         severity: Severity = Severity.ERROR,
-        seen: set[tuple[int, int]] | None = None,
+        seen: set[int] | None = None,
     ) -> None:
         """Record a fault found while reading, at a byte offset (or at the file's start).
 
         With ``seen``, a fault at a place already in it is dropped: one place, one fault.
         """
-        line, column = self.position(offset) if offset is not None else (1, 1)
+        offset = offset or 0
         if seen is not None:
-            if (line, column) in seen:
+            if offset in seen:
                 return
-            seen.add((line, column))
-        self.faults.append(Fault(self.ref.display, line, column, rule, severity, message, index, pointer))
+            seen.add(offset)
+        self._found.append(_Pending(offset, rule, severity, message, index, pointer))
+        self._pending += 1
 
-    def _element_spans(self) -> list[tuple[int, int]]:
-        if self._spans is None:
-            self._spans = _jsonl_spans(self.data) if self.jsonl else split_array(self.data).spans
-        return self._spans
+    def _element_span(self, index: int) -> tuple[int, int] | None:
+        if self._spans is not None:
+            return self._spans[index] if index < len(self._spans) else None
+        if self._separators is None:
+            self._separators = array_separators(self.data)
+        return element_span(self.data, self._separators, index) if index + 1 < len(self._separators) else None
 
 
 def discover(paths: list[Path]) -> list[SourceRef]:
@@ -178,8 +214,9 @@ def read_source(ref: SourceRef) -> ParsedSource:
         data = ref.path.read_bytes()
     except (OSError, MemoryError) as err:
         source = ParsedSource(ref, b"", jsonl=False)
-        reason = str(err) if isinstance(err, OSError) else "the file is too large to read into memory"
-        source.faults.append(Fault(ref.display, 0, 0, "file.unreadable", Severity.ERROR, reason))
+        source.file_fault(
+            "file.unreadable", str(err) if isinstance(err, OSError) else "the file is too large to read into memory"
+        )
         return source
     jsonl = ref.path.suffix == ".jsonl"
     if data.startswith(_BOM):
@@ -196,16 +233,7 @@ def read_source(ref: SourceRef) -> ParsedSource:
     except MemoryError:
         # nothing of a file read in part may be published: its records are dropped, loudly
         source.records, source.unparsed = [], 0
-        source.faults.append(
-            Fault(
-                ref.display,
-                0,
-                0,
-                "file.unreadable",
-                Severity.ERROR,
-                "ran out of memory reading the file; split it into smaller files",
-            )
-        )
+        source.file_fault("file.unreadable", "ran out of memory reading the file; split it into smaller files")
     return source
 
 
@@ -237,7 +265,7 @@ def _salvage_array(source: ParsedSource, failure: _Failure) -> None:
     scan = split_array(source.data)
     source._spans = scan.spans
     failed = _read_elements(source, scan.spans)
-    reported: set[tuple[int, int]] = set()
+    reported: set[int] = set()
     if not any(start <= failure.offset <= end for _, (start, end), _ in failed):
         source.report(failure.rule, failure.message("the file"), failure.offset, pointer=failure.pointer, seen=reported)
     for offset, message in scan.problems:
@@ -285,7 +313,7 @@ def _read_elements(source: ParsedSource, spans: list[tuple[int, int]]) -> _Faile
     return failed
 
 
-def _report(source: ParsedSource, failed: _Failed, subject: str, reported: set[tuple[int, int]] | None = None) -> None:
+def _report(source: ParsedSource, failed: _Failed, subject: str, reported: set[int] | None = None) -> None:
     for index, _, failure in failed:
         source.report(failure.rule, failure.message(subject), failure.offset, index, failure.pointer, seen=reported)
 
@@ -353,13 +381,25 @@ def _may_repeat_keys(data: bytes, spans: list[tuple[int, int]], value: Any) -> b
 
 
 def _line_spans(data: bytes) -> Iterator[tuple[int, int]]:
-    # only "\n" ends a JSONL record; U+2028 and "\r" inside a line are the line's own
+    """The lines of a JSONL file, ended as editors end them: ``\n``, ``\r\n`` or a lone ``\r``.
+
+    A raw CR cannot be inside a JSON string, so a lone one only ever separates lines
+    (old Mac files); U+2028 inside a string is the line's own.
+    """
+    if b"\r" not in data:
+        start = 0
+        while start < len(data):
+            end = data.find(b"\n", start)
+            end = len(data) if end < 0 else end
+            yield start, end
+            start = end + 1
+        return
     start = 0
-    while start < len(data):
-        end = data.find(b"\n", start)
-        end = len(data) if end < 0 else end
-        yield start, end
-        start = end + 1
+    for brk in _LINE_BREAK.finditer(data):
+        yield start, brk.start()
+        start = brk.end()
+    if start < len(data):
+        yield start, len(data)
 
 
 def _jsonl_spans(data: bytes) -> list[tuple[int, int]]:

@@ -96,7 +96,6 @@ class Validator:
         source = read_source(ref)
         self._files.append(ref)
         result = FileResult(source, rejected=source.unparsed)
-        result.faults.extend(f for f in source.faults if f.rule not in self.disabled)
         records = [record if isinstance(record, dict) else {} for _, record in source.records]
         frame = _text_frame(records, ref.config)
         problems = [schema_check.schema_problems(record) for _, record in source.records]
@@ -109,11 +108,13 @@ class Validator:
                 record_id, duplicate = self._deduplicate(record, normalized[position], ref, index)
                 found.extend(duplicate)
             found = [p for p in found if p.rule not in self.disabled]
-            result.faults.extend(source.fault(p, _severity(p), index) for p in found)
+            if found:
+                source.record_faults(index, [(p, _severity(p)) for p in found])
             if record_id is None or any(_severity(p) is Severity.ERROR for p in found):
                 result.rejected += 1
             else:
                 result.accepted.append(AcceptedRecord(index, record, record_id, frame.languages[position]))
+        result.faults = [fault for fault in source.faults if fault.rule not in self.disabled]
         return result
 
     def _lint_frame(self, frame: TextFrame, records: list[dict[str, Any]], problems: list[list[Problem]]) -> None:
@@ -221,5 +222,5 @@ def validate_paths(paths: list[Path], disabled: Iterable[str] = ()) -> Validatio
             records += result.records_read
             rejected += result.rejected
             faults.extend(result.faults)
-    faults.sort()
+    faults.sort(key=Fault.sort_key)
     return ValidationReport(faults, files, records, rejected)
