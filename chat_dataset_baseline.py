@@ -40,6 +40,8 @@ import datasets
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import EntryNotFoundError
 
 #: The release this copy of the builder was published with; loads default to it
 #: rather than to the moving ``main`` branch.
@@ -114,6 +116,15 @@ TRANSLATION_KINDS = (TRANSLATED, UNTRANSLATED)
 ARROW_SCHEMA: pa.Schema = FEATURES.arrow_schema.remove_metadata()
 
 
+def manifest_sha256(data: bytes) -> str:
+    """The identity of a release: the sha256 of its ``manifest.json`` bytes (a tag is only a name).
+
+    The builder's cache is keyed by it, a lock records it, and ``build --base`` records
+    its base's, so that push can tell two releases of the same version apart.
+    """
+    return hashlib.sha256(data).hexdigest()
+
+
 def schema_fingerprint(schema: pa.Schema = ARROW_SCHEMA) -> str:
     """sha256 of the schema's field names and types, so a manifest can name the schema it was built with."""
     canonical = json.dumps([[field.name, str(field.type)] for field in schema], separators=(",", ":"))
@@ -166,6 +177,23 @@ class ShardVerificationError(FileVerificationError):
     @property
     def shard(self) -> str:
         return self.path
+
+
+class ManifestMismatch(ManifestError):
+    """The release's manifest is not the one a lock pins (``manifest_sha256=``): a tag was re-created,
+    or the folder was rebuilt (CLI exit code 2)."""
+
+    def __init__(self, where: str, pinned: str, found: str) -> None:
+        super().__init__(
+            f"{where} has sha256 {found}, but the lock pins {pinned}: this is not the locked release "
+            "(was its tag re-created?); load the locked commit, or lock the release again on purpose"
+        )
+        self.where = where
+        self.pinned = pinned
+        self.found = found
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.where, self.pinned, self.found))
 
 
 class ReleasePathError(ManifestError):
@@ -395,14 +423,20 @@ def local_release_file(root: str, path: str) -> str:
 # row stays traceable, and every view is lossless:
 # ``from_view_table(to_view_table(rows, view), view) == rows``. The one thing a
 # conversation cannot show is where the instruction ends inside the user turn
-# ``instruction + "\n\n" + input``, since either may hold a blank line itself, so each
+# ``instruction + "\n" + input``, since either may hold a line break itself, so each
 # view but alpaca carries ``instruction_bytes``, the UTF-8 length of the instruction.
+#
+# The user turn is LLaMA-Factory's: its alpaca reader (``AlpacaDatasetConverter``) joins
+# the non-empty ones of instruction and input with one "\n", and nothing configures it.
+# Every path that hands LLaMA-Factory the stored columns (the alpaca files, a Hub or
+# Parquet entry) gets that text, so the views give exactly it too, and a record reaches
+# the model as the same text whichever format carried it.
 # Views are computed with Arrow kernels over whole tables, never row by row in Python.
 
 #: The views a load can give; ``alpaca`` is the shared schema as stored.
 VIEWS = ("alpaca", "messages", "sharegpt", "prompt-completion")
-#: What joins a non-empty input to the instruction in the user turn.
-INPUT_SEPARATOR = "\n\n"
+#: What joins a non-empty instruction and a non-empty input in the user turn (LLaMA-Factory's join).
+INPUT_SEPARATOR = "\n"
 #: The column that keeps the instruction/input boundary of the user turn.
 BOUNDARY_COLUMN = "instruction_bytes"
 _TRACE_COLUMNS = ("id", "language", "category", "source", "translation_of", "translation_kind")
@@ -613,23 +647,29 @@ def _untangle(turns: pa.Array, speakers: _Speakers, reply: bool) -> dict[str, pa
 
 
 def _prompt_text(table: pa.Table) -> pa.Array:
-    """The user turn: the instruction, then the input after a blank line when there is one."""
+    """The user turn: the non-empty ones of instruction and input, joined by ``INPUT_SEPARATOR``."""
     instruction, given = _column(table, "instruction"), _column(table, "input")
     joined = pc.binary_join_element_wise(instruction, given, INPUT_SEPARATOR)
-    return pc.if_else(pc.equal(given, ""), instruction, joined)
+    return pc.if_else(pc.equal(given, ""), instruction, pc.if_else(pc.equal(instruction, ""), given, joined))
 
 
 def _split_prompt(prompt: pa.Array, instruction_bytes: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """``instruction`` and ``input`` back from the user turn, cut at the stored boundary."""
+    """``instruction`` and ``input`` back from the user turn, cut at the stored boundary.
+
+    The separator stands between the two only when both are non-empty: an empty
+    instruction (boundary 0) leaves the whole turn to the input.
+    """
     stop = pc.cast(instruction_bytes, pa.int64())
     length = pc.cast(pc.binary_length(prompt), pa.int64())
     has_input = pc.greater(length, stop)
-    after = pc.if_else(has_input, pc.add(stop, len(INPUT_SEPARATOR.encode())), length)
-    separator = _byte_slices(prompt, pc.if_else(has_input, stop, length), after)
+    has_separator = pc.and_(has_input, pc.greater(stop, 0))
+    after = pc.if_else(has_separator, pc.add(stop, len(INPUT_SEPARATOR.encode())), pc.if_else(has_input, stop, length))
+    separator = _byte_slices(prompt, pc.if_else(has_separator, stop, length), pc.if_else(has_separator, after, length))
     _expect(
-        pc.all(pc.or_(pc.invert(has_input), pc.equal(separator, INPUT_SEPARATOR))),
+        pc.all(pc.or_(pc.invert(has_separator), pc.equal(separator, INPUT_SEPARATOR))),
         f"{BOUNDARY_COLUMN} points at the separator",
     )
+    _expect(pc.all(pc.less_equal(stop, length)), f"{BOUNDARY_COLUMN} lies inside the user turn")
     return _byte_slices(prompt, pa.repeat(0, len(prompt)), stop), _byte_slices(prompt, after, length)
 
 
@@ -776,6 +816,8 @@ class ChatDatasetBaselineConfig(datasets.BuilderConfig):
         format: the view to serve, one of ``VIEWS``; ``alpaca`` is the shared schema.
         model_name, model_author: fill the NAME and AUTHOR placeholders of the
             ``prompts`` config (``name`` is taken: it is the config's name).
+        manifest_sha256: refuse the release unless its ``manifest.json`` has this
+            sha256 (what ``chat-dataset-baseline lock`` records): a tag can be re-created.
     """
 
     data_source: str | None = None
@@ -784,6 +826,7 @@ class ChatDatasetBaselineConfig(datasets.BuilderConfig):
     format: str = "alpaca"
     model_name: str | None = None
     model_author: str | None = None
+    manifest_sha256: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -802,8 +845,11 @@ class ChatDatasetBaselineConfig(datasets.BuilderConfig):
         if self.data_source is not None and self.is_local:
             return local_release_file(self.data_source, path)
         repo_id = self.data_source or DEFAULT_REPO_ID
-        revision = self.revision or f"v{self.version}"
-        return f"hf://datasets/{repo_id}@{revision}/{path}"
+        return f"hf://datasets/{repo_id}@{self.revision_or_tag}/{path}"
+
+    @property
+    def revision_or_tag(self) -> str:
+        return self.revision or f"v{self.version}"
 
     @property
     def renders_identity(self) -> bool:
@@ -850,6 +896,7 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
 
     def _info(self) -> datasets.DatasetInfo:
         self.config.check_presentation()
+        self._key_cache_by_manifest()
         return datasets.DatasetInfo(
             description=CONFIGS[self.config.name].description,
             features=VIEW_FEATURES[self.config.format],
@@ -858,7 +905,7 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
         )
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
-        manifest = self._read_manifest(dl_manager)
+        manifest = self._read_manifest()  # the bytes the cache is keyed by, read when the builder was made
         shards = manifest["configs"][self.config.name]["shards"]
         files = dl_manager.download([self.config.release_url(shard["path"]) for shard in shards])
         streaming = isinstance(dl_manager, datasets.StreamingDownloadManager)
@@ -870,12 +917,46 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
         gen_kwargs = {"files": files, "shards": shards, "verify": self.config.verify and streaming}
         return [datasets.SplitGenerator(name=SPLIT, gen_kwargs=gen_kwargs)]
 
-    def _read_manifest(self, dl_manager: datasets.DownloadManager) -> dict[str, Any]:
+    # --- the release's identity: the manifest, read once, keys the cache ------------------
+
+    def _key_cache_by_manifest(self) -> None:
+        """Read the manifest once, refuse it if a lock pins another, and key the cache by its sha256.
+
+        ``datasets`` caches a prepared dataset under ``<name>/<config_id>/<version>/<hash>``;
+        ``config_id`` comes from the config's arguments, which stay the same when a release
+        folder is rebuilt in place or a tag is re-created, so without the manifest in the
+        key a load would serve the old release's rows. ``hash`` is the builder's public
+        constructor argument for that last part of the path; ``__init__`` calls ``_info``
+        (and so this) before it builds the cache directory from it.
+        """
+        if getattr(self, "_manifest_data", None) is None:
+            self._manifest_data = self._fetch_manifest()
+        digest = manifest_sha256(self._manifest_data)
+        pinned = self.config.manifest_sha256
+        if pinned is not None and digest != pinned:
+            raise ManifestMismatch(self.config.release_url(MANIFEST_FILENAME), pinned, digest)
+        self.hash = digest
+
+    def _fetch_manifest(self) -> bytes:
         url = self.config.release_url(MANIFEST_FILENAME)
         try:
-            with open(dl_manager.download(url), "rb") as f:
-                manifest = json.loads(f.read())
-        except (OSError, ValueError) as err:  # FileNotFoundError, HTTP errors, bad JSON
+            if self.config.is_local:
+                with open(url, "rb") as f:
+                    return f.read()
+            repo_id, revision = self.config.data_source or DEFAULT_REPO_ID, self.config.revision_or_tag
+            local = hf_hub_download(
+                repo_id, MANIFEST_FILENAME, repo_type="dataset", revision=revision, token=self.token
+            )
+            with open(local, "rb") as f:
+                return f.read()
+        except (OSError, ValueError, EntryNotFoundError) as err:  # not found, HTTP, offline
+            raise ManifestError(f"cannot read the release manifest {url}: {err}") from err
+
+    def _read_manifest(self) -> dict[str, Any]:
+        url = self.config.release_url(MANIFEST_FILENAME)
+        try:
+            manifest = json.loads(self._manifest_data)
+        except ValueError as err:
             raise ManifestError(f"cannot read the release manifest {url}: {err}") from err
         configs = manifest.get("configs") if isinstance(manifest, dict) else None
         entry = configs.get(self.config.name) if isinstance(configs, dict) else None

@@ -74,7 +74,12 @@ def _validate(args: argparse.Namespace) -> int:
         from chatcorpus.errors import UsageError
 
         raise UsageError("validate needs at least one PATH (or --list-rules)")
-    report = validate_paths(args.paths, disabled=args.disable)
+    if args.against:
+        from chatcorpus.release.against import open_reference, validate_against
+
+        report = validate_against(args.paths, open_reference(args.against), disabled=args.disable)
+    else:
+        report = validate_paths(args.paths, disabled=args.disable)
     FORMATS[args.format](report, sys.stdout, ReportOptions.from_environment(args.max_faults))
     failed = report.errors or (args.strict and report.warnings)
     return EXIT_FAULTS if failed else EXIT_OK
@@ -141,22 +146,41 @@ def _verify(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="chat-dataset-baseline-verify-") as fresh:
         try:  # a fresh cache: what is checked is what the Hub serves now, not an earlier download
             report = verify_release(args.release, cache_dir=args.cache_dir or fresh)
+            if args.lock is not None:
+                from chatcorpus.release.lock import Lock, check_lock
+
+                check_lock(report, Lock.read(args.lock))
         except HUB_ERRORS as err:
             raise PublishError(f"cannot reach the Hub to verify {args.release}: {err}") from err
     print(report.format())
     return EXIT_OK if report.ok else EXIT_FAULTS
 
 
+def _lock(args: argparse.Namespace) -> int:
+    from chatcorpus.release.lock import lock_release
+
+    lock = lock_release(args.release)
+    lock.write(args.out)
+    print(f"locked {lock.repo_id}@{lock.tag}: commit {lock.commit}, manifest sha256 {lock.manifest_sha256}")
+    print(f"written to {args.out}; commit it with your training code and load with --lock {args.out}")
+    return EXIT_OK
+
+
 def _export(args: argparse.Namespace) -> int:
+    from chatcorpus.release.lock import Lock
     from chatcorpus.training.export import ExportOptions, export_release
 
+    lock = Lock.read(args.lock) if args.lock is not None else None
     options = ExportOptions(
-        release=args.release,
+        release=args.release or (lock.repo_id if lock else DEFAULT_REPO_ID),
         revision=args.revision,
-        configs=tuple(args.config or CONFIGS),
+        configs=tuple(args.config) if args.config else None,
         name=args.name,
         author=args.author,
         hub_repo=args.repo,
+        hub_entries=args.hub_entries,
+        lock=lock,
+        manifest_sha256=args.manifest_sha256,
     )
     result = export_release(args.out, args.format, options)
     print(f"{'config':<16}{'rows':>8}  file")
@@ -164,12 +188,73 @@ def _export(args: argparse.Namespace) -> int:
         print(f"{file.config:<16}{file.rows:>8,}  {file.path}")
     if result.dataset_info:
         print(f"LLaMA-Factory entries added to {result.dataset_info}")
+    if result.missing:
+        print(f"note: the release has no {', '.join(result.missing)}; exported the configs it has", file=sys.stderr)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if result.unrendered(options):
         print(
             "note: the prompts config still holds NAME and AUTHOR; give --name and --author to fill them before training",
             file=sys.stderr,
         )
     return EXIT_OK
+
+
+def _align(args: argparse.Namespace) -> int:
+    import json
+
+    from chatcorpus.alignment.corpus import align_tree
+    from chatcorpus.validation.report import format_fault
+
+    _check_source(args.source)
+    alignment = align_tree(args.source)
+    for fault in alignment.faults:
+        print(format_fault(fault), file=sys.stderr)
+    links = list(alignment.links)
+    if args.format == "jsonl":
+        for link in links:
+            print(json.dumps(link.to_json(), ensure_ascii=False))
+        return EXIT_OK
+    # for a person to check: the least certain pairs first, then the records left without an original
+    for link in sorted(links, key=lambda link: (link.en is None, link.score, link.zh.encode("utf-8"))):
+        en = link.en or "-"
+        print(f"{link.score:.3f}  {_printable(link.zh)}  ->  {_printable(en)}  {link.kind}".rstrip())
+        print(f"       zh: {json.dumps(link.zh_instruction[:_EXCERPT], ensure_ascii=False)}")
+        if link.en:
+            print(f"       en: {json.dumps(link.en_instruction[:_EXCERPT], ensure_ascii=False)}")
+    linked = sum(link.en is not None for link in links)
+    print(f"{len(links):,} alpaca-zh records, {linked:,} linked to an alpaca-en original", file=sys.stderr)
+    return EXIT_OK
+
+
+_EXCERPT = 100  # characters of each instruction the text format shows
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    import json
+
+    from chatcorpus.alignment.corpus import align_tree
+    from chatcorpus.alignment.coverage import coverage, text_table
+
+    _check_source(args.source)
+    rows = coverage(args.source, align_tree(args.source))
+    if args.format == "json":
+        print(json.dumps([row.to_json() for row in rows], ensure_ascii=False, indent=2))
+    else:
+        print(text_table(rows))
+    return EXIT_OK
+
+
+def _check_source(source: Path) -> None:
+    if not (source / "alpaca-zh").is_dir() and not (source / "alpaca-en").is_dir():
+        from chatcorpus.errors import SourceLayoutError
+
+        raise SourceLayoutError(f"{source} has neither an alpaca-zh nor an alpaca-en folder")
+
+
+def _printable(text: str) -> str:
+    """A file name as a terminal shows it safely: control characters escaped."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def _positive(text: str) -> int:
@@ -180,6 +265,8 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from chatcorpus.release.lock import LOCK_FILENAME
+
     parser = argparse.ArgumentParser(
         prog="chat-dataset-baseline",
         description="Validate, build and publish the chat-dataset-baseline corpus.",
@@ -211,6 +298,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument(
         "--disable", action="append", default=[], metavar="RULE", help="switch a rule off (repeatable)"
+    )
+    validate.add_argument(
+        "--against",
+        metavar="FOLDER|ORG/NAME@vX.Y.Z|ORG/NAME",
+        help="check only PATH's files, and their duplicates against that release's records (through the duplicate "
+        "index it ships; ORG/NAME alone: its latest vX.Y.Z). A given file replaces its earlier version in the "
+        "release, so an edited record is never a duplicate of itself",
     )
     validate.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     validate.add_argument("--list-rules", action="store_true", help="list rule ids, severities and what they check")
@@ -303,10 +397,58 @@ def build_parser() -> argparse.ArgumentParser:
         help="a Hub release (a revision after @, main if none) or a release folder",
     )
     verify.add_argument("--cache-dir", metavar="DIR", help="download into DIR (default: a fresh temporary folder)")
+    verify.add_argument(
+        "--lock", type=Path, metavar="FILE", help="also report a tag that no longer points where this lock says"
+    )
     verify.set_defaults(handler=_verify)
 
+    lock = commands.add_parser(
+        "lock",
+        help="pin a Hub release by its commit and manifest sha256, in a small file a training repo commits",
+        description="A tag can be deleted and re-created; a lock cannot. Records the commit ORG/NAME@vX.Y.Z points "
+        "at and the sha256 of its manifest.json (which pins every shard's sha256). export --lock, load_view(lock=) "
+        "and load_recipe(lock=) then read that commit and refuse any other manifest; verify --lock reports a tag "
+        "that moved.",
+    )
+    lock.add_argument("release", metavar="ORG/NAME@vX.Y.Z", help="the Hub release to lock, by its version tag")
+    lock.add_argument(
+        "--out",
+        type=Path,
+        default=Path(LOCK_FILENAME),
+        metavar="FILE",
+        help=f"where to write the lock (default ./{LOCK_FILENAME})",
+    )
+    lock.set_defaults(handler=_lock)
+
     _add_export_parser(commands)
+    _add_alignment_parsers(commands)
     return parser
+
+
+def _add_alignment_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    align = commands.add_parser(
+        "align",
+        help="link every alpaca-zh record to its alpaca-en original (or none), with a score",
+        description="Pairs each alpaca-zh file with the alpaca-en file of the index range in its name and aligns "
+        "their records in order, with gaps (records skipped, added or repeated by translators). jsonl: one line per "
+        'alpaca-zh record, {"zh": "alpaca-zh/<file>#<index>", "en": "alpaca-en/<file>#<index>" or null, '
+        '"score": 0..1}; text: the least certain pairs first, for a person to check. A file name without a range, '
+        "a range with no English file and overlapping ranges are warned about on stderr, and their records get no link.",
+    )
+    align.add_argument("source", type=Path, metavar="SRC", help="source folder with alpaca-zh/ and alpaca-en/")
+    align.add_argument("--format", choices=("jsonl", "text"), default="jsonl", help="output format (default jsonl)")
+    align.set_defaults(handler=_align)
+
+    coverage = commands.add_parser(
+        "coverage",
+        help="per English range: records, translated, untranslated copies, skipped, status and translator",
+        description="For each alpaca-en file (an index range of Stanford Alpaca): its records, how many have a "
+        "Chinese translation, how many an untranslated copy, how many neither, and the alpaca-zh file's status "
+        "(done, unfinished, unstated, or missing when no file covers the range) and translator initials.",
+    )
+    coverage.add_argument("source", type=Path, metavar="SRC", help="source folder with alpaca-zh/ and alpaca-en/")
+    coverage.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    coverage.set_defaults(handler=_coverage)
 
 
 def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -317,8 +459,8 @@ def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         help="write a release as files trainers read: LLaMA-Factory data + dataset_info.json, or JSONL of a view",
         description="Reads each config of a release (verified, pinned) and writes it into OUT_DIR. llama-factory: "
         "<config>.alpaca.jsonl and <config>.sharegpt.jsonl, registered in OUT_DIR/dataset_info.json (merged into an "
-        "existing one) with a Hub entry per config. The other formats write <config>.jsonl of that view "
-        "(jsonl: the shared schema).",
+        "existing one): the files are the pinned release. The other formats write <config>.jsonl of that view "
+        "(jsonl: the shared schema). A release that lacks a config exports the configs it has.",
     )
     export.add_argument("out", type=Path, metavar="OUT_DIR", help="folder to write into (created if missing)")
     export.add_argument(
@@ -326,9 +468,19 @@ def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
     )
     export.add_argument(
         "--release",
-        default=DEFAULT_REPO_ID,
         metavar="PATH_OR_REPO",
-        help=f"a release folder or a Hub dataset repo (default {DEFAULT_REPO_ID})",
+        help=f"a release folder or a Hub dataset repo (default: the lock's repo, else {DEFAULT_REPO_ID})",
+    )
+    export.add_argument(
+        "--lock",
+        type=Path,
+        metavar="FILE",
+        help="a file written by `lock`: read the locked commit, refuse a release whose manifest differs",
+    )
+    export.add_argument(
+        "--manifest-sha256",
+        metavar="SHA256",
+        help="refuse the release unless its manifest.json has this sha256",
     )
     export.add_argument(
         "--revision",
@@ -340,7 +492,7 @@ def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         action="append",
         choices=list(CONFIGS),
         metavar="CONFIG",
-        help="a config to export (repeatable; default all)",
+        help="a config to export (repeatable; default every config the release has)",
     )
     export.add_argument("--name", help="fill NAME in the prompts config (with --author)")
     export.add_argument("--author", help="fill AUTHOR in the prompts config (with --name)")
@@ -348,6 +500,12 @@ def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "--repo",
         metavar="ORG/NAME",
         help="the Hub repo LLaMA-Factory's Hub entries name (default: --release when it is a repo)",
+    )
+    export.add_argument(
+        "--hub-entries",
+        action="store_true",
+        help="also register <config>-hub entries that load the Hub repo; LLaMA-Factory reads no revision, so they "
+        "load its main branch, not the pinned release (a warning says so)",
     )
     export.set_defaults(handler=_export)
 

@@ -16,6 +16,7 @@ from chat_dataset_baseline import (
     FileVerificationError,
     IdentityError,
     ManifestError,
+    ManifestMismatch,
     ReleasePathError,
     ShardVerificationError,
     UnknownConfigError,
@@ -35,9 +36,18 @@ class ReleaseNotFoundError(ChatDatasetError, FileNotFoundError):
     """A release, its revision or one of its files is not where it was looked for (CLI exit code 2)."""
 
 
+class LockError(ChatDatasetError, ValueError):
+    """A lock file cannot be read or written: not a lock, or a release that cannot be locked (CLI exit code 2)."""
+
+
 class BaseReleaseError(ChatDatasetError, ValueError):
     """The release named by ``build --base`` cannot be read, or its shards do not match its manifest
     (CLI exit code 2)."""
+
+
+class ReferenceReleaseError(ChatDatasetError, ValueError):
+    """The release named by ``validate --against`` cannot be checked against: unreadable, damaged, or
+    built before releases shipped a duplicate index (CLI exit code 2)."""
 
 
 class ReleaseRefused(ChatDatasetError, ValueError):
@@ -70,9 +80,12 @@ __all__ = [
     "ChatDatasetError",
     "FileVerificationError",
     "IdentityError",
+    "LockError",
     "ManifestError",
+    "ManifestMismatch",
     "PublishError",
     "PushConflict",
+    "ReferenceReleaseError",
     "ReleaseNotFoundError",
     "ReleasePathError",
     "ReleaseRefused",

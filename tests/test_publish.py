@@ -175,11 +175,14 @@ def test_an_append_only_release_uploads_only_its_new_shards_and_both_tags_load(
     mark = hub.mark()
     assert _push(v2) == 0
 
-    uploaded = {sha256 for _, sha256, _ in hub.app.lfs_received[-len(new_shards) :]}
+    # the new shards, and the duplicate index of the config that grew (alpaca-zh's is unchanged: kept)
+    new_files = [*new_shards, "index/alpaca-en.parquet"]
+    uploaded = {sha256 for _, sha256, _ in hub.app.lfs_received[-len(new_files) :]}
     v2_manifest = Manifest.read(v2)
     sha_of = {s["path"]: s["sha256"] for s in v2_manifest.configs["alpaca-en"]["shards"]}
-    assert uploaded == {sha_of[p] for p in new_shards}
-    new_bytes = sum((v2 / p).stat().st_size for p in new_shards)
+    sha_of.update({f["path"]: f["sha256"] for f in v2_manifest.files})
+    assert uploaded == {sha_of[p] for p in new_files}
+    new_bytes = sum((v2 / p).stat().st_size for p in new_files)
     assert sum(r.received for r in hub.since(mark, "PUT", r"/lfs-upload/")) == new_bytes
     assert len(hub.since(mark, "POST", r"/commit/")) == 1
 

@@ -92,13 +92,13 @@ def test_messages_are_system_history_prompt_reply_in_order(demo_release: Path, c
     ]
 
 
-def test_the_input_follows_the_instruction_after_a_blank_line_and_no_empty_system_turn(
+def test_the_input_follows_the_instruction_on_the_next_line_and_no_empty_system_turn(
     demo_release: Path, cache_dir: str
 ) -> None:
     row = _row(demo_release, "alpaca-en", "alpaca-en/sample-en.json#4", "messages", cache_dir)
 
     assert row["messages"] == [
-        {"role": "user", "content": "Classify the animal as a mammal, bird or reptile.\n\nPenguin"},
+        {"role": "user", "content": "Classify the animal as a mammal, bird or reptile.\nPenguin"},
         {"role": "assistant", "content": "A penguin is a bird."},
     ]
     assert row[BOUNDARY_COLUMN] == len(b"Classify the animal as a mammal, bird or reptile.")
@@ -164,8 +164,12 @@ def test_every_view_round_trips_any_rows(rows: list[dict[str, Any]], start: int)
         assert from_view_table(to_view_table(batch, view), view).equals(batch)
 
 
-def test_instruction_and_input_blank_lines_stay_where_they_were() -> None:
+def test_instruction_and_input_line_breaks_stay_where_they_were() -> None:
     rows = [
+        {"instruction": "a\nb", "input": "c"},
+        {"instruction": "a", "input": "\nb"},
+        {"instruction": "", "input": "\n"},
+        {"instruction": "\n", "input": ""},
         {"instruction": "a\n\nb", "input": "c"},
         {"instruction": "a", "input": "\n\nb"},
         {"instruction": "a\n", "input": "\nb"},

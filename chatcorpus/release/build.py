@@ -18,8 +18,11 @@ from pathlib import Path
 from huggingface_hub.utils import tqdm
 
 from chat_dataset_baseline import CARD_FILENAME, CONFIGS, DEFAULT_REPO_ID, MANIFEST_FILENAME, RELEASE_VERSION
+from chatcorpus.alignment.corpus import EN_CONFIG, ZH_CONFIG, Link, align_tree
+from chatcorpus.alignment.coverage import coverage, markdown_table
 from chatcorpus.errors import SourceLayoutError, UsageError
 from chatcorpus.release.card import render_card
+from chatcorpus.release.duplicate_index import INDEX_KIND, IndexWriter, index_path
 from chatcorpus.release.fileset import ReleaseFileSet
 from chatcorpus.release.incremental import BaseRelease, Ledger, ShardReuse, changelog, check_newer, open_base
 from chatcorpus.release.manifest import Manifest, check_version, manifest_schema_text
@@ -27,7 +30,7 @@ from chatcorpus.release.shards import DEFAULT_SHARD_ROWS, ShardInfo, ShardWriter
 from chatcorpus.validation.faults import Fault
 from chatcorpus.validation.record_schema import record_schema_text
 from chatcorpus.validation.records import category_of, to_row
-from chatcorpus.validation.sources import config_sources
+from chatcorpus.validation.sources import SourceRef, config_sources
 from chatcorpus.validation.validate import Validator, without_cycle_collection
 
 
@@ -79,6 +82,8 @@ class ConfigBuild:
 
     counts: ConfigCounts
     shards: list[ShardInfo]
+    #: every row's id and near-duplicate key, for ``validate --against`` this release
+    index: IndexWriter
     changes: dict[str, list[str]] | None = None  # None without a base
 
 
@@ -119,12 +124,18 @@ def _write_release(
 ) -> BuildResult:
     validator = Validator(options.disabled_rules)
     faults: list[Fault] = []
-    built = {config: _build_config(source, staging, config, validator, faults, options, base) for config in configs}
+    links, coverage_table = _translation_links(source, configs, options, faults)
+    built = {
+        config: _build_config(source, staging, config, validator, faults, options, base, links) for config in configs
+    }
     counts = {config: part.counts for config, part in built.items()}
     shard_lists = {config: part.shards for config, part in built.items()}
     files = ReleaseFileSet(staging)
     files.write("schema/record.schema.json", "schema", record_schema_text().encode("utf-8"))
     files.write("schema/manifest.schema.json", "schema", manifest_schema_text().encode("utf-8"))
+    for config, part in built.items():
+        if part.shards:  # the configs the manifest lists
+            files.write(index_path(config), INDEX_KIND, part.index.to_parquet())
     manifest = Manifest(
         version=options.version,
         configs={
@@ -137,12 +148,15 @@ def _write_release(
             if shards
         },
         parent=base.version if base else None,
+        parent_manifest_sha256=base.manifest.sha256 if base else None,
         changelog=_changelog(built, base),
         files=files.entries(),
     )
     manifest.write(staging)  # last but the card: it lists every other file
     arrow_bytes = {config: sum(s.arrow_bytes for s in shards) for config, shards in shard_lists.items()}
-    render_card(manifest, arrow_bytes, options.repo_id).save(staging / CARD_FILENAME)
+    render_card(manifest, arrow_bytes, options.repo_id, translation_coverage=coverage_table).save(
+        staging / CARD_FILENAME
+    )
     faults.sort(key=Fault.sort_key)
     return BuildResult(out, counts, faults, published=False, manifest=manifest)
 
@@ -155,12 +169,17 @@ def _build_config(
     faults: list[Fault],
     options: BuildOptions,
     base: BaseRelease | None = None,
+    links: dict[str, Link] | None = None,
 ) -> ConfigBuild:
-    """Validate and write one config; with a base, rows already in an unchanged base shard stay there."""
+    """Validate and write one config; with a base, rows already in an unchanged base shard stay there.
+
+    ``links`` (by ``source``) fill the translation link of the alpaca-zh rows.
+    """
     counts = ConfigCounts()
     reuse = ShardReuse(base, config) if base is not None else None
     writer = ShardWriter(staging, config, options.shard_rows, first_number=reuse.next_number if reuse else 0)
     ledger: Ledger = []
+    index = IndexWriter()
     refs = config_sources(source, config)
     for ref in tqdm(refs, desc=f"build {config}", unit="file", disable=not options.progress or None):
         result = validator.check(ref)
@@ -171,7 +190,11 @@ def _build_config(
         category = category_of(config, ref.display)
         for accepted in result.accepted:
             row = to_row(accepted.record, accepted.id, accepted.language, category, f"{ref.display}#{accepted.index}")
+            link = links.get(row["source"]) if links else None
+            if link is not None:
+                row["translation_of"], row["translation_kind"] = link.en_id, link.kind
             counts.written += 1
+            index.add(ref.display, accepted)
             if reuse is None:
                 writer.add(row)
                 continue
@@ -179,10 +202,33 @@ def _build_config(
             if not reuse.claim(row):
                 writer.add(row)
     if reuse is None:
-        return ConfigBuild(counts, writer.close())
+        return ConfigBuild(counts, writer.close(), index)
     for row in reuse.rescued_rows():
         writer.add(row)
-    return ConfigBuild(counts, reuse.copy_kept(staging) + writer.close(), changelog(reuse.ledger, ledger))
+    return ConfigBuild(counts, reuse.copy_kept(staging) + writer.close(), index, changelog(reuse.ledger, ledger))
+
+
+def _translation_links(
+    source: Path, configs: list[str], options: BuildOptions, faults: list[Fault]
+) -> tuple[dict[str, Link], str]:
+    """The alpaca-zh rows' links to the alpaca-en rows this release publishes, and the card's coverage table.
+
+    Only English records the build accepts may be originals, so that every
+    ``translation_of`` names a row of the release; they are found by the same checks
+    (a validator of their own: within one config its verdicts do not depend on the
+    other configs). The aligner's warnings join the build's faults.
+    """
+    if ZH_CONFIG not in configs or EN_CONFIG not in configs:
+        return {}, ""
+    english = Validator(options.disabled_rules)
+
+    def accepted(ref: SourceRef) -> set[int]:
+        return {record.index for record in english.check(ref).accepted}
+
+    alignment = align_tree(source, accepted)
+    faults.extend(alignment.faults)
+    links = {link.zh: link for link in alignment.links if link.en is not None}
+    return links, markdown_table(coverage(source, alignment))
 
 
 def _changelog(built: dict[str, ConfigBuild], base: BaseRelease | None) -> dict[str, dict[str, list[str]]]:

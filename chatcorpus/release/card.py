@@ -51,7 +51,10 @@ def card_data(manifest: Manifest, arrow_bytes: dict[str, int]) -> DatasetCardDat
     return data
 
 
-def render_card(manifest: Manifest, arrow_bytes: dict[str, int], repo_id: str = DEFAULT_REPO_ID) -> DatasetCard:
+def render_card(
+    manifest: Manifest, arrow_bytes: dict[str, int], repo_id: str = DEFAULT_REPO_ID, translation_coverage: str = ""
+) -> DatasetCard:
+    """The card; ``translation_coverage`` is the Markdown coverage table of alpaca-zh (``chatcorpus.alignment``)."""
     template = Template(resources.files("chatcorpus.release.templates").joinpath(TEMPLATE).read_text(encoding="utf-8"))
     body = template.substitute(
         version=manifest.version,
@@ -59,6 +62,7 @@ def render_card(manifest: Manifest, arrow_bytes: dict[str, int], repo_id: str = 
         configs_table=_configs_table(manifest),
         repo_id=repo_id,
         changelog=_changelog(manifest),
+        translation_coverage=translation_coverage or "This release has no alpaca-zh and alpaca-en to align.",
     )
     return DatasetCard(f"---\n{card_data(manifest, arrow_bytes).to_yaml()}\n---\n\n{body}")
 

@@ -18,6 +18,8 @@ from chat_dataset_baseline import (
     FILE_KINDS,
     MANIFEST_FILENAME,
     check_release_manifest,
+    local_release_file,
+    manifest_sha256,
     release_file_paths,
     schema_fingerprint,
 )
@@ -34,12 +36,26 @@ MANIFEST_SCHEMA: dict[str, Any] = {
     "$id": "https://github.com/hikariming/chat-dataset-baseline/schema/manifest.schema.json",
     "title": "chat-dataset-baseline release manifest",
     "type": "object",
-    "required": ["format", "version", "parent", "schema_fingerprint", "configs", "files", "changelog"],
+    "required": [
+        "format",
+        "version",
+        "parent",
+        "parent_manifest_sha256",
+        "schema_fingerprint",
+        "configs",
+        "files",
+        "changelog",
+    ],
     "additionalProperties": False,
     "properties": {
         "format": {"const": MANIFEST_FORMAT},
         "version": {"type": "string", "pattern": VERSION_PATTERN},
         "parent": {"type": ["string", "null"], "description": "the version this release was built against"},
+        "parent_manifest_sha256": {
+            "type": ["string", "null"],
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "sha256 of the parent's manifest.json: the identity of the release built on",
+        },
         "schema_fingerprint": _SHA256,
         "configs": {
             "type": "object",
@@ -105,16 +121,21 @@ class Manifest:
     version: str
     configs: dict[str, dict[str, Any]]
     parent: str | None = None
+    #: sha256 of the parent's manifest bytes: which release ``parent`` names, not only its version
+    parent_manifest_sha256: str | None = None
     changelog: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     schema_fingerprint: str = field(default_factory=schema_fingerprint)
     #: every file besides the shards, the manifest and the card (``fileset.ReleaseFileSet.entries``)
     files: list[dict[str, Any]] = field(default_factory=list)
+    #: sha256 of the bytes this manifest was read from; None for one built in memory
+    sha256: str | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": MANIFEST_FORMAT,
             "version": self.version,
             "parent": self.parent,
+            "parent_manifest_sha256": self.parent_manifest_sha256,
             "schema_fingerprint": self.schema_fingerprint,
             "configs": self.configs,
             "files": self.files,
@@ -140,19 +161,31 @@ class Manifest:
             version=data["version"],
             configs=data["configs"],
             parent=data["parent"],
+            parent_manifest_sha256=data["parent_manifest_sha256"],
             changelog=data["changelog"],
             schema_fingerprint=data["schema_fingerprint"],
             files=data["files"],
         )
 
     @classmethod
+    def from_bytes(cls, data: bytes, where: str = "manifest") -> Manifest:
+        """The manifest in ``data``, remembering the sha256 of those bytes: the release's identity."""
+        try:
+            parsed = json.loads(data)
+        except ValueError as err:
+            raise ManifestError(f"{where} is not JSON: {err}") from err
+        manifest = cls.from_dict(parsed, where)
+        manifest.sha256 = manifest_sha256(data)
+        return manifest
+
+    @classmethod
     def read(cls, root: Path) -> Manifest:
         path = root / MANIFEST_FILENAME
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
+            data = Path(local_release_file(str(root), MANIFEST_FILENAME)).read_bytes()
+        except OSError as err:
             raise ManifestError(f"cannot read {path}: {err}") from err
-        return cls.from_dict(data, str(path))
+        return cls.from_bytes(data, str(path))
 
     def release_paths(self) -> list[str]:
         """Every file the release has besides the manifest and the card."""

@@ -35,7 +35,7 @@ from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, ge
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.hf_api import RepoFile
 
-from chat_dataset_baseline import MANIFEST_FILENAME, RELEASE_PLACES
+from chat_dataset_baseline import MANIFEST_FILENAME, RELEASE_PLACES, manifest_sha256
 from chatcorpus.errors import PublishError, PushConflict, ReleaseRefused, TagPending, UsageError
 from chatcorpus.release.fileset import inventory
 from chatcorpus.release.manifest import Manifest, format_change_counts, version_key
@@ -188,7 +188,7 @@ class Publisher:
         plan.committed = head_manifest == self.manifest_bytes
         plan.branch_version = _manifest_version(head_manifest) if head_manifest else None
         if not plan.committed:
-            self._check_lineage(plan.branch_version)
+            self._check_lineage(plan.branch_version, head_manifest)
             self._diff(plan)
         return plan
 
@@ -199,8 +199,9 @@ class Publisher:
                 "content; a published version never changes: build this release under a new version"
             )
 
-    def _check_lineage(self, branch_version: str | None) -> None:
-        """An incremental release goes on the release it was built on; any release goes on an older one."""
+    def _check_lineage(self, branch_version: str | None, branch_manifest: bytes | None) -> None:
+        """An incremental release goes on the very release it was built on (the same manifest bytes, not
+        only the same version string); any release goes on an older one."""
         parent = self.manifest.parent
         if parent is not None and parent != branch_version:
             holds = (
@@ -210,6 +211,13 @@ class Publisher:
             )
             raise ReleaseRefused(
                 f"this release was built on v{parent} but {self.repo_id}@{self.revision} holds {holds}"
+            )
+        expected = self.manifest.parent_manifest_sha256
+        if parent is not None and branch_manifest is not None and manifest_sha256(branch_manifest) != expected:
+            raise ReleaseRefused(
+                f"this release was built on a v{parent} whose manifest has sha256 {expected}, but the v{parent} on "
+                f"{self.repo_id}@{self.revision} has {manifest_sha256(branch_manifest)}: another release under the "
+                f"same version. Its changelog would be wrong; build it again with --base {self.repo_id}@v{parent}"
             )
         if branch_version is not None and version_key(self.manifest.version) <= version_key(branch_version):
             raise ReleaseRefused(

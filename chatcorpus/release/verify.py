@@ -13,7 +13,6 @@ builds on, so a base is held to the same checks.
 from __future__ import annotations
 
 import importlib
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -174,10 +173,10 @@ def open_release(location: ReleaseLocation, api: HfApi | None = None, cache_dir:
 
 def read_manifest(files: ReleaseFiles, where: str) -> Manifest:
     try:
-        data = json.loads(files.read(MANIFEST_FILENAME))
+        data = files.read(MANIFEST_FILENAME)
     except (OSError, ValueError) as err:
         raise ManifestError(f"cannot read {MANIFEST_FILENAME} of {where}: {err}") from err
-    return Manifest.from_dict(data, f"{MANIFEST_FILENAME} of {where}")
+    return Manifest.from_bytes(data, f"{MANIFEST_FILENAME} of {where}")
 
 
 # --- the checks ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from chat_dataset_baseline import IDENTITY_CONFIG, IdentityError
 from chatcorpus.errors import UsageError
+from chatcorpus.release.lock import Lock
 from chatcorpus.training.views import AnyDataset, load_view, map_tables
 
 CONFIG_COLUMN = "config"
@@ -100,8 +101,12 @@ def load_recipe(
     name: str | None = None,
     author: str | None = None,
     cache_dir: str | None = None,
+    lock: Lock | None = None,
+    manifest_sha256: str | None = None,
 ) -> datasets.Dataset | datasets.IterableDataset:
     """A release's configs, verified and in ``view``, mixed by ``recipe`` (a ``Recipe`` or a name in ``RECIPES``).
+
+    ``lock`` and ``manifest_sha256`` pin the release as in ``load_view``.
 
     A recipe with the identity prompts needs ``name`` and ``author``: training on the
     bare placeholders would teach the model that its name is NAME.
@@ -121,6 +126,8 @@ def load_recipe(
             name=name if config == IDENTITY_CONFIG else None,
             author=author if config == IDENTITY_CONFIG else None,
             cache_dir=cache_dir,
+            lock=lock,
+            manifest_sha256=manifest_sha256,
         )
         for config in recipe.probabilities
     }

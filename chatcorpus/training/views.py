@@ -9,7 +9,7 @@ The views (each keeps ``id``, ``language``, ``category``, ``source`` and ``instr
 
 - ``alpaca``: the shared schema as stored.
 - ``messages``: ``messages`` = [system (when not empty), history user/assistant turns,
-  user (instruction, then input after a blank line when there is one), assistant
+  user (the non-empty ones of instruction and input, joined by one "\\n", as LLaMA-Factory joins them), assistant
   (output)], each ``{role, content}``: TRL's conversational type and what
   ``tokenizer.apply_chat_template`` takes.
 - ``sharegpt``: ``conversations`` of ``{from, value}`` with ``from`` in human/gpt, and
@@ -39,6 +39,7 @@ from chat_dataset_baseline import (
     from_view_table,
     to_view_table,
 )
+from chatcorpus.release.lock import Lock
 
 AnyDataset = TypeVar("AnyDataset", datasets.Dataset, datasets.IterableDataset)
 
@@ -77,16 +78,23 @@ def load_view(
     name: str | None = None,
     author: str | None = None,
     cache_dir: str | None = None,
+    lock: Lock | None = None,
+    manifest_sha256: str | None = None,
 ) -> datasets.Dataset | datasets.IterableDataset:
     """One config of a release (a local folder or a Hub repo id), verified, in ``view``.
 
     ``name`` and ``author`` fill the ``prompts`` config's placeholders; see
-    ``chatcorpus.training.identity``.
+    ``chatcorpus.training.identity``. ``lock`` (see ``chatcorpus.release.lock``) reads the
+    locked commit and refuses another manifest; ``manifest_sha256`` refuses a release
+    whose ``manifest.json`` has another sha256 (``ManifestMismatch``).
     """
+    if lock is not None:
+        revision, manifest_sha256 = lock.pin(str(release), revision)
     builder = ChatDatasetBaseline(
         config_name=config,
         data_source=str(release),
         revision=revision,
+        manifest_sha256=manifest_sha256,
         format=view,
         model_name=name,
         model_author=author,

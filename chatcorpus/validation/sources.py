@@ -114,6 +114,23 @@ class ParsedSource:
         ]
         self._pending += len(problems)
 
+    def place(self, found: list[tuple[int, Problem, Severity]]) -> list[Fault]:
+        """Faults for problems found later, in records by index, placed together (one sweep for all).
+
+        For checks that run after the file's own (duplicates against a release): the
+        faults are returned, not added to ``faults``.
+        """
+        pending: list[_Pending] = []
+        for index, problem, severity in found:
+            span = self._element_span(index)
+            offset = pointer_offsets(self.data, *span, [problem.pointer])[problem.pointer] if span else 0
+            pending.append(_Pending(offset, problem.rule, severity, problem.message, index, problem.pointer))
+        places = positions(self.data, (p.offset for p in pending))
+        return [
+            Fault(self.ref.display, *places[p.offset], p.rule, p.severity, p.message, p.record, p.pointer)
+            for p in pending
+        ]
+
     def report(
         self,
         rule: str,

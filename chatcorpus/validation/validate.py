@@ -31,6 +31,8 @@ class AcceptedRecord:
     record: dict[str, Any]
     id: str
     language: str
+    #: what near-duplicates are compared by (``near_duplicate_key``); a release's duplicate index holds its hash
+    near_key: str = ""
 
 
 @dataclass
@@ -104,8 +106,10 @@ class Validator:
         for position, (index, record) in enumerate(source.records):
             found = problems[position]
             record_id = None
+            near_key = ""
             if not any(_severity(p) is Severity.ERROR for p in found):
-                record_id, duplicate = self._deduplicate(record, normalized[position], ref, index)
+                near_key = near_duplicate_key(record, normalized[position])
+                record_id, duplicate = self._deduplicate(record, near_key, ref, index)
                 found.extend(duplicate)
             found = [p for p in found if p.rule not in self.disabled]
             if found:
@@ -113,7 +117,7 @@ class Validator:
             if record_id is None or any(_severity(p) is Severity.ERROR for p in found):
                 result.rejected += 1
             else:
-                result.accepted.append(AcceptedRecord(index, record, record_id, frame.languages[position]))
+                result.accepted.append(AcceptedRecord(index, record, record_id, frame.languages[position], near_key))
         result.faults = [fault for fault in source.faults if fault.rule not in self.disabled]
         return result
 
@@ -130,7 +134,7 @@ class Validator:
                     problems[position].extend(check(records[position], ctx))
 
     def _deduplicate(
-        self, record: dict[str, Any], normalized: str, ref: SourceRef, index: int
+        self, record: dict[str, Any], near_key: str, ref: SourceRef, index: int
     ) -> tuple[str, list[Problem]]:
         """The record's id, and a duplicate problem when an equal record was seen before."""
         record_id = content_id(record)
@@ -148,10 +152,8 @@ class Validator:
                     f"the same record is in {first.config} ({first.display} record {first_index})",
                 )
             ]
-        if record.get("history"):
-            normalized += repr(record["history"])
         # keys live for one run only, so Python's own string hash serves (64 bits)
-        earlier = self._normalized.setdefault(hash(normalized), here)
+        earlier = self._normalized.setdefault(hash(near_key), here)
         if earlier != here:
             first, first_index = self._place(earlier)
             return record_id, [
@@ -180,6 +182,12 @@ def _text_frame(records: list[dict[str, Any]], config: str | None) -> TextFrame:
     has_history = np.array([bool(record.get("history")) for record in records], dtype=bool)
     texts = pc.binary_join_element_wise(*(columns[name] for name in LANGUAGE_FIELDS), string_scalar("\n"))
     return TextFrame(columns, has_history, languages_of(texts), config)
+
+
+def near_duplicate_key(record: dict[str, Any], normalized: str) -> str:
+    """What near-duplicates are compared by: the text without case, spacing and punctuation, then the turns."""
+    history = record.get("history")
+    return normalized + repr(history) if history else normalized
 
 
 def _normalized_texts(frame: TextFrame) -> list[str]:

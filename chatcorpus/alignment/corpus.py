@@ -1,0 +1,213 @@
+"""Align a source tree: every alpaca-zh record with its alpaca-en original, or none.
+
+Reads both configs' files with the validator's own reader (so a file with a syntax
+fault still gives the records that parse, at the indices ``validate`` and ``build``
+use), pairs the files by the index range in their names, and aligns each pair
+(``monotone``). A record is only ever linked inside its file's range: records of a
+file without a usable range get no link, and the reasons are located warnings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chat_dataset_baseline import TRANSLATED, UNTRANSLATED
+from chatcorpus.alignment.lexicon import InstructionWords, Lexicon, Vocabulary, english_signatures
+from chatcorpus.alignment.monotone import Band, Pairing, align_files
+from chatcorpus.alignment.ranges import FilePair, NamedRange, pair_files
+from chatcorpus.alignment.signals import FileSignals, file_signals
+from chatcorpus.validation.faults import Fault
+from chatcorpus.validation.records import content_id
+from chatcorpus.validation.sources import SourceRef, config_sources, read_source
+
+ZH_CONFIG, EN_CONFIG = "alpaca-zh", "alpaca-en"
+
+
+@dataclass(frozen=True)
+class Link:
+    """One alpaca-zh record and its English original (``en`` None: no original found)."""
+
+    zh: str  # as in the ``source`` column: alpaca-zh/<file>#<index>
+    en: str | None
+    score: float  # 0..1, the pair's log-odds through a logistic; 0 without a pair
+    kind: str  # TRANSLATED or UNTRANSLATED with a pair, "" without
+    en_id: str  # the English record's ``id``, "" without a pair
+    # the two instructions, for a person checking the pair (``align --format text``)
+    zh_instruction: str = field(default="", compare=False, repr=False)
+    en_instruction: str = field(default="", compare=False, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"zh": self.zh, "en": self.en, "score": round(self.score, 4)}
+
+
+@dataclass
+class FileAlignment:
+    """One zh file's part: its range and name's facts, its English file, and its records' links."""
+
+    zh: NamedRange | None  # None: the name gives no range
+    zh_ref: SourceRef
+    en: NamedRange | None
+    en_records: int  # records read from the English file, aligned with or not
+    links: list[Link] = field(default_factory=list)
+
+
+@dataclass
+class Alignment:
+    """Every alpaca-zh record's link, file by file, and the warnings on the way."""
+
+    files: list[FileAlignment]
+    faults: list[Fault]
+
+    @property
+    def links(self) -> Iterator[Link]:
+        for part in self.files:
+            yield from part.links
+
+    def by_source(self) -> dict[str, Link]:
+        return {link.zh: link for link in self.links}
+
+
+def _readable(records: Iterable[tuple[int, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """Records with the two fields the alignment reads as strings; the others cannot be published anyway."""
+    return [
+        (index, record)
+        for index, record in records
+        if isinstance(record, dict)
+        and isinstance(record.get("instruction"), str)
+        and isinstance(record.get("output"), str)
+        and isinstance(record.get("input", ""), str)
+        and isinstance(record.get("system", ""), str)
+        and isinstance(record.get("history") or [], list)
+    ]
+
+
+def _logistic(log_odds: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, log_odds))))
+
+
+#: Which records of an English file may be originals (by index); None: every readable record.
+EnglishFilter = Callable[[SourceRef], set[int]]
+
+
+def align_tree(root: Path, english: EnglishFilter | None = None) -> Alignment:
+    """The alignment of ``root``'s ``alpaca-zh`` files with its ``alpaca-en`` files.
+
+    Two passes: the first without the lexical signal, whose confident pairs teach the
+    lexicon (``lexicon``) the second pass scores meaning with. ``english`` limits the
+    originals, as ``build`` does to the English records it publishes, so a link never
+    names a row the release does not hold.
+    """
+    pairs, faults = pair_files(config_sources(root, ZH_CONFIG), config_sources(root, EN_CONFIG))
+    named = {pair.zh.ref.display for pair in pairs}
+    vocabulary = Vocabulary()
+    prepared = [_prepare(pair, vocabulary, english) for pair in pairs]
+    lexicon = Lexicon.learn([part.confident_pairs() for part in prepared if part.en_signals is not None])
+    files = [part.align(lexicon) for part in prepared]
+    for ref in config_sources(root, ZH_CONFIG):  # named without a range: every record unlinked
+        if ref.display not in named:
+            records = _readable(read_source(ref).records)
+            files.append(
+                FileAlignment(None, ref, None, 0, [_unlinked(ref, index, record) for index, record in records])
+            )
+    files.sort(key=lambda part: part.zh_ref.display.encode("utf-8"))
+    return Alignment(files, sorted(faults))
+
+
+def _unlinked(ref: SourceRef, index: int, record: dict[str, Any] | None = None) -> Link:
+    return Link(f"{ref.display}#{index}", None, 0.0, "", "", record["instruction"] if record else "")
+
+
+#: Pairs of the first pass with at least these log-odds teach the lexicon.
+CONFIDENT_LOG_ODDS = 1.0
+
+
+@dataclass
+class _PreparedPair:
+    """A file pair read, with its signals and its first-pass pairing."""
+
+    pair: FilePair
+    zh_records: list[tuple[int, dict[str, Any]]]
+    en_records: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    en_read: int = 0
+    zh_signals: FileSignals | None = None
+    en_signals: FileSignals | None = None
+    zh_words: InstructionWords | None = None
+    en_words: InstructionWords | None = None
+    band: Band | None = None
+    first: Pairing | None = None
+
+    def confident_pairs(self) -> tuple[InstructionWords, InstructionWords, np.ndarray, np.ndarray]:
+        assert self.first is not None and self.zh_words is not None and self.en_words is not None
+        assert self.zh_signals is not None
+        rows = np.flatnonzero(
+            (self.first.en_of >= 0) & (np.nan_to_num(self.first.log_odds, nan=-1e9) >= CONFIDENT_LOG_ODDS)
+        )
+        rows = rows[self.zh_signals.has_han[rows]]  # translations only: a copy teaches English-English
+        return self.zh_words, self.en_words, rows, self.first.en_of[rows]
+
+    def align(self, lexicon: Lexicon) -> FileAlignment:
+        pair = self.pair
+        if pair.en is None or self.zh_signals is None or self.en_signals is None:
+            return FileAlignment(
+                pair.zh, pair.zh.ref, None, 0, [_unlinked(pair.zh.ref, i, r) for i, r in self.zh_records]
+            )
+        assert self.zh_words is not None and self.en_words is not None
+        lexical = (lexicon.signatures(self.zh_words), english_signatures(self.en_words))
+        pairing = align_files(self.zh_signals, self.en_signals, lexical, self.band)
+        links = []
+        for k, (index, zh_record) in enumerate(self.zh_records):
+            j = int(pairing.en_of[k])
+            if j < 0:
+                links.append(_unlinked(pair.zh.ref, index, zh_record))
+                continue
+            en_index, en_record = self.en_records[j]
+            links.append(
+                Link(
+                    f"{pair.zh.ref.display}#{index}",
+                    f"{pair.en.ref.display}#{en_index}",
+                    _logistic(float(pairing.log_odds[k])),
+                    _kind(self.zh_signals, k),
+                    content_id(en_record),
+                    zh_record["instruction"],
+                    en_record["instruction"],
+                )
+            )
+        return FileAlignment(pair.zh, pair.zh.ref, pair.en, self.en_read, links)
+
+
+def _prepare(pair: FilePair, vocabulary: Vocabulary, english: EnglishFilter | None) -> _PreparedPair:
+    zh_records = _readable(read_source(pair.zh.ref).records)
+    if pair.en is None:
+        return _PreparedPair(pair, zh_records)
+    en_source = read_source(pair.en.ref)
+    en_records = _readable(en_source.records)
+    if english is not None:
+        allowed = english(pair.en.ref)
+        en_records = [(index, record) for index, record in en_records if index in allowed]
+    interner = Vocabulary()  # the pair's own: exact-copy numbers need not be shared across files
+    zh_signals = file_signals([r for _, r in zh_records], interner)
+    en_signals = file_signals([r for _, r in en_records], interner)
+    band = Band.of(zh_signals, en_signals) if len(zh_signals) and len(en_signals) else None
+    return _PreparedPair(
+        pair,
+        zh_records,
+        en_records,
+        en_source.records_read,
+        zh_signals,
+        en_signals,
+        InstructionWords.of_chinese([r["instruction"] for _, r in zh_records], vocabulary),
+        InstructionWords.of_english([r["instruction"] for _, r in en_records], vocabulary),
+        band,
+        align_files(zh_signals, en_signals, band=band),
+    )
+
+
+def _kind(zh: FileSignals, k: int) -> str:
+    """A record with no Han character left is the English original copied, not translated."""
+    return TRANSLATED if bool(zh.has_han[k]) else UNTRANSLATED

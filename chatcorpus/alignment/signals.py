@@ -1,0 +1,219 @@
+"""What survives translation, per record, as arrays: the signals the alignment scores pairs on.
+
+A translator rewrites every word, but keeps much else: numbers, URLs, code and names in
+Latin script, whether the record has an ``input`` at all, how many lines the answer has,
+and roughly how long each part is (Gale and Church's observation, with a Han character
+worth a few English letters). A record left in English keeps everything. Each signal is
+one NumPy array over a file's records, so scoring the candidate pairs of a file is a
+handful of vectorized operations, not a Python loop over pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from chatcorpus.alignment.lexicon import Vocabulary, shared_bits
+from chatcorpus.validation.records import content_key
+from chatcorpus.validation.textstats import han_counts
+
+# Tokens a translation keeps verbatim: numbers, and Latin words with a capital, a digit or an
+# underscore (names, acronyms, identifiers, parts of URLs). All-lowercase words are left out on both
+# sides: in English text they are the common words, which say nothing about which record is the
+# original. Every byte that cannot be part of a token (any byte of a non-ASCII character included)
+# becomes a space in one NumPy lookup, then Arrow splits on whitespace and RE2 keeps the tokens:
+# Python's re, and RE2 splitting on a character class, were the slowest steps of the alignment.
+_TOKEN_BYTES = np.full(256, ord(" "), dtype=np.uint8)
+for _c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.,":
+    _TOKEN_BYTES[_c] = _c
+_KEPT = r"^(?:[0-9]|[A-Z_]|[a-z]+[A-Z0-9_])"
+
+
+def _kept_tokens(texts: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Every kept token of every text, as (text index, token), in text order."""
+    _, offsets, data = texts.buffers()
+    ascii_data = _TOKEN_BYTES[np.frombuffer(data, dtype=np.uint8)] if data is not None else np.zeros(0, np.uint8)
+    spaced = pa.StringArray.from_buffers(len(texts), offsets, pa.py_buffer(ascii_data.tobytes()), offset=texts.offset)
+    words = pc.utf8_split_whitespace(spaced)
+    flat = pc.utf8_trim(pc.list_flatten(words), ".,")
+    keep = pc.match_substring_regex(flat, _KEPT)
+    return pc.filter(pc.list_parent_indices(words), keep).to_numpy().astype(np.int64), pc.filter(flat, keep)
+
+
+#: English letters per Han character of a translation, measured on the 2024-05-06 seed's aligned pairs.
+LETTERS_PER_HAN = 3.0
+
+
+def _log_units(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """log(1 + length in English letters), Han characters weighing LETTERS_PER_HAN; and the Han counts."""
+    han = han_counts(texts).astype(float)
+    characters = _numpy(pc.utf8_length(texts)).astype(float)
+    return np.log1p(han * LETTERS_PER_HAN + characters - han), han
+
+
+@dataclass
+class FileSignals:
+    """Per record of one file: the keys of exact copies, the numeric signals and the kept tokens."""
+
+    # each text as a number, equal where the texts are equal (``Vocabulary``), so exact-copy checks are array compares
+    content: np.ndarray  # the canonical content: equal means an exact copy
+    instruction: np.ndarray
+    input: np.ndarray  # -1 for an empty input
+    output: np.ndarray  # -1 for an output of under 3 characters, too short to tell records apart
+    has_han: np.ndarray  # bool: any Han character in instruction, input or output
+    input_empty: np.ndarray  # bool
+    log_instruction: np.ndarray  # log(1 + length in letters)
+    log_output: np.ndarray
+    output_lines: np.ndarray  # int: newlines inside the stripped output
+    has_digits: np.ndarray  # bool
+    token_records: np.ndarray  # int64: the record of each kept token (a record's tokens may repeat)
+    token_texts: pa.Array  # string: the kept tokens themselves
+
+    def __len__(self) -> int:
+        return len(self.content)
+
+
+def _has_digits(token_records: np.ndarray, token_texts: pa.Array, n: int) -> np.ndarray:
+    numbers = _numpy(pc.match_substring_regex(token_texts, "^[0-9]")).astype(bool)
+    has = np.zeros(n, dtype=bool)
+    has[token_records[numbers]] = True
+    return has
+
+
+def _numpy(array: pa.Array) -> np.ndarray:
+    return array.to_numpy(zero_copy_only=False)
+
+
+def file_signals(records: Sequence[dict[str, Any]], interner: Vocabulary) -> FileSignals:
+    """The signals of every record of a file; records need ``instruction`` and ``output`` as strings."""
+    instruction = [r["instruction"] for r in records]
+    inputs = [r.get("input") or "" for r in records]
+    output = [r["output"] for r in records]
+    joined = [f"{a}\n{b}\n{c}" for a, b, c in zip(instruction, inputs, output, strict=True)]
+    token_records, token_texts = _kept_tokens(pa.array(joined, pa.string()))
+    log_instruction, han_instruction = _log_units(pa.array(instruction, pa.string()))
+    log_output, han_output = _log_units(pa.array(output, pa.string()))
+    input_array = pa.array(inputs, pa.string())
+    stripped_output = pc.utf8_trim_whitespace(pa.array(output, pa.string()))
+    return FileSignals(
+        content=interner.codes([content_key(r) for r in records]),
+        instruction=interner.codes(instruction),
+        input=interner.codes(inputs, [bool(s) for s in inputs]),
+        output=interner.codes(output, [len(s) > 2 for s in output]),
+        has_han=(han_instruction + han_output + han_counts(input_array)) > 0,
+        input_empty=_numpy(pc.equal(pc.utf8_trim_whitespace(input_array), "")).astype(bool),
+        log_instruction=log_instruction,
+        log_output=log_output,
+        output_lines=_numpy(pc.count_substring(stripped_output, "\n")).astype(np.int64),
+        has_digits=_has_digits(token_records, token_texts, len(records)),
+        token_records=token_records,
+        token_texts=token_texts,
+    )
+
+
+#: A kept token found in more English records of the file than this says little about which one.
+RARE_TOKEN_RECORDS = 40
+
+
+@dataclass
+class TokenPairs:
+    """The kept tokens of a file pair as numbers: each (record, token) once, for the zh and the en file."""
+
+    zh_records: np.ndarray
+    zh_tokens: np.ndarray
+    en_records: np.ndarray  # sorted by token
+    en_tokens: np.ndarray
+    en_first: np.ndarray  # per token number: where its en occurrences start in en_records
+    en_count: np.ndarray  # per token number: in how many en records it occurs
+
+    @classmethod
+    def of(cls, zh: FileSignals, en: FileSignals) -> TokenPairs:
+        codes = pc.dictionary_encode(pa.concat_arrays([zh.token_texts, en.token_texts])).indices.to_numpy()
+        vocabulary = int(codes.max()) + 1 if len(codes) else 1
+        zh_records, zh_tokens = _distinct(zh.token_records, codes[: len(zh.token_texts)], vocabulary)
+        en_records, en_tokens = _distinct(en.token_records, codes[len(zh.token_texts) :], vocabulary)
+        order = np.lexsort((en_records, en_tokens))
+        en_records, en_tokens = en_records[order], en_tokens[order]
+        count = np.bincount(en_tokens, minlength=vocabulary)
+        first = np.concatenate([[0], np.cumsum(count)[:-1]])
+        return cls(zh_records, zh_tokens, en_records, en_tokens, first, count)
+
+
+def _distinct(records: np.ndarray, tokens: np.ndarray, vocabulary: int) -> tuple[np.ndarray, np.ndarray]:
+    pairs = np.unique(records * vocabulary + tokens)
+    return pairs // vocabulary, pairs % vocabulary
+
+
+def shared_tokens(
+    pairs: TokenPairs, n_zh: int, lo: np.ndarray, hi: np.ndarray, starts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per band cell, how many of the zh record's rare tokens the en record has; per zh record, how many it has.
+
+    Zh record ``i`` may pair with en records ``lo[i]..hi[i]``, whose cells start at
+    ``starts[i]`` of the flat cell array. A join on the token numbers: the work is the
+    rare tokens' occurrences, at most RARE_TOKEN_RECORDS each, never rows times columns.
+    """
+    cells = int(starts[-1] + hi[-1] - lo[-1] + 1) if n_zh else 0
+    count = pairs.en_count[pairs.zh_tokens]
+    rare = (count >= 1) & (count <= RARE_TOKEN_RECORDS)
+    rows, tokens, count = pairs.zh_records[rare], pairs.zh_tokens[rare], count[rare]
+    known = np.bincount(rows, minlength=n_zh).astype(np.float64)
+    # every (zh token occurrence, en record with that token): repeat each row by its token's count
+    row_of = np.repeat(rows, count)
+    offset = np.arange(len(row_of)) - np.repeat(np.cumsum(count) - count, count)
+    column = pairs.en_records[np.repeat(pairs.en_first[tokens], count) + offset]
+    inside = (column >= lo[row_of]) & (column <= hi[row_of])
+    shared = np.bincount(starts[row_of[inside]] + column[inside] - lo[row_of[inside]], minlength=cells)
+    return shared.astype(np.float64), known
+
+
+def pair_scores(
+    zh: FileSignals,
+    en: FileSignals,
+    row_of_cell: np.ndarray,
+    col_of_cell: np.ndarray,
+    shared: np.ndarray,
+    known: np.ndarray,
+    lexical: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Log-odds that zh record ``row_of_cell[c]`` was made from en record ``col_of_cell[c]``, per cell.
+
+    The weights are set by hand against the seed's hand-checked pairs (a positive score
+    means "more likely the original than not"); each term is one signal of the module doc.
+    """
+    i, j = row_of_cell, col_of_cell
+    score = np.full(len(i), -1.0)
+    both_empty = zh.input_empty[i] & en.input_empty[j]
+    one_empty = zh.input_empty[i] != en.input_empty[j]
+    score += np.where(both_empty, 0.7, np.where(one_empty, -2.5, 0.5))
+    score += np.where(zh.has_digits[i] == en.has_digits[j], 0.3, -0.6)
+    # the instruction is what translators kept closest; answers were often re-written, so they weigh less
+    d_ins = zh.log_instruction[i] - en.log_instruction[j] + 0.2
+    score += 1.5 - np.minimum(4.0, 0.5 * (d_ins / 0.35) ** 2)
+    d_out = zh.log_output[i] - en.log_output[j] + 0.1
+    score += 0.5 - np.minimum(1.5, 0.5 * (d_out / 1.2) ** 2)
+    line_gap = np.abs(zh.output_lines[i] - en.output_lines[j])
+    score += np.where(line_gap == 0, 0.3, -0.2 * np.minimum(line_gap, 4))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(known[i] > 0, shared / np.maximum(known[i], 1), 0.0)
+    score += np.where(known[i] > 0, 5.0 * share - 2.0, 0.0)
+    if lexical is not None:
+        # English words the Chinese instruction predicts (``lexicon``), found in the English instruction
+        found = shared_bits(lexical[0], lexical[1], i, j)
+        score += np.minimum(found, 4) * 1.0 - 1.0
+    score += _exact(zh, en, i, j)
+    return score
+
+
+def _exact(zh: FileSignals, en: FileSignals, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Bonus for parts kept exactly: the whole record (an untranslated copy), the instruction, a non-empty input, the output."""
+    copy = zh.content[i] == en.content[j]
+    bonus = np.where(zh.instruction[i] == en.instruction[j], 6.0, 0.0)
+    bonus += np.where((zh.input[i] >= 0) & (zh.input[i] == en.input[j]), 4.0, 0.0)
+    bonus += np.where((zh.output[i] >= 0) & (zh.output[i] == en.output[j]), 4.0, 0.0)
+    return np.where(copy, 12.0, bonus)

@@ -1,0 +1,199 @@
+"""Validate a pull request's files against a published release: cost follows the change.
+
+Only the given files are read and checked for schema and lint. Duplicates are checked
+among them (as ``validate`` always does) and against the release's records through its
+duplicate index (``index/<config>.parquet``), never its shards. A given file replaces its
+earlier version in the release (matched by its path from the config folder on, which is
+the ``source`` a build gives its rows), so a record edited or left as it was in a changed
+file is never reported as a duplicate of its own previous version.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+
+from chat_dataset_baseline import CONFIGS, FileVerificationError, verify_file
+from chatcorpus.errors import ChatDatasetError, ManifestError, ReferenceReleaseError
+from chatcorpus.release.duplicate_index import INDEX_KIND, ConfigIndex, index_path, near_hash, read_index
+from chatcorpus.release.manifest import Manifest, version_key
+from chatcorpus.validation.faults import Problem, Severity
+from chatcorpus.validation.sources import SourceRef, discover
+from chatcorpus.validation.validate import FileResult, ValidationReport, Validator, without_cycle_collection
+
+#: ``ORG/NAME`` with no revision: the latest release published there (its highest vX.Y.Z tag)
+_REPO_ONLY = re.compile(r"[\w.-]+/[\w.-]+")
+_VERSION_TAG = re.compile(r"v([0-9]+\.[0-9]+\.[0-9]+)")
+
+
+@dataclass(frozen=True)
+class ReferenceRelease:
+    """A release to validate against: its version and the duplicate index of each config."""
+
+    name: str  # how faults name it: ``ORG/NAME@v1.2.0`` or the folder
+    version: str
+    indexes: dict[str, ConfigIndex]
+
+
+def open_reference(spec: str, cache_dir: str | None = None) -> ReferenceRelease:
+    """``FOLDER``, ``ORG/NAME@vX.Y.Z``, or ``ORG/NAME`` (its latest release): opened and its index verified."""
+    from chatcorpus.release.verify import HUB_ERRORS, ReleaseLocation, open_release, read_manifest
+
+    if not Path(spec).is_dir() and _REPO_ONLY.fullmatch(spec):
+        spec = f"{spec}@{latest_release_tag(spec)}"
+    location = ReleaseLocation.parse(spec)
+    try:
+        files = open_release(location, cache_dir=cache_dir)
+        manifest = read_manifest(files, str(location))
+        indexes = {
+            config: _read_config_index(files.read, manifest, config, str(location)) for config in manifest.configs
+        }
+    except (ManifestError, ReferenceReleaseError):
+        raise
+    except (ChatDatasetError, *HUB_ERRORS) as err:  # type: ignore[misc]  # a starred tuple of exception types
+        raise ReferenceReleaseError(f"cannot read the release {location}: {err}") from err
+    if location.is_tag and location.revision != f"v{manifest.version}":
+        raise ReferenceReleaseError(f"{location} holds a manifest of version {manifest.version}")
+    return ReferenceRelease(str(location), manifest.version, indexes)
+
+
+def latest_release_tag(repo_id: str) -> str:
+    """The highest ``vX.Y.Z`` tag of a Hub dataset repo: its latest published release."""
+    from huggingface_hub import HfApi
+
+    tags = [tag.name for tag in HfApi().list_repo_refs(repo_id, repo_type="dataset").tags]
+    versions = [tag for tag in tags if _VERSION_TAG.fullmatch(tag)]
+    if not versions:
+        raise ReferenceReleaseError(f"{repo_id} has no release tag vX.Y.Z to validate against")
+    return max(versions, key=lambda tag: version_key(tag[1:]))
+
+
+def _read_config_index(read: Callable[[str], bytes], manifest: Manifest, config: str, where: str) -> ConfigIndex:
+    path = index_path(config)
+    entry = next((f for f in manifest.files if f["path"] == path and f["kind"] == INDEX_KIND), None)
+    if entry is None:
+        raise ReferenceReleaseError(
+            f"{where} has no duplicate index for {config} ({path}): it was built before releases shipped one; "
+            "validate against a newer release, or validate the whole corpus without --against"
+        )
+    data = read(path)
+    try:
+        verify_file(data, entry)
+    except FileVerificationError as err:
+        raise ReferenceReleaseError(f"the release {where} is damaged: {err}") from err
+    return read_index(data, config, f"{path} of {where}")
+
+
+def source_path(ref: SourceRef) -> str | None:
+    """A file's path from its config folder on (``alpaca-zh/sub/x.json``): the ``source`` a build gives its rows."""
+    if ref.config is None:
+        return None
+    parts = PurePath(ref.path).parts
+    for position in range(len(parts) - 2, -1, -1):  # the nearest enclosing folder named after the config
+        if parts[position] == ref.config:
+            return "/".join(parts[position:])
+    return None
+
+
+def validate_against(paths: list[Path], release: ReferenceRelease, disabled: Iterable[str] = ()) -> ValidationReport:
+    """Check only ``paths``; duplicates among them and against ``release``'s records."""
+    validator = Validator(disabled)
+    refs = discover(paths)
+    replaced = {path for path in map(source_path, refs) if path is not None}
+    indexes = {config: index.without_files(replaced) for config, index in release.indexes.items()}
+    results: list[tuple[SourceRef, FileResult]] = []
+    with without_cycle_collection():
+        for ref in refs:
+            results.append((ref, validator.check(ref)))
+        _find_release_duplicates(results, indexes, release, validator.disabled)
+    faults = sorted(fault for _, result in results for fault in result.faults)
+    return ValidationReport(
+        faults,
+        files=len(results),
+        records=sum(result.records_read for _, result in results),
+        rejected=sum(result.rejected for _, result in results),
+    )
+
+
+def _find_release_duplicates(
+    results: list[tuple[SourceRef, FileResult]],
+    indexes: dict[str, ConfigIndex],
+    release: ReferenceRelease,
+    disabled: frozenset[str],
+) -> None:
+    """Add a duplicate fault to each accepted record the release already holds (one bulk lookup per config)."""
+    candidates = [
+        (ref, result, accepted)
+        for ref, result in results
+        for accepted in result.accepted
+        if not _has_duplicate_fault(result, accepted.index)
+    ]
+    if not candidates:
+        return
+    ids = [int(accepted.id, 16) for _, _, accepted in candidates]
+    nears = [near_hash(accepted.near_key) for _, _, accepted in candidates]
+    exact = {config: index.find("id", ids) for config, index in indexes.items()}
+    near = {config: index.find("near", nears) for config, index in indexes.items()}
+    # the record's own config first: a duplicate there is an error, elsewhere a warning
+    known = list(CONFIGS)
+    order = sorted(indexes, key=lambda config: known.index(config) if config in known else len(known))
+    found: dict[int, tuple[FileResult, list[tuple[int, Problem, Severity]]]] = {}
+    for n, (ref, result, accepted) in enumerate(candidates):
+        configs = ([ref.config] if ref.config in indexes else []) + [c for c in order if c != ref.config]
+        problem = _exact_problem(n, configs, ref, exact, indexes, release) or _near_problem(
+            n, configs, near, indexes, release
+        )
+        if problem is None or problem.rule in disabled:
+            continue
+        severity = Severity.ERROR if problem.rule == "duplicate.exact" else Severity.WARNING
+        found.setdefault(id(result), (result, []))[1].append((accepted.index, problem, severity))
+        if severity is Severity.ERROR:
+            result.accepted.remove(accepted)
+            result.rejected += 1
+    for result, problems in found.values():  # placed per file, in one sweep over its bytes
+        result.faults += result.source.place(problems)
+
+
+def _has_duplicate_fault(result: FileResult, index: int) -> bool:
+    return any(f.index == index and f.rule.startswith("duplicate.") for f in result.faults)
+
+
+def _exact_problem(
+    n: int,
+    configs: list[str],
+    ref: SourceRef,
+    exact: dict[str, list[int | None]],
+    indexes: dict[str, ConfigIndex],
+    release: ReferenceRelease,
+) -> Problem | None:
+    for config in configs:
+        position = exact[config][n]
+        if position is None:
+            continue
+        file, record = indexes[config].place(position)
+        if config == ref.config:
+            return Problem("duplicate.exact", f"the same record as {file} record {record} in {release.name}")
+        return Problem(
+            "duplicate.cross-config", f"the same record is in {config} ({file} record {record} in {release.name})"
+        )
+    return None
+
+
+def _near_problem(
+    n: int,
+    configs: list[str],
+    near: dict[str, list[int | None]],
+    indexes: dict[str, ConfigIndex],
+    release: ReferenceRelease,
+) -> Problem | None:
+    for config in configs:
+        position = near[config][n]
+        if position is not None:
+            file, record = indexes[config].place(position)
+            return Problem(
+                "duplicate.normalized",
+                f"equal, up to case, spacing and punctuation, to {file} record {record} in {release.name}",
+            )
+    return None

@@ -1,0 +1,141 @@
+"""The duplicate index every release ships: per config, each row's id and near-duplicate key.
+
+``validate --against`` checks a pull request's files for duplicates of a published
+release without downloading or reading its shards: ``index/<config>.parquet`` holds,
+per row, the record id (the exact-duplicate key), a 64-bit hash of the near-duplicate key
+the validator compares (``validate.near_duplicate_key``), and the row's source file and
+record index (so a changed file can replace its earlier version, and a fault can name the
+record it repeats). About 20 bytes a row; listed and verified in the manifest like a shard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import xxhash
+
+from chatcorpus.errors import ReferenceReleaseError
+from chatcorpus.validation.validate import AcceptedRecord
+
+INDEX_KIND = "index"
+INDEX_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.uint64(), nullable=False),
+        pa.field("near", pa.uint64(), nullable=False),
+        pa.field("file", pa.dictionary(pa.int32(), pa.string()), nullable=False),
+        pa.field("record", pa.int32(), nullable=False),
+    ]
+)
+#: Deterministic bytes (same rows, same file) and small: ids are random, so zstd gains
+#: little on them, but the file names compress to their dictionary.
+_WRITE_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 3, "write_statistics": False}
+
+
+def index_path(config: str) -> str:
+    return f"index/{config}.parquet"
+
+
+def near_hash(key: str) -> int:
+    """A stable 64-bit hash of a near-duplicate key (Python's own ``hash`` changes every run).
+
+    xxh3: a well-kept, fast non-cryptographic hash; a collision only ever produces a
+    duplicate warning, never a rejection.
+    """
+    return xxhash.xxh3_64_intdigest(key.encode("utf-8", "surrogatepass"))
+
+
+class IndexWriter:
+    """Collects one config's accepted records in the order a build writes them."""
+
+    def __init__(self) -> None:
+        self._ids: list[int] = []
+        self._near: list[int] = []
+        self._files: list[str] = []
+        self._records: list[int] = []
+
+    def add(self, file: str, accepted: AcceptedRecord) -> None:
+        self._ids.append(int(accepted.id, 16))
+        self._near.append(near_hash(accepted.near_key))
+        self._files.append(file)
+        self._records.append(accepted.index)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def to_parquet(self) -> bytes:
+        table = pa.table(
+            [
+                pa.array(self._ids, pa.uint64()),
+                pa.array(self._near, pa.uint64()),
+                pa.array(self._files, pa.string()).dictionary_encode(),
+                pa.array(self._records, pa.int32()),
+            ],
+            schema=INDEX_SCHEMA,
+        )
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, **_WRITE_OPTIONS)
+        return sink.getvalue().to_pybytes()
+
+
+@dataclass(frozen=True)
+class ConfigIndex:
+    """One config's index, read back: Arrow arrays, looked up in bulk (hash tables built in C++)."""
+
+    config: str
+    ids: pa.Array
+    near: pa.Array
+    files: pa.DictionaryArray
+    records: pa.Array
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def without_files(self, files: set[str]) -> ConfigIndex:
+        """The index without the rows of ``files``: those files are being replaced."""
+        if not files or not len(self):
+            return self
+        dropped = pc.is_in(self.files.dictionary, value_set=pa.array(sorted(files), pa.string()))
+        keep = pc.invert(pc.take(dropped, self.files.indices))
+        return ConfigIndex(
+            self.config,
+            self.ids.filter(keep),
+            self.near.filter(keep),
+            self.files.filter(keep),
+            self.records.filter(keep),
+        )
+
+    def find(self, column: str, keys: list[int]) -> list[int | None]:
+        """For each key, the position of a row holding it in ``column`` (``id`` or ``near``), or None."""
+        if not keys or not len(self):
+            return [None] * len(keys)
+        value_set = self.ids if column == "id" else self.near
+        return pc.index_in(pa.array(keys, pa.uint64()), value_set=value_set).to_pylist()
+
+    def place(self, position: int) -> tuple[str, int]:
+        """The source file and record index of a row."""
+        file = self.files.dictionary[self.files.indices[position].as_py()].as_py()
+        return file, self.records[position].as_py()
+
+
+def read_index(data: bytes, config: str, where: str) -> ConfigIndex:
+    """Read an index file of a release (already checked against the manifest's sha256).
+
+    A release is input like any other: an index with another schema is refused with a
+    located error, not read into wrong places.
+    """
+    try:
+        table = pq.read_table(pa.BufferReader(data), read_dictionary=["file"])
+    except (pa.ArrowException, OSError) as err:
+        raise ReferenceReleaseError(f"{where}: not a readable Parquet file: {err}") from err
+    if not table.schema.equals(INDEX_SCHEMA, check_metadata=False):
+        raise ReferenceReleaseError(f"{where}: not a duplicate index (schema {table.schema.to_string()!r})")
+    ids, near, files, records = (table.column(name).combine_chunks() for name in INDEX_SCHEMA.names)
+    try:
+        files.validate(full=True)  # indices inside the dictionary
+    except pa.ArrowInvalid as err:
+        raise ReferenceReleaseError(f"{where}: {err}") from err
+    return ConfigIndex(config, ids, near, files, records)

@@ -1,0 +1,168 @@
+"""The aligner on generated trees: records deleted, inserted, repeated and left in English; and bad file names."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from alignment_fixtures import Tree, generate
+
+from chat_dataset_baseline import TRANSLATED, UNTRANSLATED
+from chatcorpus.alignment.corpus import align_tree
+from chatcorpus.alignment.ranges import Status, name_range
+from chatcorpus.validation.records import content_id
+from chatcorpus.validation.sources import SourceRef
+
+ZH = "alpaca-zh/alpaca_data-0-{n}-中文-已完成.json"
+EN = "alpaca-en/alpaca_data-0-{n}-英文.json"
+
+
+def _write_tree(write_source: Callable[..., Path], tree: Tree, zh_name: str = ZH, en_name: str = EN) -> Path:
+    n = len(tree.english)
+    return write_source({zh_name.format(n=n): tree.chinese, en_name.format(n=n): tree.english})
+
+
+def _measure(root: Path, tree: Tree) -> tuple[float, float]:
+    """(precision, recall) of the links against the tree's truth."""
+    links = list(align_tree(root).links)
+    assert len(links) == len(tree.chinese)
+    found = {int(link.zh.rsplit("#", 1)[1]): int(link.en.rsplit("#", 1)[1]) for link in links if link.en}
+    truth = {k: j for k, j in enumerate(tree.truth) if j is not None}
+    right = sum(found.get(k) == j for k, j in truth.items())
+    return right / max(len(found), 1), right / max(len(truth), 1)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_deleted_inserted_and_repeated_records_are_aligned(write_source: Callable[..., Path], seed: int) -> None:
+    tree = generate(seed)
+    precision, recall = _measure(_write_tree(write_source, tree), tree)
+    assert precision >= 0.99 and recall >= 0.98, (precision, recall)
+
+
+def test_a_file_with_many_skips_in_long_stretches(write_source: Callable[..., Path]) -> None:
+    tree = generate(7, n=600, skip=0.25, insert=0.0, duplicate=0.0, untranslated=0.3)
+    precision, recall = _measure(_write_tree(write_source, tree), tree)
+    assert precision >= 0.99 and recall >= 0.98, (precision, recall)
+
+
+def test_every_link_says_translated_or_untranslated_and_names_the_english_id(
+    write_source: Callable[..., Path],
+) -> None:
+    tree = generate(4, untranslated=0.2)
+    root = _write_tree(write_source, tree)
+    links = list(align_tree(root).links)
+    for k, link in enumerate(links):
+        j = tree.truth[k]
+        if link.en is None or j is None or link.en != f"alpaca-en/alpaca_data-0-400-英文.json#{j}":
+            continue
+        copy = tree.chinese[k] == tree.english[j]
+        assert link.kind == (UNTRANSLATED if copy else TRANSLATED)
+        assert link.en_id == content_id(tree.english[j])
+        assert 0.0 < link.score <= 1.0
+
+
+def test_duplicates_get_no_second_link(write_source: Callable[..., Path]) -> None:
+    tree = generate(5, duplicate=0.2, skip=0.0, insert=0.0)
+    links = [link for link in align_tree(_write_tree(write_source, tree)).links if link.en]
+    targets = [link.en for link in links]
+    assert len(targets) == len(set(targets))  # one-to-one
+
+
+def test_the_output_is_the_same_on_every_run(write_source: Callable[..., Path]) -> None:
+    root = _write_tree(write_source, generate(6))
+    assert list(align_tree(root).links) == list(align_tree(root).links)
+
+
+# --- bad input: located warnings, no guesses -------------------------------------------------
+
+
+def _rules(root: Path) -> dict[str, str]:
+    return {fault.rule: fault.path for fault in align_tree(root).faults}
+
+
+def test_a_zh_file_whose_name_gives_no_range_gets_no_links(write_source: Callable[..., Path]) -> None:
+    tree = generate(8, n=50)
+    root = _write_tree(write_source, tree, zh_name="alpaca-zh/translated-中文.json")
+    alignment = align_tree(root)
+    assert _rules(root) == {"align.no-range": "alpaca-zh/translated-中文.json"}
+    assert [link.en for link in alignment.links] == [None] * len(tree.chinese)
+
+
+def test_a_range_without_an_english_file_gets_no_links(write_source: Callable[..., Path]) -> None:
+    tree = generate(9, n=50)
+    root = _write_tree(write_source, tree, en_name="alpaca-en/alpaca_data-50-100-英文.json")
+    faults = align_tree(root).faults
+    assert [(f.rule, f.path) for f in faults] == [
+        ("align.missing-original", "alpaca-zh/alpaca_data-0-50-中文-已完成.json")
+    ]
+    assert all(link.en is None for link in align_tree(root).links)
+
+
+def test_overlapping_ranges_get_no_links_and_one_warning_each(write_source: Callable[..., Path]) -> None:
+    tree = generate(10, n=60)
+    root = write_source(
+        {
+            "alpaca-zh/alpaca_data-0-60-中文.json": tree.chinese,
+            "alpaca-zh/alpaca_data-40-100-中文.json": tree.chinese[:5],
+            "alpaca-zh/alpaca_data-100-160-中文.json": tree.chinese,
+            "alpaca-en/alpaca_data-0-60-英文.json": tree.english,
+            "alpaca-en/alpaca_data-40-100-英文.json": tree.english[:5],
+            "alpaca-en/alpaca_data-100-160-英文.json": tree.english,
+        }
+    )
+    alignment = align_tree(root)
+    overlapping = sorted(f.path for f in alignment.faults if f.rule == "align.overlapping-range")
+    assert overlapping == [
+        "alpaca-en/alpaca_data-0-60-英文.json",
+        "alpaca-en/alpaca_data-40-100-英文.json",
+        "alpaca-zh/alpaca_data-0-60-中文.json",
+        "alpaca-zh/alpaca_data-40-100-中文.json",
+    ]
+    by_file = {part.zh_ref.display: part for part in alignment.files}
+    assert all(link.en is None for link in by_file["alpaca-zh/alpaca_data-0-60-中文.json"].links)
+    assert any(link.en for link in by_file["alpaca-zh/alpaca_data-100-160-中文.json"].links)
+
+
+def test_records_that_are_not_alpaca_records_are_left_out_and_the_rest_aligned(
+    write_source: Callable[..., Path],
+) -> None:
+    tree = generate(11, n=40, skip=0.0, insert=0.0, duplicate=0.0)
+    hostile: list[object] = [*tree.chinese[:10], {"instruction": 5}, None, [], *tree.chinese[10:]]
+    n = len(tree.english)
+    root = write_source({ZH.format(n=n): hostile, EN.format(n=n): tree.english})
+    links = list(align_tree(root).links)
+    assert len(links) == len(tree.chinese)
+    assert links[10].zh.endswith("#13") and links[10].en and links[10].en.endswith("#10")
+
+
+def test_an_empty_or_unreadable_file_aligns_nothing(write_source: Callable[..., Path]) -> None:
+    root = write_source({ZH.format(n=3): "", EN.format(n=3): "[1, 2"})
+    assert list(align_tree(root).links) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("alpaca_data-0-3252-中文-已完成.json", (0, 3252, Status.DONE, "")),
+        ("alpaca_data-18280-21320-中文-wys未完成.json", (18280, 21320, Status.UNFINISHED, "wys")),
+        ("alpaca_data-6382-9407-（jlh）中文-已完成.json", (6382, 9407, Status.DONE, "jlh")),
+        ("alpaca_data-12345-15323-中文.json", (12345, 15323, Status.UNKNOWN, "")),
+        ("alpaca_data-9-3-中文.json", None),  # an empty range
+        ("alpaca_data-١-٣-中文.json", None),  # Arabic-Indic digits are not a range
+        ("中文.json", None),
+    ],
+)
+def test_what_a_file_name_says(name: str, expected: tuple[int, int, Status, str] | None) -> None:
+    found = name_range(SourceRef(Path(name), f"alpaca-zh/{name}", "alpaca-zh"))
+    got = None if found is None else (found.start, found.end, found.status, found.initials)
+    assert got == expected
+
+
+def test_the_json_line_of_a_link(write_source: Callable[..., Path]) -> None:
+    tree = generate(12, n=20, skip=0.0, insert=0.0, duplicate=0.0)
+    link = next(iter(align_tree(_write_tree(write_source, tree)).links))
+    line = json.loads(json.dumps(link.to_json()))
+    assert set(line) == {"zh", "en", "score"}
+    assert line["zh"] == "alpaca-zh/alpaca_data-0-20-中文-已完成.json#0"
