@@ -98,6 +98,7 @@ def _build(args: argparse.Namespace) -> int:
         rejects_path=args.rejects,
         progress=not args.quiet,
         base=args.base,
+        remove_configs=tuple(args.remove_config),
     )
     result = build_release(args.source, args.out, options)
     for fault in result.error_faults:
@@ -347,6 +348,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FOLDER|ORG/NAME@vX.Y.Z",
         help="build on that release: its unchanged shards are kept as they are, new rows go into new shards, "
         "and the manifest records the parent version and a changelog",
+    )
+    build.add_argument(
+        "--remove-config",
+        action="append",
+        default=[],
+        choices=list(CONFIGS),
+        metavar="CONFIG",
+        help="with --base: leave this config of the base out of the release (repeatable); a base config "
+        "the source holds no records for is refused otherwise",
     )
     build.add_argument("--quiet", action="store_true", help="no progress bars")
     build.set_defaults(handler=_build)
