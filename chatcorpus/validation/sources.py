@@ -14,8 +14,10 @@ beyond its depth limit. What it accepts silently, a key repeated within one obje
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -43,6 +45,8 @@ class SourceRef:
     path: Path
     display: str
     config: str | None
+    #: False when the file's name is not UTF-8: its records are checked, never published
+    publishable_name: bool = True
 
 
 class _Pending(NamedTuple):
@@ -161,44 +165,211 @@ class ParsedSource:
         return element_span(self.data, self._separators, index) if index + 1 < len(self._separators) else None
 
 
-def discover(paths: list[Path]) -> list[SourceRef]:
-    """Source files under the given files and folders, in a stable order.
+@dataclass
+class Discovery:
+    """The files to read under some paths, and a fault for every entry that may hold records but is not read.
 
-    A folder named after a config holds that config's files; a folder that holds
-    config folders is a source root. Other files are read with no config (the
-    config-specific rules are then skipped). A file named twice (on its own and inside
-    a folder) is read once, so it is not its own duplicate.
+    Nothing is skipped silently: a folder under a source root that is not a config
+    (``alpaca_zh/``, ``Alpaca-ZH/``), a file in a config folder with another suffix
+    (``a.JSON``), a link that leaves the folder being read, and a file name that is not
+    UTF-8 are each a located error, so their records cannot vanish from a release.
     """
-    refs: list[SourceRef] = []
+
+    refs: list[SourceRef] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+
+    def extend(self, other: Discovery) -> None:
+        self.refs += other.refs
+        self.faults += other.faults
+
+
+def discover(paths: list[Path]) -> list[SourceRef]:
+    """The source files under the given files and folders (``scan`` without its faults)."""
+    return scan(paths).refs
+
+
+def scan(paths: list[Path]) -> Discovery:
+    """Source files under the given files and folders, in a stable order, and the layout's faults.
+
+    A folder named after a config (or inside one) holds that config's files; a folder
+    that holds config folders (or one with a name close to a config's) is a source root;
+    any other folder is read as config-less files (the config-specific rules are then
+    skipped). A file named twice (on its own and inside a folder) is read once, so it is
+    not its own duplicate.
+    """
+    found = Discovery()
     for path in paths:
+        shown = display_name(str(path))
         if path.is_file():
-            refs.append(SourceRef(path, str(path), _config_of(path.parent)))
+            found.refs.append(SourceRef(path, shown, _config_of(path.parent)))
         elif path.is_dir():
-            config_dirs = [path / name for name in CONFIG_NAMES if (path / name).is_dir()]
-            for folder in config_dirs or [path]:
-                refs.extend(SourceRef(f, str(f), _config_of(folder)) for f in _source_files(folder))
+            config = _config_of(path)
+            if config is not None:
+                found.extend(_walk_config(path, shown, config, path.resolve()))
+            elif _is_source_root(path):
+                found.extend(scan_root(path, prefix=shown.rstrip("/") + "/"))
+            else:
+                found.refs += [SourceRef(f, display_name(str(f)), None) for f in _plain_files(path)]
         else:
             from chatcorpus.errors import SourceLayoutError  # imports the builder (datasets): only on this error path
 
-            raise SourceLayoutError(f"{path}: no such file or folder")
+            raise SourceLayoutError(f"{shown}: no such file or folder")
     unique: dict[Path, SourceRef] = {}
-    for ref in refs:
+    for ref in found.refs:
         unique.setdefault(ref.path.resolve(), ref)
-    return list(unique.values())
+    found.refs = list(unique.values())
+    return found
+
+
+def scan_root(root: Path, configs: Iterable[str] = CONFIG_NAMES, prefix: str = "") -> Discovery:
+    """The files of ``configs`` under a source root (in ``CONFIG_NAMES`` order, shown as ``prefix``
+    plus the path relative to the root), and a fault for each other entry of the root that
+    may hold records: a folder that is not a config, a JSON file outside every config, a
+    link leading out of the root."""
+    found = Discovery()
+    inside = root.resolve()
+    with os.scandir(root) as listing:
+        entries = {entry.name: entry for entry in listing}
+    for config in CONFIG_NAMES:
+        entry = entries.pop(config, None)
+        if entry is None:
+            continue
+        if entry.is_symlink() and not _inside(Path(entry.path), inside):
+            found.faults.append(_outside_link(prefix + config))
+        elif config in configs and entry.is_dir():
+            found.extend(_walk_config(Path(entry.path), prefix + config, config, inside))
+    for name in sorted(entries, key=os.fsencode):
+        entry, shown = entries[name], prefix + display_name(name)
+        if entry.is_symlink() and not _inside(Path(entry.path), inside):
+            found.faults.append(_outside_link(shown))
+        elif entry.is_dir():
+            found.faults.append(
+                _layout_fault(
+                    shown + "/",
+                    "file.unknown-folder",
+                    f"is not a config folder, so its files are not read{_suggestion(name)} "
+                    f"(the configs are {', '.join(CONFIG_NAMES)})",
+                )
+            )
+        elif Path(name).suffix.lower() in SOURCE_SUFFIXES:
+            found.faults.append(
+                _layout_fault(
+                    shown, "file.outside-config", "is in no config folder, so it is not read; move it into one"
+                )
+            )
+    return found
 
 
 def config_sources(root: Path, config: str) -> list[SourceRef]:
     """The files of one config under a source root, reported relative to the root."""
+    return scan_config(root, config).refs
+
+
+def scan_config(root: Path, config: str) -> Discovery:
+    """The files of one config under a source root, reported relative to the root, and the folder's faults."""
     folder = root / config
     if not folder.is_dir():
-        return []
-    return [SourceRef(f, f.relative_to(root).as_posix(), config) for f in _source_files(folder)]
+        return Discovery()
+    return _walk_config(folder, config, config, root.resolve())
 
 
-def _source_files(folder: Path) -> list[Path]:
-    # sorted by the path's bytes, so the order (and so the shards) never depends on the locale
+def display_name(path: str) -> str:
+    """A path as text that can be printed and stored: bytes that are not UTF-8 (a GBK name
+    unpacked on Linux reaches Python as lone surrogates) are shown as ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _walk_config(folder: Path, shown: str, config: str, inside: Path) -> Discovery:
+    """Every file under one config folder: ``.json``/``.jsonl`` files to read, a fault for the rest.
+
+    Links are followed only while they stay inside ``inside`` (the source root), and each
+    folder is walked once, so a loop of links ends. Files are sorted by their path's
+    bytes, so the order (and so the shards) never depends on the locale.
+    """
+    found = Discovery()
+    walked: set[Path] = set()
+    pending = [(folder, shown)]
+    while pending:
+        here, here_shown = pending.pop()
+        real = here.resolve()
+        if real in walked:
+            continue
+        walked.add(real)
+        with os.scandir(here) as listing:
+            entries = list(listing)
+        for entry in entries:
+            path, name = Path(entry.path), f"{here_shown}/{display_name(entry.name)}"
+            if entry.is_symlink() and not _inside(path, inside):
+                found.faults.append(_outside_link(name))
+            elif entry.is_dir():
+                pending.append((path, name))
+            elif path.suffix in SOURCE_SUFFIXES:
+                found.refs.append(SourceRef(path, name, config, display_name(entry.name) == entry.name))
+                if display_name(entry.name) != entry.name:
+                    found.faults.append(_name_not_utf8(name, entry.name))
+            else:
+                found.faults.append(_unexpected_suffix(name, path))
+    found.refs.sort(key=lambda ref: os.fsencode(ref.path.relative_to(folder)))
+    unique: dict[Path, SourceRef] = {}
+    for ref in found.refs:  # a file and a link to it inside the root are one file, read once
+        unique.setdefault(ref.path.resolve(), ref)
+    found.refs = list(unique.values())
+    return found
+
+
+def _plain_files(folder: Path) -> list[Path]:
     files = [p for p in folder.rglob("*") if p.is_file() and p.suffix in SOURCE_SUFFIXES]
-    return sorted(files, key=lambda p: p.relative_to(folder).as_posix().encode("utf-8"))
+    return sorted(files, key=lambda p: os.fsencode(p.relative_to(folder)))
+
+
+def _is_source_root(folder: Path) -> bool:
+    """A folder holding a config folder, or one whose name is close to a config's (a typo)."""
+    with os.scandir(folder) as entries:
+        return any(
+            entry.is_dir() and (entry.name in CONFIG_NAMES or bool(_suggestion(entry.name))) for entry in entries
+        )
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root)
+
+
+def _suggestion(name: str) -> str:
+    """``; did you mean alpaca-zh?`` for a name close to a config's, else ``""``."""
+    normalized = name.strip().lower().replace("_", "-").replace(" ", "-")
+    close = difflib.get_close_matches(normalized, CONFIG_NAMES, n=1, cutoff=0.75)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _layout_fault(shown: str, rule: str, message: str) -> Fault:
+    return Fault(shown, 0, 0, rule, Severity.ERROR, message)
+
+
+def _outside_link(shown: str) -> Fault:
+    return _layout_fault(
+        shown, "file.outside-link", "is a link that leads outside the folder being read; it is not followed"
+    )
+
+
+def _unexpected_suffix(shown: str, path: Path) -> Fault:
+    if path.suffix.lower() in SOURCE_SUFFIXES:
+        fix = f"rename it to {display_name(path.stem)}{path.suffix.lower()}"
+    else:
+        fix = "only .json and .jsonl files are read; move it out of the config folder"
+    return _layout_fault(shown, "file.unexpected-suffix", f"is not read: {fix}")
+
+
+def _name_not_utf8(shown: str, name: str) -> Fault:
+    raw = os.fsencode(name)
+    try:
+        hint = f" (read as GBK it says {raw.decode('gb18030')!r})"
+    except UnicodeDecodeError:
+        hint = ""
+    return _layout_fault(
+        shown,
+        "file.name-not-utf8",
+        f"the file name is not UTF-8{hint}; rename it: its records are checked but cannot be published",
+    )
 
 
 def _config_of(folder: Path) -> str | None:
@@ -207,6 +378,36 @@ def _config_of(folder: Path) -> str | None:
     for candidate in (folder, *folder.parents):
         if candidate.name in CONFIG_NAMES:
             return candidate.name
+    return None
+
+
+#: Byte order marks of the encodings a Windows "Unicode" save produces, longest first.
+_WIDE_BOMS = (
+    (b"\x00\x00\xfe\xff", "UTF-32 (big-endian)"),
+    (b"\xff\xfe\x00\x00", "UTF-32 (little-endian)"),
+    (b"\xfe\xff", "UTF-16 (big-endian)"),
+    (b"\xff\xfe", "UTF-16 (little-endian)"),
+)
+
+
+def wide_encoding(data: bytes) -> str | None:
+    """The UTF-16 or UTF-32 flavour ``data`` is written in, with a byte order mark or without, else None.
+
+    Without a mark the zero bytes tell (RFC 4627's rule): JSON text starts with an ASCII
+    character, which UTF-16 and UTF-32 pad with zeros, and UTF-8 JSON never holds a zero byte.
+    """
+    for bom, name in _WIDE_BOMS:
+        if data.startswith(bom):
+            return name
+    head = data[:4]
+    if len(head) == 4 and head[:3] == b"\x00\x00\x00" and head[3]:
+        return "UTF-32 (big-endian)"
+    if len(head) == 4 and head[0] and head[1:] == b"\x00\x00\x00":
+        return "UTF-32 (little-endian)"
+    if len(head) >= 2 and not head[0] and head[1]:
+        return "UTF-16 (big-endian)"
+    if len(head) >= 2 and head[0] and not head[1]:
+        return "UTF-16 (little-endian)"
     return None
 
 
@@ -236,6 +437,11 @@ def read_source(ref: SourceRef) -> ParsedSource:
         )
         return source
     jsonl = ref.path.suffix == ".jsonl"
+    wide = wide_encoding(data)
+    if wide is not None:
+        source = ParsedSource(ref, data, jsonl)
+        source.report("encoding.not-utf8", f"this file is {wide}, not UTF-8; save it as UTF-8")
+        return source
     if data.startswith(_BOM):
         data = data[len(_BOM) :]  # offsets below are relative to the text after the BOM
         source = ParsedSource(ref, data, jsonl)
