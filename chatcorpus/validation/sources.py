@@ -201,6 +201,13 @@ def scan(paths: list[Path]) -> Discovery:
     for path in paths:
         shown = display_name(str(path))
         if path.is_file():
+            if path.suffix not in SOURCE_SUFFIXES:
+                from chatcorpus.errors import UsageError  # imports the builder (datasets): only on this error path
+
+                raise UsageError(
+                    f"{path}: not a {' or '.join(SOURCE_SUFFIXES)} file; contributions are JSON arrays (.json) "
+                    "or JSON Lines (.jsonl), named so"
+                )
             found.refs.append(SourceRef(path, shown, _config_of(path.parent)))
         elif path.is_dir():
             config = _config_of(path)

@@ -284,12 +284,25 @@ def without_cycle_collection() -> Iterator[None]:
 
 
 def validate_paths(
-    paths: list[Path], disabled: Iterable[str] = (), *, thorough: bool = False, jobs: int = 1
+    paths: list[Path], *, disabled: Iterable[str] = (), thorough: bool = False, jobs: int = 1
 ) -> ValidationReport:
     """Check every source file under ``paths`` and gather all their faults, sorted.
 
-    With ``jobs`` above 1, files are judged in that many worker processes and
-    deduplicated here in file order, so the report is the same as with one.
+    Args:
+        paths: files (``.json``/``.jsonl``) and folders (a source root or a config folder).
+        disabled: lint rule ids to switch off for this run.
+        thorough: also run the slower rules of ``THOROUGH_RULES``.
+        jobs: judge files in this many worker processes; duplicates are settled here in
+            file order, so the report is the same for any number.
+
+    Returns:
+        Every fault, located (the source tree's own included), with the counts of files,
+        records read and records rejected. Faults in the data are in the report, never raised.
+
+    Raises:
+        SourceLayoutError: a path does not exist.
+        UsageError: a file named on its own is not ``.json``/``.jsonl``, or a rule that
+            explains a rejection is switched off.
     """
     validator = Validator(disabled, thorough=thorough)
     found = scan(paths)
