@@ -74,7 +74,7 @@ def test_every_entry_not_read_is_a_located_error(tree: Path) -> None:
 def test_a_link_out_of_the_root_is_never_read(tree: Path) -> None:
     read = {f.path for f in validate_paths([tree]).faults}
     assert not any("private" in path for path in read)
-    build = build_release(tree, tree.parent / "out" / "r", BuildOptions(progress=False, skip_invalid=True))
+    build = build_release(tree, tree.parent / "out" / "r", options=BuildOptions(progress=False, skip_invalid=True))
     # good.json and its in-root link (the same file, read once) and the GBK-named file are read
     assert build.counts["alpaca-zh"].read == 2 and build.counts["alpaca-zh"].written == 2
     assert build.counts["chatglm-issues"].read == 1 and build.counts["chatglm-issues"].written == 0
@@ -82,7 +82,7 @@ def test_a_link_out_of_the_root_is_never_read(tree: Path) -> None:
 
 def test_a_layout_fault_stops_the_build_unless_asked(tree: Path) -> None:
     out = tree.parent / "out" / "release"
-    result = build_release(tree, out, BuildOptions(progress=False))
+    result = build_release(tree, out, options=BuildOptions(progress=False))
     assert not result.published and not out.exists()
     assert {"file.unknown-folder", "file.unexpected-suffix", "file.outside-link"} <= {
         f.rule for f in result.error_faults
