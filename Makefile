@@ -19,15 +19,24 @@ COMPAT_TESTS := tests/test_builder.py tests/test_views.py tests/test_export.py t
 .PHONY: demo test test-compat lint bench clean
 
 $(BIN)/chat-dataset-baseline: setup.cfg pyproject.toml
+	@echo "Creating $(VENV)/ and installing the package with its dependencies (first run only, 1-2 minutes)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	$(BIN)/python -m pip install --progress-bar on -e '.[test,lint]'
 	touch $@
 
 demo: $(BIN)/chat-dataset-baseline
 	$(BIN)/chat-dataset-baseline validate data
 	$(BIN)/chat-dataset-baseline build --source data --out $(OUT)/chat-dataset-baseline --quiet
 	HF_DATASETS_DISABLE_PROGRESS_BARS=1 $(BIN)/chat-dataset-baseline inspect $(OUT)/chat-dataset-baseline --cache-dir $(OUT)/cache
+	@echo
+	@echo "Next, from this folder, in this shell or a new one:"
+	@echo "  . $(VENV)/bin/activate                      # puts chat-dataset-baseline on PATH"
+	@echo "  chat-dataset-baseline validate data --format json"
+	@echo "  chat-dataset-baseline export --format messages $(OUT)/jsonl --release $(OUT)/chat-dataset-baseline"
+	@echo "  chat-dataset-baseline --help"
+	@echo "  make test"
+	@echo "README.md (\"After the two commands\") says how to install into your own environment."
 
 test: $(BIN)/chat-dataset-baseline
 	$(BIN)/python -m pytest
