@@ -174,10 +174,11 @@ def _export(args: argparse.Namespace) -> int:
     options = ExportOptions(
         release=args.release or (lock.repo_id if lock else DEFAULT_REPO_ID),
         revision=args.revision,
-        configs=tuple(args.config or CONFIGS),
+        configs=tuple(args.config) if args.config else None,
         name=args.name,
         author=args.author,
         hub_repo=args.repo,
+        hub_entries=args.hub_entries,
         lock=lock,
         manifest_sha256=args.manifest_sha256,
     )
@@ -187,6 +188,10 @@ def _export(args: argparse.Namespace) -> int:
         print(f"{file.config:<16}{file.rows:>8,}  {file.path}")
     if result.dataset_info:
         print(f"LLaMA-Factory entries added to {result.dataset_info}")
+    if result.missing:
+        print(f"note: the release has no {', '.join(result.missing)}; exported the configs it has", file=sys.stderr)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if result.unrendered(options):
         print(
             "note: the prompts config still holds NAME and AUTHOR; give --name and --author to fill them before training",
@@ -454,8 +459,8 @@ def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         help="write a release as files trainers read: LLaMA-Factory data + dataset_info.json, or JSONL of a view",
         description="Reads each config of a release (verified, pinned) and writes it into OUT_DIR. llama-factory: "
         "<config>.alpaca.jsonl and <config>.sharegpt.jsonl, registered in OUT_DIR/dataset_info.json (merged into an "
-        "existing one) with a Hub entry per config. The other formats write <config>.jsonl of that view "
-        "(jsonl: the shared schema).",
+        "existing one): the files are the pinned release. The other formats write <config>.jsonl of that view "
+        "(jsonl: the shared schema). A release that lacks a config exports the configs it has.",
     )
     export.add_argument("out", type=Path, metavar="OUT_DIR", help="folder to write into (created if missing)")
     export.add_argument(
@@ -487,7 +492,7 @@ def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         action="append",
         choices=list(CONFIGS),
         metavar="CONFIG",
-        help="a config to export (repeatable; default all)",
+        help="a config to export (repeatable; default every config the release has)",
     )
     export.add_argument("--name", help="fill NAME in the prompts config (with --author)")
     export.add_argument("--author", help="fill AUTHOR in the prompts config (with --name)")
@@ -495,6 +500,12 @@ def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "--repo",
         metavar="ORG/NAME",
         help="the Hub repo LLaMA-Factory's Hub entries name (default: --release when it is a repo)",
+    )
+    export.add_argument(
+        "--hub-entries",
+        action="store_true",
+        help="also register <config>-hub entries that load the Hub repo; LLaMA-Factory reads no revision, so they "
+        "load its main branch, not the pinned release (a warning says so)",
     )
     export.set_defaults(handler=_export)
 

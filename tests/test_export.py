@@ -8,9 +8,11 @@ from typing import Any
 
 import datasets
 import pytest
+from conftest import good_record
 
 from chat_dataset_baseline import CONFIGS, RELEASE_VERSION, VIEW_FEATURES
 from chatcorpus.cli import EXIT_OK, EXIT_USAGE, main
+from chatcorpus.release.build import BuildOptions, build_release
 from chatcorpus.training.export import DATASET_INFO, ENTRY_PREFIX, PLAIN_FORMATS
 from chatcorpus.training.views import from_view, load_view
 
@@ -35,10 +37,6 @@ LLAMA_FACTORY_TAGS = {
     "function_tag",
     "system_tag",
 }
-# Not in that README: a Hub entry's "revision" is read by the LLaMA-Factory versions that
-# support pinning a Hub dataset (hiyouga/LLaMA-Factory issue #5940 asks for it upstream)
-# and ignored by the others. Only Hub entries may carry it.
-HUB_ONLY_KEYS = {"revision"}
 NAME, AUTHOR = "小明", "Example Lab"
 
 
@@ -78,10 +76,9 @@ def _load_json(path: Path, cache_dir: str, features: datasets.Features | None = 
 def test_every_entry_uses_only_keys_llama_factory_documents(llama_factory: Path) -> None:
     ours = {name: entry for name, entry in _registry(llama_factory).items() if name.startswith(ENTRY_PREFIX)}
 
-    assert len(ours) == 3 * len(CONFIGS) - 1  # alpaca, sharegpt and Hub entries; no Hub entry for the prompts template
+    assert len(ours) == 2 * len(CONFIGS)  # alpaca and sharegpt files; no Hub entry unless asked for
     for name, entry in ours.items():
-        allowed = LLAMA_FACTORY_KEYS | (HUB_ONLY_KEYS if "hf_hub_url" in entry else set())
-        assert set(entry) <= allowed, name
+        assert set(entry) <= LLAMA_FACTORY_KEYS, name
         assert set(entry["columns"]) <= LLAMA_FACTORY_COLUMNS, name
         assert set(entry.get("tags", {})) <= LLAMA_FACTORY_TAGS, name
         assert entry["formatting"] in {"alpaca", "sharegpt"}
@@ -124,16 +121,47 @@ def test_sharegpt_files_load_back_to_the_release_rows(
     assert from_view(loaded, "sharegpt").to_list() == _release_rows(demo_release, config, cache_dir)
 
 
-def test_hub_entries_name_the_release_pinned_to_its_version(llama_factory: Path) -> None:
-    registry = _registry(llama_factory)
+def test_hub_entries_only_on_request_and_with_a_warning_that_they_load_main(
+    demo_release: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["export", str(tmp_path), "--release", str(demo_release), "--name", NAME, "--author", AUTHOR]
+    assert main(argv) == EXIT_OK
+    assert not [name for name in _registry(tmp_path) if name.endswith("-hub")]
+    assert "main" not in capsys.readouterr().err
 
+    assert main([*argv, "--hub-entries", "--repo", "example/chat-dataset-baseline"]) == EXIT_OK
+    err = capsys.readouterr().err
+    registry = _registry(tmp_path)
     for config in CONFIGS:
         hub = registry.get(f"{ENTRY_PREFIX}{config}-hub")
         if config == "prompts":
             assert hub is None  # the Hub holds the NAME/AUTHOR template, not trainable rows
             continue
-        assert hub["subset"] == config and hub["revision"] == f"v{RELEASE_VERSION}"
+        assert hub["hf_hub_url"] == "example/chat-dataset-baseline" and hub["subset"] == config
+        assert set(hub) <= LLAMA_FACTORY_KEYS  # no revision: LLaMA-Factory would ignore it
         assert "history" not in hub["columns"]  # the Hub's {user, assistant} turns would be unpacked as their keys
+        assert f"{ENTRY_PREFIX}{config}-hub" in err
+    assert "warning:" in err and "main branch of example/chat-dataset-baseline" in err
+    assert f"not v{RELEASE_VERSION}" in err
+
+
+def test_a_release_without_a_config_exports_the_configs_it_has(
+    write_source, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_source({"alpaca-zh/a.json": [good_record(n, "zh") for n in range(3)]})
+    release = tmp_path / "partial"
+    assert build_release(source, release, BuildOptions(progress=False)).published
+    out = tmp_path / "out"
+
+    assert main(["export", str(out), "--release", str(release)]) == EXIT_OK
+    assert sorted(path.name for path in out.iterdir()) == sorted(
+        [DATASET_INFO, "alpaca-zh.alpaca.jsonl", "alpaca-zh.sharegpt.jsonl"]
+    )
+    assert len((out / "alpaca-zh.alpaca.jsonl").read_text(encoding="utf-8").splitlines()) == 3
+    assert "has no alpaca-en, chatglm-issues, prompts" in capsys.readouterr().err
+
+    assert main(["export", str(out), "--release", str(release), "--config", "alpaca-en"]) == EXIT_USAGE
+    assert "has no config alpaca-en; it has alpaca-zh" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("fmt", list(PLAIN_FORMATS))

@@ -4,20 +4,22 @@
 ``history`` as ``[user, assistant]`` pairs, as LLaMA-Factory reads it) and
 ``<config>.sharegpt.jsonl`` (the sharegpt view), and registers both in
 ``dataset_info.json``, merged into the file when it is already there so the export can
-go straight into LLaMA-Factory's own data folder. It also registers each config's Hub
-release (``hf_hub_url`` + ``subset`` + ``revision``) for training without the files,
-with two limits its entry cannot lift:
+go straight into LLaMA-Factory's own data folder. The files are the pin: they hold the
+rows of the revision they were exported from, verified.
 
-- the Hub shards store ``history`` as ``{user, assistant}`` objects, which
-  LLaMA-Factory would unpack as the pair of keys, so the Hub entry maps no history;
-  multi-turn rows need the file entries;
-- LLaMA-Factory's data/README.md documents no ``revision`` key (hiyouga/LLaMA-Factory
-  issue #5940 asks for one); the key is written for the versions whose parser reads
-  it, and the others load the repo's default branch. The file entries are pinned by
-  construction: they hold the rows of the revision they were exported from.
+Hub entries (``hf_hub_url`` + ``subset``) are written only when asked for
+(``hub_entries``), because LLaMA-Factory cannot pin them: its ``DatasetAttr`` has no
+``revision`` field (hiyouga/LLaMA-Factory issue #5940 asks for one), so an entry
+naming the Hub repo trains on whatever its main branch holds the day it runs. The
+export says so in ``ExportResult.warnings``. The Hub shards also store ``history`` as
+``{user, assistant}`` objects, which LLaMA-Factory would unpack as the pair of keys, so
+a Hub entry maps no history. The ``prompts`` config gets no Hub entry: the Hub holds
+its NAME/AUTHOR template, and only an export with ``name`` and ``author`` gives
+trainable rows.
 
-The ``prompts`` config gets no Hub entry: the Hub holds its NAME/AUTHOR template, and
-only an export with ``name`` and ``author`` gives trainable rows.
+A release that lacks a config (a partial source builds fine) exports the configs it
+has; the ones it lacks are listed in ``ExportResult.missing``. Asking for a config by
+name that the release lacks is an error.
 
 ``jsonl`` (the shared schema), ``messages``, ``sharegpt`` and ``prompt-completion`` write
 ``<config>.jsonl`` of that view, for other trainers. Every exported row keeps ``id``.
@@ -36,6 +38,7 @@ from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, IDENTITY_CONFIG, REL
 from chatcorpus.errors import UnknownConfigError, UsageError
 from chatcorpus.release.lock import Lock
 from chatcorpus.release.manifest import Manifest
+from chatcorpus.release.verify import ReleaseLocation, open_release, read_manifest
 from chatcorpus.training import FORMATS, LLAMA_FACTORY, PLAIN_FORMATS
 from chatcorpus.training.views import load_view
 
@@ -52,10 +55,11 @@ class ExportOptions:
 
     release: str = DEFAULT_REPO_ID  # a local release folder or a Hub repo id
     revision: str | None = None  # default: the release's own version tag
-    configs: tuple[str, ...] = tuple(CONFIGS)
+    configs: tuple[str, ...] | None = None  # default: every config the release has
     name: str | None = None
     author: str | None = None
     hub_repo: str | None = None  # the repo LLaMA-Factory's Hub entries name; default: the release when it is a repo id
+    hub_entries: bool = False  # also register Hub entries, which LLaMA-Factory loads from main (see the module)
     lock: Lock | None = None  # read the locked commit and refuse another manifest (``chatcorpus.release.lock``)
     manifest_sha256: str | None = None  # refuse a release whose manifest.json has another sha256
 
@@ -82,6 +86,8 @@ class ExportedFile:
 class ExportResult:
     files: list[ExportedFile] = field(default_factory=list)
     dataset_info: Path | None = None
+    missing: list[str] = field(default_factory=list)  # configs the release does not have, so not exported
+    warnings: list[str] = field(default_factory=list)  # what the caller must tell the user
 
     def unrendered(self, options: ExportOptions) -> bool:
         """The identity prompts went out with their placeholders: fine to inspect, wrong to train on."""
@@ -89,34 +95,67 @@ class ExportResult:
 
 
 def export_release(out_dir: Path, fmt: str, options: ExportOptions = ExportOptions()) -> ExportResult:
-    """Write ``options.configs`` of the release into ``out_dir`` in format ``fmt`` (one of ``FORMATS``)."""
+    """Write the configs of the release into ``out_dir`` in format ``fmt`` (one of ``FORMATS``).
+
+    Raises UsageError for an unknown format or config, or a config asked for by name
+    that the release does not have.
+    """
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    unknown = [config for config in options.configs if config not in CONFIGS]
+    unknown = [config for config in options.configs or () if config not in CONFIGS]
     if unknown:
         raise UnknownConfigError(*unknown)
+    present = release_configs(options)
+    wanted = options.configs or tuple(config for config in CONFIGS if config in present)
+    absent = [config for config in wanted if config not in present]
+    if options.configs and absent:
+        raise UsageError(
+            f"the release {options.release} has no config {', '.join(absent)}; it has {', '.join(present) or 'none'}"
+        )
+    result = ExportResult(missing=[config for config in CONFIGS if config not in present])
     out_dir.mkdir(parents=True, exist_ok=True)
     if fmt == LLAMA_FACTORY:
-        return _export_llama_factory(out_dir, options)
-    view = PLAIN_FORMATS[fmt]
-    return ExportResult(
-        [_export_config(out_dir / f"{config}.jsonl", options, config, view) for config in options.configs]
-    )
+        _export_llama_factory(out_dir, options, wanted, result)
+    else:
+        view = PLAIN_FORMATS[fmt]
+        result.files = [_export_config(out_dir / f"{config}.jsonl", options, config, view) for config in wanted]
+    return result
 
 
-def _export_llama_factory(out_dir: Path, options: ExportOptions) -> ExportResult:
-    result = ExportResult()
+def release_configs(options: ExportOptions) -> list[str]:
+    """The configs the release's manifest lists, in ``CONFIGS`` order."""
+    if options.is_local:
+        location = ReleaseLocation(folder=Path(options.release))
+    else:
+        location = ReleaseLocation(repo_id=options.release, revision=options.hub_revision)
+    manifest = read_manifest(open_release(location), str(location))
+    return [config for config in CONFIGS if config in manifest.configs]
+
+
+def _export_llama_factory(out_dir: Path, options: ExportOptions, configs: Iterable[str], result: ExportResult) -> None:
     entries: dict[str, dict[str, Any]] = {}
-    for config in options.configs:
+    hub_configs = []
+    for config in configs:
         alpaca = _export_config(out_dir / f"{config}.alpaca.jsonl", options, config, "alpaca", _history_as_pairs)
         sharegpt = _export_config(out_dir / f"{config}.sharegpt.jsonl", options, config, "sharegpt")
         result.files += [alpaca, sharegpt]
         entries[f"{ENTRY_PREFIX}{config}"] = alpaca_entry(alpaca)
         entries[f"{ENTRY_PREFIX}{config}-sharegpt"] = sharegpt_entry(sharegpt)
-        if config != IDENTITY_CONFIG:
-            entries[f"{ENTRY_PREFIX}{config}-hub"] = hub_entry(_hub_repo(options), config, options.hub_revision)
+        if options.hub_entries and config != IDENTITY_CONFIG:
+            entries[f"{ENTRY_PREFIX}{config}-hub"] = hub_entry(_hub_repo(options), config)
+            hub_configs.append(config)
+    if hub_configs:
+        result.warnings.append(hub_warning(_hub_repo(options), options.hub_revision, hub_configs))
     result.dataset_info = merge_dataset_info(out_dir / DATASET_INFO, entries)
-    return result
+
+
+def hub_warning(repo_id: str, revision: str, configs: list[str]) -> str:
+    names = ", ".join(f"{ENTRY_PREFIX}{config}-hub" for config in configs)
+    return (
+        f"the Hub entries ({names}) load the main branch of {repo_id}, not {revision}: LLaMA-Factory reads no "
+        "revision from dataset_info.json, so they train on whatever main holds when training starts, and without "
+        "history turns. The file entries hold exactly the rows of " + revision + "."
+    )
 
 
 def alpaca_entry(file: ExportedFile) -> dict[str, Any]:
@@ -136,13 +175,15 @@ def sharegpt_entry(file: ExportedFile) -> dict[str, Any]:
     }
 
 
-def hub_entry(repo_id: str, config: str, revision: str) -> dict[str, Any]:
-    """The config's release on the Hub, without ``history`` (see the module docstring)."""
+def hub_entry(repo_id: str, config: str) -> dict[str, Any]:
+    """The config on the Hub's main branch, without ``history`` (see the module docstring).
+
+    No ``revision`` key: LLaMA-Factory would ignore it, and an entry should not look pinned when it is not.
+    """
     return {
         "hf_hub_url": repo_id,
         "subset": config,
         "split": SPLIT,
-        "revision": revision,
         "formatting": "alpaca",
         "columns": dict(_ALPACA_COLUMNS),
     }
