@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import datasets
@@ -14,7 +15,7 @@ from alignment_fixtures import Tree, generate
 from chat_dataset_baseline import FEATURES, VIEWS
 from chatcorpus.errors import UsageError
 from chatcorpus.release.build import BuildOptions, build_release
-from chatcorpus.training.mixing import ORIGINAL_RECIPE, TRANSLATION_RECIPE, Recipe, load_recipe, with_translation
+from chatcorpus.training.mixing import ORIGINAL_RECIPE, Recipe, load_recipe, with_translation
 from chatcorpus.training.translation import PROMPTS, TRANSLATION_PART, load_translation, translation_tasks
 from chatcorpus.training.views import from_view, to_view
 
@@ -65,7 +66,11 @@ def test_each_translated_pair_gives_a_task_per_field_and_direction(
         else:
             assert task["category"] == "translation-en-zh" and task["language"] == "zh"
             row = english[task["translation_of"]]
-            other = next(r for r in zh if r["translation_of"] == row["id"] and r["translation_kind"] == "translated")
+            versions = [
+                r[field] for r in zh if r["translation_of"] == row["id"] and r["translation_kind"] == "translated"
+            ]
+            assert origin == row["source"] and task["input"] == row[field] and task["output"] in versions
+            continue
         assert origin == row["source"]
         assert (task["input"], task["output"]) == (row[field], other[field])
 
@@ -115,6 +120,13 @@ def test_the_translation_recipe_mixes_tasks_in(
     assert set(counts) == {"alpaca-zh", "alpaca-en", TRANSLATION_PART}
 
 
-def test_a_release_without_links_refuses_the_translation_recipe(demo_release: Path, tmp_path: Path) -> None:
+def test_a_release_without_links_refuses_the_translation_recipe(
+    write_source: Callable[..., Path], tmp_path: Path
+) -> None:
+    tree = generate(32, n=10)
+    source = write_source({"alpaca-zh/no-range.json": tree.chinese, "alpaca-en/no-range.json": tree.english})
+    release = tmp_path / "unlinked"
+    assert build_release(source, release, BuildOptions(progress=False, skip_invalid=True)).published
+    recipe = with_translation(Recipe("both", {"alpaca-zh": 0.5, "alpaca-en": 0.5}, "first_exhausted"), 0.2)
     with pytest.raises(UsageError, match="no alpaca-zh row linked"):
-        load_recipe(demo_release, TRANSLATION_RECIPE, seed=0, name="n", author="a", cache_dir=str(tmp_path))
+        load_recipe(release, recipe, seed=0, cache_dir=str(tmp_path / "c"))
