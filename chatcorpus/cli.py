@@ -63,12 +63,13 @@ def exit_for(error: BaseException) -> tuple[int, str] | None:
 
 def _validate(args: argparse.Namespace) -> int:
     from chatcorpus.validation.report import FORMATS, ReportOptions
-    from chatcorpus.validation.rules import RULES
+    from chatcorpus.validation.rules import RULES, THOROUGH_RULES
     from chatcorpus.validation.validate import validate_paths
 
     if args.list_rules:
         for rule in RULES.values():
-            print(f"{rule.id:<30}{rule.severity.value:<9}{rule.summary}")
+            costly = " (--thorough and build only)" if rule.id in THOROUGH_RULES else ""
+            print(f"{rule.id:<30}{rule.severity.value:<9}{rule.summary}{costly}")
         return EXIT_OK
     if not args.paths:
         from chatcorpus.errors import UsageError
@@ -79,7 +80,7 @@ def _validate(args: argparse.Namespace) -> int:
 
         report = validate_against(args.paths, open_reference(args.against), disabled=args.disable)
     else:
-        report = validate_paths(args.paths, disabled=args.disable)
+        report = validate_paths(args.paths, disabled=args.disable, thorough=args.thorough)
     FORMATS[args.format](report, sys.stdout, ReportOptions.from_environment(args.max_faults))
     failed = report.errors or (args.strict and report.warnings)
     return EXIT_FAULTS if failed else EXIT_OK
@@ -98,6 +99,7 @@ def _build(args: argparse.Namespace) -> int:
         rejects_path=args.rejects,
         progress=not args.quiet,
         base=args.base,
+        remove_configs=tuple(args.remove_config),
     )
     result = build_release(args.source, args.out, options)
     for fault in result.error_faults:
@@ -308,6 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     validate.add_argument("--list-rules", action="store_true", help="list rule ids, severities and what they check")
+    validate.add_argument(
+        "--thorough",
+        action="store_true",
+        help="also run the costly rules build always runs (data-juicer's ratios; see --list-rules)",
+    )
     validate.set_defaults(handler=_validate)
 
     build = commands.add_parser(
@@ -347,6 +354,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FOLDER|ORG/NAME@vX.Y.Z",
         help="build on that release: its unchanged shards are kept as they are, new rows go into new shards, "
         "and the manifest records the parent version and a changelog",
+    )
+    build.add_argument(
+        "--remove-config",
+        action="append",
+        default=[],
+        choices=list(CONFIGS),
+        metavar="CONFIG",
+        help="with --base: leave this config of the base out of the release (repeatable); a base config "
+        "the source holds no records for is refused otherwise",
     )
     build.add_argument("--quiet", action="store_true", help="no progress bars")
     build.set_defaults(handler=_build)

@@ -55,6 +55,12 @@ class ReleaseRefused(ChatDatasetError, ValueError):
     content, or a newer release than the one it was built on. Nothing was published (CLI exit code 1)."""
 
 
+class BuildRefused(ReleaseRefused):
+    """A build would drop data without being asked: a source with no records replacing a release, or a
+    config of the base missing from the source without ``--remove-config``. Nothing was written
+    (CLI exit code 1)."""
+
+
 class PublishError(ChatDatasetError, RuntimeError):
     """A push did not complete (conflict, server or network error); the message says what state
     the repository was left in (CLI exit code 2)."""
@@ -77,6 +83,7 @@ class UnsupportedKeyword(ChatDatasetError, ValueError):
 
 __all__ = [
     "BaseReleaseError",
+    "BuildRefused",
     "ChatDatasetError",
     "FileVerificationError",
     "IdentityError",

@@ -102,6 +102,24 @@ LINT_CASES: dict[str, tuple[dict[str, Any], RecordContext]] = {
     "placeholder.missing": ({"instruction": "who?", "output": "nobody"}, RecordContext("prompts", "en")),
     "language.mismatch": ({"instruction": "why?", "output": "because"}, RecordContext("alpaca-zh", "en")),
     "text.leftover-marker": ({"instruction": "say <noinput>", "output": "ok"}, RecordContext("alpaca-en", "en")),
+    "clean.merged-instruction": (
+        {"instruction": "a", "output": "b\n##\n2. Instruction: c"},
+        RecordContext("alpaca-en", "en"),
+    ),
+    "clean.url-only-input": (
+        {"instruction": "a", "input": "https://x.io", "output": "b"},
+        RecordContext("alpaca-en", "en"),
+    ),
+    "clean.media-request": (
+        {"instruction": "Draw a picture of a cat", "output": "ok"},
+        RecordContext("alpaca-en", "en"),
+    ),
+    "clean.na-output": ({"instruction": "a", "output": "N/A"}, RecordContext("alpaca-en", "en")),
+    "clean.empty-code": ({"instruction": "Fix the following code.", "output": "ok"}, RecordContext("alpaca-en", "en")),
+    "clean.echo": ({"instruction": "a", "input": "same", "output": "same"}, RecordContext("alpaca-en", "en")),
+    "quality.char-repetition": ({"instruction": "a", "output": "z" * 40}, RecordContext("alpaca-en", "en")),
+    "quality.special-characters": ({"instruction": "a", "output": "#" * 60}, RecordContext("alpaca-en", "en")),
+    "script.traditional": ({"instruction": "漢語", "output": "ok"}, RecordContext("alpaca-zh", "zh")),
 }
 
 

@@ -9,8 +9,6 @@ complete and accepted, so a failed or rejected build never leaves half a release
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,13 +18,14 @@ from huggingface_hub.utils import tqdm
 from chat_dataset_baseline import CARD_FILENAME, CONFIGS, DEFAULT_REPO_ID, MANIFEST_FILENAME, RELEASE_VERSION
 from chatcorpus.alignment.corpus import EN_CONFIG, ZH_CONFIG, Link, align_tree
 from chatcorpus.alignment.coverage import coverage, markdown_table
-from chatcorpus.errors import SourceLayoutError, UsageError
+from chatcorpus.errors import BuildRefused, SourceLayoutError, UsageError
 from chatcorpus.release.card import render_card
 from chatcorpus.release.duplicate_index import INDEX_KIND, IndexWriter, index_path
 from chatcorpus.release.fileset import ReleaseFileSet
 from chatcorpus.release.incremental import BaseRelease, Ledger, ShardReuse, changelog, check_newer, open_base
 from chatcorpus.release.manifest import Manifest, check_version, manifest_schema_text
 from chatcorpus.release.shards import DEFAULT_SHARD_ROWS, ShardInfo, ShardWriter
+from chatcorpus.release.staging import publishing, replace_file, replace_folder, staging_folder
 from chatcorpus.validation.faults import Fault
 from chatcorpus.validation.record_schema import record_schema_text
 from chatcorpus.validation.records import category_of, to_row
@@ -74,6 +73,8 @@ class BuildOptions:
     configs: tuple[str, ...] = field(default_factory=lambda: tuple(CONFIGS))
     #: FOLDER or ORG/NAME@vX.Y.Z: build on that release, keeping its unchanged shards as they are
     base: str | None = None
+    #: configs of the base release to leave out of this one; any other base config the source lacks is refused
+    remove_configs: tuple[str, ...] = ()
 
 
 @dataclass
@@ -103,26 +104,28 @@ def build_release(source: Path, out: Path, options: BuildOptions | None = None) 
     if not present:
         raise SourceLayoutError(f"{source} has none of the config folders {', '.join(CONFIGS)}")
     _check_replaceable(out)
-    staging = out.parent / f".{out.name}.staging-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with staging_folder(out) as staging:
         with without_cycle_collection():
             result = _write_release(source, staging, out, present, options, base)
-        if options.skip_invalid or not result.error_faults:
-            _replace(out, staging)
-            result.published = True
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    if result.error_faults:
-        result.rejects_path = _write_rejects(result, options.rejects_path or out.parent / f"{out.name}.rejects.jsonl")
+        if options.skip_invalid or not result.error_faults:  # it would be published
+            _check_nothing_dropped(result, base, options.remove_configs)
+        with publishing(out):
+            if options.skip_invalid or not result.error_faults:
+                _check_replaceable(out)  # again: another build may have published meanwhile
+                replace_folder(out, staging)
+                result.published = True
+            rejects = options.rejects_path or out.parent / f"{out.name}.rejects.jsonl"
+            if result.error_faults:
+                result.rejects_path = _write_rejects(result, rejects)
+            elif rejects.is_file() and not rejects.is_symlink():
+                rejects.unlink()  # an earlier build's report would describe a release that is no longer there
     return result
 
 
 def _write_release(
     source: Path, staging: Path, out: Path, configs: list[str], options: BuildOptions, base: BaseRelease | None
 ) -> BuildResult:
-    validator = Validator(options.disabled_rules)
+    validator = Validator(options.disabled_rules, thorough=True)  # a release gets every rule
     faults: list[Fault] = []
     links, coverage_table = _translation_links(source, configs, options, faults)
     built = {
@@ -253,17 +256,34 @@ def _check_replaceable(out: Path) -> None:
         )
 
 
-def _replace(out: Path, staging: Path) -> None:
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    if out.exists():
-        out.rename(old)
-    staging.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
+def _check_nothing_dropped(result: BuildResult, base: BaseRelease | None, remove: tuple[str, ...]) -> None:
+    """Refuse a build that would replace a release with no rows, or drop a base config nobody asked to drop."""
+    if not any(counts.written for counts in result.counts.values()):
+        raise BuildRefused(
+            f"the source holds no records in any config ({', '.join(result.counts) or 'none'}); "
+            f"nothing was written to {result.out}"
+        )
+    if base is None:
+        if remove:
+            raise UsageError("--remove-config needs --base: it removes a config of the base release")
+        return
+    kept = {config for config, counts in result.counts.items() if counts.written}
+    for config in remove:
+        if config not in base.manifest.configs:
+            raise UsageError(f"--remove-config {config}: the base v{base.version} has no config {config}")
+        if config in kept:
+            raise UsageError(f"--remove-config {config}: the source still holds records for it; remove its folder")
+    dropped = [config for config in base.manifest.configs if config not in kept and config not in remove]
+    if dropped:
+        listing = ", ".join(f"{c} ({base.manifest.configs[c]['rows']:,} rows)" for c in dropped)
+        raise BuildRefused(
+            f"the base v{base.version} has {listing}, the source holds no records for it; nothing was written. "
+            + " ".join(f"--remove-config {c}" for c in dropped)
+            + " removes it on purpose"
+        )
 
 
 def _write_rejects(result: BuildResult, path: Path) -> Path:
-    """One JSON line per rejecting fault: the report a maintainer works through."""
-    with path.open("w", encoding="utf-8") as f:
-        for fault in result.error_faults:
-            f.write(json.dumps(fault.to_json(), ensure_ascii=False) + "\n")
+    """One JSON line per rejecting fault: the report a maintainer works through, written whole or not at all."""
+    replace_file(path, "".join(json.dumps(f.to_json(), ensure_ascii=False) + "\n" for f in result.error_faults))
     return path

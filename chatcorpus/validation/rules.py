@@ -75,6 +75,9 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {}
+#: Rules too costly for every ``validate`` run (a sort of every text's windows, a pass
+#: over the whole corpus): ``validate --thorough`` and every ``build`` run them.
+THOROUGH_RULES: set[str] = set()
 #: Rule families that say why a file or record could not be read or has no valid
 #: shape: they cannot be switched off, or a rejected record would have no reason.
 MANDATORY_PREFIXES = ("file.", "json.", "encoding.", "schema.")
@@ -132,7 +135,12 @@ _register("schema.maxItems", E, "a history turn has more than two items: [user, 
 _register("schema.items", E, "a history turn has items beyond [user, assistant]")
 _register("duplicate.exact", E, "the same record (same content) appears earlier in the same config")
 _register("duplicate.cross-config", W, "the same record appears in another config")
-_register("duplicate.normalized", W, "a record equal to an earlier one up to case, spacing and punctuation")
+_register(
+    "duplicate.normalized",
+    W,
+    "a record equal to an earlier one up to case, spacing, punctuation, NFC/NFD, full-width forms and "
+    "Traditional/Simplified script",
+)
 
 
 def _strings(record: dict[str, Any], fields: tuple[str, ...] = TEXT_FIELDS) -> Iterator[tuple[str, str]]:
@@ -254,3 +262,7 @@ def _leftover_marker(record: dict[str, Any], ctx: RecordContext) -> Iterator[Fin
         match = _MARKER.search(value)
         if match:
             yield Finding(f"{pointer[1:]} holds the leftover marker {match.group()}", pointer)
+
+
+# rule families defined in their own modules register themselves on import
+from chatcorpus.validation import cleaning, script  # noqa: E402,F401

@@ -57,6 +57,25 @@ def _unpack(bits: pa.Buffer, offset: int, length: int) -> np.ndarray:
     return unpacked[offset : offset + length].astype(bool)
 
 
+_INT_TYPES = {pa.int32(): np.int32, pa.int64(): np.int64}
+
+
+def to_ints(values: pa.Array) -> np.ndarray:
+    """An integer Arrow array without nulls (a kernel's counts or lengths) as int64 NumPy
+    values, read from its buffer: ``to_numpy`` imports pandas, as ``pa.array`` does."""
+    data = values.buffers()[1]
+    if data is None or not len(values):
+        return np.zeros(len(values), dtype=np.int64)
+    numbers = np.frombuffer(data, dtype=_INT_TYPES[values.type])
+    return numbers[values.offset : values.offset + len(values)].astype(np.int64)
+
+
+def from_mask(mask: np.ndarray) -> pa.BooleanArray:
+    """A NumPy mask as an Arrow boolean array, for filter and replace kernels, without pandas."""
+    bits = np.packbits(mask.astype(bool), bitorder="little")
+    return pa.BooleanArray.from_buffers(pa.bool_(), len(mask), [None, pa.py_buffer(bits.tobytes())])
+
+
 def _bytes_and_offsets(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """The strings' UTF-8 bytes and the offsets into them, starting at 0 even for a slice."""
     strings = strings.cast(pa.string())
@@ -67,6 +86,8 @@ def _bytes_and_offsets(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
     return data[offsets[0] : offsets[-1]], offsets - offsets[0]
 
+
+bytes_and_offsets = _bytes_and_offsets  # for rules that scan the bytes themselves
 
 _CHUNK = 1 << 22  # bytes scanned at a time
 _CONTEXT = 2  # bytes of a 3-byte character on either side of a chunk boundary

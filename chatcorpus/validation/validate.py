@@ -19,10 +19,19 @@ import pyarrow.compute as pc
 
 from chatcorpus.validation import schema_check
 from chatcorpus.validation.faults import Fault, Problem, Severity
+from chatcorpus.validation.normalize import duplicate_keys
 from chatcorpus.validation.records import LANGUAGE_FIELDS, content_id, languages_of
-from chatcorpus.validation.rules import MANDATORY_PREFIXES, RULES, TEXT_FIELDS, RecordContext, Rule, TextFrame
+from chatcorpus.validation.rules import (
+    MANDATORY_PREFIXES,
+    RULES,
+    TEXT_FIELDS,
+    THOROUGH_RULES,
+    RecordContext,
+    Rule,
+    TextFrame,
+)
 from chatcorpus.validation.sources import ParsedSource, SourceRef, discover, read_source
-from chatcorpus.validation.textstats import letters_and_digits, string_array, string_scalar
+from chatcorpus.validation.textstats import string_array, string_scalar
 
 
 @dataclass
@@ -77,7 +86,7 @@ class Validator:
     about 200 bytes), never with the text of files already checked.
     """
 
-    def __init__(self, disabled: Iterable[str] = ()) -> None:
+    def __init__(self, disabled: Iterable[str] = (), *, thorough: bool = False) -> None:
         self.disabled = frozenset(disabled)
         unknown = self.disabled - RULES.keys()
         if unknown:
@@ -88,7 +97,9 @@ class Validator:
                 f"{', '.join(mandatory)} cannot be switched off: a record it rejects would have no reason"
             )
         self._lint: list[Rule] = [
-            rule for rule in RULES.values() if rule.check is not None and rule.id not in self.disabled
+            rule
+            for rule in RULES.values()
+            if rule.check is not None and rule.id not in self.disabled and (thorough or rule.id not in THOROUGH_RULES)
         ]
         self._files: list[SourceRef] = []
         self._exact: dict[int, int] = {}  # record id -> place of its first occurrence
@@ -158,7 +169,8 @@ class Validator:
             return record_id, [
                 Problem(
                     "duplicate.normalized",
-                    f"equal, up to case, spacing and punctuation, to {first.display} record {first_index}",
+                    f"equal, up to case, spacing, punctuation, Unicode and full-width forms and Traditional "
+                    f"script, to {first.display} record {first_index}",
                 )
             ]
         return record_id, []
@@ -190,9 +202,9 @@ def near_duplicate_key(record: dict[str, Any], normalized: str) -> str:
 
 
 def _normalized_texts(frame: TextFrame) -> list[str]:
-    """Each record's text with case, spacing and punctuation gone: the near-duplicate key."""
+    """Each record's duplicate key (``normalize.duplicate_keys``) over all its text fields."""
     joined = pc.binary_join_element_wise(*(frame.columns[name] for name in TEXT_FIELDS), string_scalar("\x1f"))
-    return letters_and_digits(joined)
+    return duplicate_keys(joined)
 
 
 def _severity(problem: Problem) -> Severity:
@@ -217,9 +229,9 @@ def without_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def validate_paths(paths: list[Path], disabled: Iterable[str] = ()) -> ValidationReport:
+def validate_paths(paths: list[Path], disabled: Iterable[str] = (), *, thorough: bool = False) -> ValidationReport:
     """Check every source file under ``paths`` and gather all their faults, sorted."""
-    validator = Validator(disabled)
+    validator = Validator(disabled, thorough=thorough)
     faults: list[Fault] = []
     files = records = rejected = 0
     with without_cycle_collection():
