@@ -901,7 +901,7 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
             description=CONFIGS[self.config.name].description,
             features=VIEW_FEATURES[self.config.format],
             homepage="https://github.com/hikariming/chat-dataset-baseline",
-            license="cc-by-nc-4.0 (Alpaca-derived text); MIT (everything else)",
+            license="cc-by-nc-4.0",  # the data; MIT covers only the code (README, "Licence")
         )
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:

@@ -31,7 +31,7 @@ SNIPPETS = {
     "build": """
 from chatcorpus.release.build import BuildOptions, build_release
 t = time.perf_counter()
-result = build_release(Path(SRC), Path(OUT), BuildOptions(progress=False, skip_invalid=True))
+result = build_release(Path(SRC), Path(OUT), options=BuildOptions(progress=False, skip_invalid=True))
 report(time.perf_counter() - t, sum(c.read for c in result.counts.values()))
 """,
     "floor: orjson + write_table": """

@@ -116,13 +116,15 @@ def main() -> None:
         second = {**first, "b.json": records(args.rows, args.new)}
         options = dict(shard_rows=args.shard_rows, progress=False, configs=(CONFIG,))
         v1 = root / "v1" / "chat-dataset-baseline"
-        build_release(write_source(root / "src1", first), v1, BuildOptions(version="1.0.0", **options))
+        build_release(write_source(root / "src1", first), v1, options=BuildOptions(version="1.0.0", **options))
 
         # push: v1.0.0, then v1.1.0 built on the published v1.0.0
         measure(hub, lambda: cli(["push", str(v1), "--repo", "bench/push"]))
         v2 = root / "v2" / "chat-dataset-baseline"
         build_release(
-            write_source(root / "src2", second), v2, BuildOptions(version="1.1.0", base="bench/push@v1.0.0", **options)
+            write_source(root / "src2", second),
+            v2,
+            options=BuildOptions(version="1.1.0", base="bench/push@v1.0.0", **options),
         )
         ours = measure(hub, lambda: cli(["push", str(v2), "--repo", "bench/push"]))
 

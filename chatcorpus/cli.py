@@ -7,12 +7,14 @@ Exit codes: 0 clean, 1 faults found in the data, 2 usage or environment error. S
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from chatcorpus import __version__
 from chatcorpus.release import DEFAULT_SHARD_ROWS
@@ -95,13 +97,13 @@ def _build(args: argparse.Namespace) -> int:
         skip_invalid=args.skip_invalid,
         shard_rows=args.shard_rows,
         disabled_rules=args.disable,
-        repo_id=args.repo,
+        repo_id=args.repo or _repo_of(args.base) or DEFAULT_REPO_ID,
         rejects_path=args.rejects,
         progress=not args.quiet,
         base=args.base,
         remove_configs=tuple(args.remove_config),
     )
-    result = build_release(args.source, args.out, options)
+    result = build_release(args.source, args.out, options=options)
     for fault in result.error_faults:
         print(format_fault(fault), file=sys.stderr)
     warnings = len(result.faults) - len(result.error_faults)
@@ -110,7 +112,9 @@ def _build(args: argparse.Namespace) -> int:
             f"{warnings:,} warning(s) not shown; `chat-dataset-baseline validate {args.source}` lists them",
             file=sys.stderr,
         )
-    print(f"{'config':<16}{'files':>6}{'read':>9}{'written':>9}{'rejected':>9}")
+    # a build that published nothing wrote no rows: its table counts the rows it accepted
+    kept = "written" if result.published else "accepted"
+    print(f"{'config':<16}{'files':>6}{'read':>9}{kept:>9}{'rejected':>9}")
     for config, c in result.counts.items():
         print(f"{config:<16}{c.files:>6}{c.read:>9,}{c.written:>9,}{c.rejected:>9,}")
     if result.rejects_path:
@@ -124,6 +128,13 @@ def _build(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return EXIT_FAULTS
+
+
+def _repo_of(base: str | None) -> str | None:
+    """The Hub repo of ``--base ORG/NAME@vX.Y.Z``: a release built on it is pushed there, so its card names it."""
+    from chatcorpus.release.verify import ReleaseLocation
+
+    return ReleaseLocation.parse(base).repo_id if base else None
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -184,7 +195,7 @@ def _export(args: argparse.Namespace) -> int:
         lock=lock,
         manifest_sha256=args.manifest_sha256,
     )
-    result = export_release(args.out, args.format, options)
+    result = export_release(args.out, args.format, options=options)
     print(f"{'config':<16}{'rows':>8}  file")
     for file in result.files:
         print(f"{file.config:<16}{file.rows:>8,}  {file.path}")
@@ -347,7 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--disable", action="append", default=[], metavar="RULE", help="switch a validation rule off")
     build.add_argument(
-        "--repo", default=DEFAULT_REPO_ID, metavar="ORG/NAME", help="repo id named in the card's examples"
+        "--repo",
+        metavar="ORG/NAME",
+        help="the Hub repo the release will be pushed to, named in the card's examples (push refuses another); "
+        f"default: the repo of --base, else {DEFAULT_REPO_ID}",
     )
     build.add_argument(
         "--base",
@@ -526,12 +540,45 @@ def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
     export.set_defaults(handler=_export)
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Writes each record to ``sys.stdout`` as it is at that moment (tests swap it), message only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
+@contextmanager
+def _showing_library_log() -> Iterator[None]:
+    """The library logs what it does (``logging``); while a command runs, its INFO messages go to stdout.
+
+    Removed afterwards, so a program that calls ``main`` leaves its logging as it was."""
+    library = logging.getLogger("chatcorpus")
+    handler, level = _StdoutHandler(), library.level
+    library.addHandler(handler)
+    library.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        library.removeHandler(handler)
+        library.setLevel(level)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _readable_output()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        with _showing_library_log():
+            return int(args.handler(args))
     except Exception as err:
         mapped = exit_for(err)
         if mapped is None or os.environ.get(DEBUG_VARIABLE):

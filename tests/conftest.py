@@ -29,7 +29,7 @@ def _offline_hub(tmp_path_factory: pytest.TempPathFactory) -> None:
 def demo_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """data/ built once, into a folder named like the Hub repo."""
     out = tmp_path_factory.mktemp("demo") / "chat-dataset-baseline"
-    result = build_release(DATA, out, BuildOptions(progress=False))
+    result = build_release(DATA, out, options=BuildOptions(progress=False))
     assert result.published, [str(f) for f in result.faults]
     return out
 

@@ -42,7 +42,7 @@ def _release_sources(folder: Path) -> Path:
 def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("against")
     out = root / "chat-dataset-baseline"
-    result = build_release(_release_sources(root / "src"), out, BuildOptions(progress=False, repo_id=REPO))
+    result = build_release(_release_sources(root / "src"), out, options=BuildOptions(progress=False, repo_id=REPO))
     assert result.published
     return out
 

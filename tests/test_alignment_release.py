@@ -33,7 +33,7 @@ def source(write_source: Callable[..., Path], tree: Tree) -> Path:
 
 def test_every_alpaca_zh_row_names_a_published_english_row(source: Path, tree: Tree, tmp_path: Path) -> None:
     out = tmp_path / "release" / "chat-dataset-baseline"
-    result = build_release(source, out, BuildOptions(progress=False))
+    result = build_release(source, out, options=BuildOptions(progress=False))
     assert result.published
     zh = datasets.load_dataset(str(out), "alpaca-zh", split="train", cache_dir=str(tmp_path / "c"))
     en = datasets.load_dataset(str(out), "alpaca-en", split="train", cache_dir=str(tmp_path / "c"))
@@ -66,7 +66,7 @@ def test_a_link_never_names_an_english_record_the_release_rejects(
     english[5]["output"] = ""  # rejected by the build: an empty output
     source = write_source({ZH: tree.chinese, EN: english})
     out = tmp_path / "release"
-    assert build_release(source, out, BuildOptions(progress=False, skip_invalid=True)).published
+    assert build_release(source, out, options=BuildOptions(progress=False, skip_invalid=True)).published
     zh = datasets.load_dataset(str(out), "alpaca-zh", split="train", cache_dir=str(tmp_path / "c"))
     en_ids = set(datasets.load_dataset(str(out), "alpaca-en", split="train", cache_dir=str(tmp_path / "c"))["id"])
     assert content_id(english[5]) not in en_ids

@@ -30,15 +30,15 @@ def _digests(release: Path) -> dict[str, str]:
 
 
 def test_the_same_input_gives_byte_identical_releases(tmp_path: Path) -> None:
-    first = build_release(DATA, tmp_path / "a" / "chat-dataset-baseline", QUIET)
-    second = build_release(DATA, tmp_path / "b" / "chat-dataset-baseline", QUIET)
+    first = build_release(DATA, tmp_path / "a" / "chat-dataset-baseline", options=QUIET)
+    second = build_release(DATA, tmp_path / "b" / "chat-dataset-baseline", options=QUIET)
     assert first.published and second.published
     assert _digests(first.out) == _digests(second.out)
     assert any(path.endswith(".parquet") for path in _digests(first.out))
 
 
 def test_a_build_in_another_process_with_another_hash_seed_gives_the_same_bytes(tmp_path: Path) -> None:
-    here = build_release(DATA, tmp_path / "a" / "chat-dataset-baseline", QUIET)
+    here = build_release(DATA, tmp_path / "a" / "chat-dataset-baseline", options=QUIET)
     there = tmp_path / "b" / "chat-dataset-baseline"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     command = [sys.executable, "-m", "chatcorpus.cli", "build", "--source", str(DATA), "--out", str(there), "--quiet"]
@@ -48,7 +48,7 @@ def test_a_build_in_another_process_with_another_hash_seed_gives_the_same_bytes(
 
 def test_shards_are_split_by_rows_in_source_order(tmp_path: Path, write_source: Callable[..., Path]) -> None:
     src = write_source({"alpaca-en/a.json": [good_record(n) for n in range(7)]})
-    result = build_release(src, tmp_path / "out", BuildOptions(progress=False, shard_rows=3))
+    result = build_release(src, tmp_path / "out", options=BuildOptions(progress=False, shard_rows=3))
     shards = result.manifest.configs["alpaca-en"]["shards"]
     assert [s["rows"] for s in shards] == [3, 3, 1]
     assert [s["path"].split("/")[-1][:11] for s in shards] == ["train-00000", "train-00001", "train-00002"]
@@ -72,7 +72,7 @@ def _bad_source(write_source: Callable[..., Path]) -> Path:
 def test_every_rejected_record_is_located_to_line_column_and_field(
     tmp_path: Path, write_source: Callable[..., Path]
 ) -> None:
-    result = build_release(_bad_source(write_source), tmp_path / "out", QUIET)
+    result = build_release(_bad_source(write_source), tmp_path / "out", options=QUIET)
     located = {(f.line, f.column, f.rule, f.pointer) for f in result.error_faults}
     assert located == {
         (7, 65, "json.syntax", ""),  # the trailing comma
@@ -87,7 +87,7 @@ def test_every_rejected_record_is_located_to_line_column_and_field(
 
 def test_rejections_publish_nothing_by_default(tmp_path: Path, write_source: Callable[..., Path]) -> None:
     out = tmp_path / "out"
-    result = build_release(_bad_source(write_source), out, QUIET)
+    result = build_release(_bad_source(write_source), out, options=QUIET)
     assert not result.published
     assert not out.exists()
     assert not list(tmp_path.glob(".out.staging-*"))
@@ -98,7 +98,7 @@ def test_skip_invalid_reconciles_rows_read_written_and_rejected(
     tmp_path: Path, write_source: Callable[..., Path]
 ) -> None:
     out = tmp_path / "out"
-    result = build_release(_bad_source(write_source), out, BuildOptions(progress=False, skip_invalid=True))
+    result = build_release(_bad_source(write_source), out, options=BuildOptions(progress=False, skip_invalid=True))
     counts = result.counts["alpaca-zh"]
     assert result.published
     assert (counts.read, counts.written, counts.rejected) == (7, 2, 5)
@@ -117,9 +117,9 @@ def test_a_rejected_rebuild_leaves_the_previous_release_untouched(
     tmp_path: Path, write_source: Callable[..., Path]
 ) -> None:
     out = tmp_path / "out"
-    build_release(DATA, out, QUIET)
+    build_release(DATA, out, options=QUIET)
     before = _digests(out)
-    assert not build_release(_bad_source(write_source), out, QUIET).published
+    assert not build_release(_bad_source(write_source), out, options=QUIET).published
     assert _digests(out) == before
 
 
@@ -128,7 +128,7 @@ def test_build_refuses_to_replace_a_folder_that_is_not_a_release(tmp_path: Path)
     out.mkdir()
     (out / "thesis.tex").write_text("years of work")
     with pytest.raises(UsageError, match="not a chat-dataset-baseline release"):
-        build_release(DATA, out, QUIET)
+        build_release(DATA, out, options=QUIET)
     assert (out / "thesis.tex").exists()
 
 
@@ -152,14 +152,14 @@ def test_a_file_that_yields_no_records_still_stops_the_release(
 ) -> None:
     src = write_source({"alpaca-en/good.json": [good_record(1)], "alpaca-en/broken.json": text})
     out = tmp_path / "out"
-    result = build_release(src, out, QUIET)
+    result = build_release(src, out, options=QUIET)
     assert not result.published and not out.exists()
     assert [f.path for f in result.error_faults] == ["alpaca-en/broken.json"]
     report = result.rejects_path.read_text(encoding="utf-8")
     assert "alpaca-en/broken.json" in report
-    assert build_release(src, out, BuildOptions(progress=False, skip_invalid=True)).published
+    assert build_release(src, out, options=BuildOptions(progress=False, skip_invalid=True)).published
 
 
 def test_versions_must_be_ascii_x_y_z(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="X.Y.Z"):
-        build_release(DATA, tmp_path / "out", BuildOptions(progress=False, version="².0.0"))
+        build_release(DATA, tmp_path / "out", options=BuildOptions(progress=False, version="².0.0"))

@@ -35,7 +35,7 @@ def _source(write_source, root: str, records: int, config: str = "alpaca-en") ->
 
 
 def _build(source: Path, out: Path, **options) -> None:
-    assert build_release(source, out, BuildOptions(progress=False, **options)).published
+    assert build_release(source, out, options=BuildOptions(progress=False, **options)).published
 
 
 def _hold(out: Path, mode: str) -> tuple[subprocess.Popen[str], Path]:
@@ -74,7 +74,7 @@ def test_a_lockless_leftover_of_a_dead_process_is_removed(write_source, tmp_path
 def test_a_clean_build_removes_the_rejects_report_of_an_earlier_build(write_source, tmp_path: Path) -> None:
     out = tmp_path / "out"
     bad = write_source({"alpaca-en/a.json": [good_record(0), {"instruction": ""}]}, root="bad")
-    assert not build_release(bad, out, BuildOptions(progress=False)).published
+    assert not build_release(bad, out, options=BuildOptions(progress=False)).published
     rejects = tmp_path / "out.rejects.jsonl"
     assert json.loads(rejects.read_text(encoding="utf-8").splitlines()[0])["rule"]
     _build(_source(write_source, "good", 2), out)
@@ -122,7 +122,7 @@ def test_a_base_config_missing_from_the_source_is_removed_only_when_asked(write_
     _build(both, base)
     only_en = _source(write_source, "b", 4)
     with pytest.raises(BuildRefused, match=r"alpaca-zh \(1 rows\).*--remove-config alpaca-zh"):
-        build_release(only_en, tmp_path / "v2", BuildOptions(version="1.1.0", base=str(base), progress=False))
+        build_release(only_en, tmp_path / "v2", options=BuildOptions(version="1.1.0", base=str(base), progress=False))
     assert not (tmp_path / "v2").exists()
 
     _build(only_en, tmp_path / "v2", version="1.1.0", base=str(base), remove_configs=("alpaca-zh",))
@@ -149,4 +149,4 @@ def test_remove_config_is_refused_where_it_makes_no_sense(
         version="1.1.0", base=str(tmp_path / "v1") if base else None, remove_configs=(remove,), progress=False
     )
     with pytest.raises(UsageError, match=message):
-        build_release(_source(write_source, "b", 4), tmp_path / "v2", options)
+        build_release(_source(write_source, "b", 4), tmp_path / "v2", options=options)

@@ -150,7 +150,7 @@ def test_a_release_without_a_config_exports_the_configs_it_has(
 ) -> None:
     source = write_source({"alpaca-zh/a.json": [good_record(n, "zh") for n in range(3)]})
     release = tmp_path / "partial"
-    assert build_release(source, release, BuildOptions(progress=False)).published
+    assert build_release(source, release, options=BuildOptions(progress=False)).published
     out = tmp_path / "out"
 
     assert main(["export", str(out), "--release", str(release)]) == EXIT_OK

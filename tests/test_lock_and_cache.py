@@ -27,7 +27,7 @@ CONFIG = "alpaca-en"
 
 def _build(write_source, out: Path, first: int, count: int, root: str) -> Path:
     source = write_source({f"{CONFIG}/a.json": [good_record(n) for n in range(first, first + count)]}, root=root)
-    assert build_release(source, out, BuildOptions(progress=False)).published
+    assert build_release(source, out, options=BuildOptions(progress=False)).published
     return out
 
 

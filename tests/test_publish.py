@@ -63,7 +63,7 @@ def _appended_sources(folder: Path) -> Path:
 
 def _build(source: Path, out: Path, version: str = "1.0.0", base: str | None = None) -> Path:
     options = BuildOptions(version=version, shard_rows=SHARD_ROWS, progress=False, repo_id=REPO, base=base)
-    result = build_release(source, out, options)
+    result = build_release(source, out, options=options)
     assert result.published, [str(f) for f in result.faults]
     return out
 
@@ -456,11 +456,11 @@ def test_a_base_that_does_not_verify_or_is_not_older_is_refused(releases: dict[s
     source = _appended_sources(tmp_path / "src")
     with pytest.raises(UsageError, match="newer"):
         build_release(
-            source, tmp_path / "same", BuildOptions(version="1.0.0", progress=False, base=str(releases["v1"]))
+            source, tmp_path / "same", options=BuildOptions(version="1.0.0", progress=False, base=str(releases["v1"]))
         )
     damaged = tmp_path / "damaged"
     shutil.copytree(releases["v1"], damaged)
     shard = damaged / _shard_paths(damaged, "alpaca-zh")[0]
     shard.write_bytes(_flip_a_byte(shard.read_bytes()))
     with pytest.raises(BaseReleaseError, match="sha256"):
-        build_release(source, tmp_path / "v2", BuildOptions(version="1.1.0", progress=False, base=str(damaged)))
+        build_release(source, tmp_path / "v2", options=BuildOptions(version="1.1.0", progress=False, base=str(damaged)))

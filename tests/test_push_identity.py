@@ -20,8 +20,8 @@ REPO = "org/chat-dataset-baseline"
 def _build(write_source, tmp_path: Path, name: str, records: int, version: str, base: Path | None = None) -> Path:
     source = write_source({"alpaca-en/a.json": [good_record(n) for n in range(records)]}, root=f"src-{name}")
     out = tmp_path / name / "chat-dataset-baseline"
-    options = BuildOptions(version=version, progress=False, base=str(base) if base else None)
-    assert build_release(source, out, options).published
+    options = BuildOptions(version=version, progress=False, repo_id=REPO, base=str(base) if base else None)
+    assert build_release(source, out, options=options).published
     return out
 
 

@@ -176,7 +176,9 @@ def test_a_base_listing_a_path_outside_writes_nothing_outside_out(demo_release: 
     write_manifest(release, manifest)
     with pytest.raises(ChatDatasetError, match="escaped"):
         build_release(
-            Path("data"), tmp_path / "out" / "next", BuildOptions(version="1.1.0", base=str(release), progress=False)
+            Path("data"),
+            tmp_path / "out" / "next",
+            options=BuildOptions(version="1.1.0", base=str(release), progress=False),
         )
     assert not (tmp_path / "escaped").exists() and not (tmp_path / "out" / "next").exists()
 

@@ -34,7 +34,7 @@ def _unparseable_files(snapshot: Path) -> set[str]:
 def seed_build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     snapshot = seed_snapshot(request.param)
     out = tmp_path_factory.mktemp(request.param) / "chat-dataset-baseline"
-    return snapshot, build_release(snapshot, out, BuildOptions(progress=False, skip_invalid=True))
+    return snapshot, build_release(snapshot, out, options=BuildOptions(progress=False, skip_invalid=True))
 
 
 def test_every_unparseable_file_is_reported_at_its_syntax_error(seed_build) -> None:
@@ -83,5 +83,5 @@ def test_the_accepted_rows_load_back_with_load_dataset(seed_build, tmp_path: Pat
 def test_without_skip_invalid_the_seed_corpus_is_not_published(tmp_path: Path) -> None:
     snapshot = seed_snapshot("2023-04-11")
     out = tmp_path / "chat-dataset-baseline"
-    result = build_release(snapshot, out, BuildOptions(progress=False, configs=("chatglm-issues",)))
+    result = build_release(snapshot, out, options=BuildOptions(progress=False, configs=("chatglm-issues",)))
     assert result.rejected and not result.published and not out.exists()

@@ -33,7 +33,7 @@ STREAMS = ("load_dataset", "builder")
 @pytest.fixture(scope="module", params=list(WORLD_SIZES), ids=lambda rows: f"{rows}-row-shards")
 def release(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     out = tmp_path_factory.mktemp("sharded") / "chat-dataset-baseline"
-    assert build_release(DATA, out, BuildOptions(shard_rows=request.param, progress=False)).published
+    assert build_release(DATA, out, options=BuildOptions(shard_rows=request.param, progress=False)).published
     return out, request.param
 
 

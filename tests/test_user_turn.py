@@ -146,7 +146,7 @@ def test_every_format_gives_the_demo_rows_one_conversation(demo_release: Path, t
 def hostile_release(write_source: Callable[..., Path], tmp_path: Path) -> Path:
     out = tmp_path / "hostile-release"
     result = build_release(
-        write_source(HOSTILE), out, BuildOptions(progress=False, configs=("alpaca-en", "chatglm-issues"))
+        write_source(HOSTILE), out, options=BuildOptions(progress=False, configs=("alpaca-en", "chatglm-issues"))
     )
     assert result.published, [str(f) for f in result.faults]
     return out

@@ -9,6 +9,7 @@ complete and accepted, so a failed or rejected build never leaves half a release
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from chat_dataset_baseline import CARD_FILENAME, CONFIGS, DEFAULT_REPO_ID, MANIF
 from chatcorpus.alignment.corpus import EN_CONFIG, ZH_CONFIG, Link, align_tree
 from chatcorpus.alignment.coverage import coverage, markdown_table
 from chatcorpus.errors import BuildRefused, SourceLayoutError, UsageError
-from chatcorpus.release.card import render_card
+from chatcorpus.release.card import Rejections, render_card
 from chatcorpus.release.duplicate_index import INDEX_KIND, IndexWriter, index_path
 from chatcorpus.release.fileset import ReleaseFileSet
 from chatcorpus.release.incremental import BaseRelease, Ledger, ShardReuse, changelog, check_newer, open_base
@@ -88,18 +89,37 @@ class ConfigBuild:
     changes: dict[str, list[str]] | None = None  # None without a base
 
 
-def build_release(source: Path, out: Path, options: BuildOptions | None = None) -> BuildResult:
+def build_release(source: Path, out: Path, *, options: BuildOptions | None = None) -> BuildResult:
     """Validate every source file, write accepted rows as shards and publish ``out``.
 
     With any error (a rejected record, or a file that could not be read at all) and no
     ``skip_invalid``, nothing is written to ``out``; either way a rejects report listing
     every error is written beside it.
+
+    Args:
+        source: a folder with one subfolder of JSON/JSONL files per config.
+        out: the release folder to create or replace (only a release is ever replaced).
+        options: version, base release, shard size, rules switched off, ``skip_invalid``;
+            ``BuildOptions()`` when omitted.
+
+    Returns:
+        The counts per config, every fault, whether ``out`` was published, and where the
+        rejects report was written.
+
+    Raises:
+        SourceLayoutError: ``source`` is not a folder, or has none of the config folders.
+        UsageError: a bad version, or ``out`` exists and is not a release.
+        BaseReleaseError: the ``--base`` release cannot be read or does not verify.
+        BuildRefused: the build would drop data without being asked.
     """
     options = options or BuildOptions()
     check_version(options.version)
     base = open_base(options.base) if options.base else None
     if base is not None:
         check_newer(options.version, base)
+    if not source.is_dir():
+        what = "is a file, not a folder" if source.exists() else "no such folder"
+        raise SourceLayoutError(f"{source}: {what}; --source takes a folder with one subfolder per config")
     present = [config for config in options.configs if (source / config).is_dir()]
     if not present:
         raise SourceLayoutError(f"{source} has none of the config folders {', '.join(CONFIGS)}")
@@ -157,11 +177,23 @@ def _write_release(
     )
     manifest.write(staging)  # last but the card: it lists every other file
     arrow_bytes = {config: sum(s.arrow_bytes for s in shards) for config, shards in shard_lists.items()}
-    render_card(manifest, arrow_bytes, options.repo_id, translation_coverage=coverage_table).save(
-        staging / CARD_FILENAME
-    )
+    rejections = {config: Rejections(counts[config].rejected, _error_rules(faults, config)) for config in configs}
+    rule_counts = Counter((fault.rule, fault.severity.value) for fault in faults)
+    render_card(
+        manifest,
+        arrow_bytes,
+        options.repo_id,
+        translation_coverage=coverage_table,
+        rejections=rejections,
+        rule_counts=rule_counts,
+    ).save(staging / CARD_FILENAME)
     faults.sort()
     return BuildResult(out, counts, faults, published=False, manifest=manifest)
+
+
+def _error_rules(faults: list[Fault], config: str) -> Counter[str]:
+    """How many errors of each rule the config's files had: why its records were rejected."""
+    return Counter(f.rule for f in faults if f.is_error and f.path.startswith(f"{config}/"))
 
 
 def _build_config(

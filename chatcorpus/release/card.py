@@ -7,6 +7,10 @@ Hub and ``load_dataset`` read it exactly as they read their own.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import resources
 from string import Template
 from typing import Any
@@ -20,6 +24,15 @@ from chat_dataset_baseline import CONFIGS, DEFAULT_CONFIG, DEFAULT_REPO_ID, FEAT
 from chatcorpus.release.manifest import Manifest, format_change_counts
 
 TEMPLATE = "dataset_card.md"
+
+
+#: How the card names the repo its examples load (``load_dataset("X"``, ``data_source="X"``).
+_NAMED_REPO = re.compile(r'(?:load_dataset\(|data_source=)"([^"]+)"')
+
+
+def repos_named(card_text: str) -> set[str]:
+    """The repo ids the card's examples tell readers to load."""
+    return set(_NAMED_REPO.findall(card_text))
 
 
 def card_data(manifest: Manifest, arrow_bytes: dict[str, int]) -> DatasetCardData:
@@ -51,10 +64,25 @@ def card_data(manifest: Manifest, arrow_bytes: dict[str, int]) -> DatasetCardDat
     return data
 
 
+@dataclass(frozen=True)
+class Rejections:
+    """One config's rejected records and the errors that rejected them, counted by rule id."""
+
+    records: int
+    errors_by_rule: Counter[str]
+
+
 def render_card(
-    manifest: Manifest, arrow_bytes: dict[str, int], repo_id: str = DEFAULT_REPO_ID, translation_coverage: str = ""
+    manifest: Manifest,
+    arrow_bytes: dict[str, int],
+    repo_id: str = DEFAULT_REPO_ID,
+    translation_coverage: str = "",
+    rejections: dict[str, Rejections] | None = None,
+    rule_counts: Mapping[tuple[str, str], int] | None = None,
 ) -> DatasetCard:
-    """The card; ``translation_coverage`` is the Markdown coverage table of alpaca-zh (``chatcorpus.alignment``)."""
+    """The card; ``translation_coverage`` is the Markdown coverage table of alpaca-zh (``chatcorpus.alignment``),
+    ``rejections`` per config say how many records the build rejected and why, ``rule_counts`` the build's
+    faults counted by (rule id, severity), shown in the datasheet."""
     template = Template(resources.files("chatcorpus.release.templates").joinpath(TEMPLATE).read_text(encoding="utf-8"))
     body = template.substitute(
         version=manifest.version,
@@ -62,9 +90,35 @@ def render_card(
         configs_table=_configs_table(manifest),
         repo_id=repo_id,
         changelog=_changelog(manifest),
+        rejected=_rejected_section(rejections or {}),
         translation_coverage=translation_coverage or "This release has no alpaca-zh and alpaca-en to align.",
+        rule_counts=_rule_counts_table(rule_counts or {}),
     )
     return DatasetCard(f"---\n{card_data(manifest, arrow_bytes).to_yaml()}\n---\n\n{body}")
+
+
+def _rejected_section(rejections: dict[str, Rejections]) -> str:
+    """Rows read = rows published + rows rejected: the card says how many were left out and why."""
+    if not any(r.records or r.errors_by_rule for r in rejections.values()):
+        return "No record was rejected: every record read is in this release."
+    lines = [
+        "Records with an error were left out of this release (`chat-dataset-baseline validate` on the sources lists "
+        "each, with file, line and column).",
+        "",
+        "| config | rejected records | errors by rule |",
+        "|---|---:|---|",
+    ]
+    for config, rejected in rejections.items():
+        why = ", ".join(f"`{rule}` {count:,}" for rule, count in sorted(rejected.errors_by_rule.items()))
+        lines.append(f"| `{config}` | {rejected.records:,} | {why or 'none'} |")
+    return "\n".join(lines)
+
+
+def _rule_counts_table(counts: Mapping[tuple[str, str], int]) -> str:
+    if not counts:
+        return "No rule found anything."
+    rows = [f"| `{rule}` | {severity} | {count:,} |" for (rule, severity), count in sorted(counts.items())]
+    return "\n".join(["| rule | severity | faults |", "|---|---|---:|", *rows])
 
 
 def _configs_table(manifest: Manifest) -> str:

@@ -194,7 +194,10 @@ class Manifest:
 
 def check_version(version: str) -> None:
     if not re.fullmatch(VERSION_PATTERN, version):
-        raise UsageError(f"version {version!r} is not X.Y.Z")
+        hint = ""
+        if version[:1] in "vV" and re.fullmatch(VERSION_PATTERN, version[1:]):
+            hint = f"; write it without the v ({version[1:]}): the tag gets the v, as v{version[1:]}"
+        raise UsageError(f"version {version!r} is not X.Y.Z{hint}")
 
 
 def version_key(version: str) -> tuple[int, ...]:

@@ -26,21 +26,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, get_token
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.hf_api import RepoFile
 
-from chat_dataset_baseline import MANIFEST_FILENAME, RELEASE_PLACES, manifest_sha256
+from chat_dataset_baseline import CARD_FILENAME, MANIFEST_FILENAME, RELEASE_PLACES, manifest_sha256
 from chatcorpus.errors import PublishError, PushConflict, ReleaseRefused, TagPending, UsageError
+from chatcorpus.release.card import repos_named
 from chatcorpus.release.fileset import inventory
 from chatcorpus.release.manifest import Manifest, format_change_counts, version_key
 from chatcorpus.release.verify import HUB_ERRORS, REPO_TYPE, verify_release
 
+logger = logging.getLogger(__name__)
 COMMIT_ATTEMPTS = 2
 TAG_ATTEMPTS = 2
 #: Besides what ``HUB_ERRORS`` covers: ``huggingface_hub`` wraps a failed LFS upload in a RuntimeError.
@@ -148,18 +149,17 @@ class Publisher:
         repo_id: str,
         revision: str = "main",
         api: HfApi | None = None,
-        out: TextIO | None = None,
     ) -> None:
         self.release = release
         self.repo_id = repo_id
         self.revision = revision
         self.api = api or HfApi()
-        self.out = out
         self.manifest = Manifest.read(release)
         self.manifest_bytes = (release / MANIFEST_FILENAME).read_bytes()
 
     def say(self, message: str) -> None:
-        print(message, file=self.out or sys.stdout, flush=True)
+        """Report a step; the library logs, and the command line decides what to show."""
+        logger.info(message)
 
     # --- planning ---------------------------------------------------------------------
 
@@ -168,6 +168,17 @@ class Publisher:
         report = verify_release(str(self.release))
         if not report.ok:
             raise ReleaseRefused(f"{self.release} does not verify, nothing was pushed:\n{report.format()}")
+        self.check_card_repo()
+
+    def check_card_repo(self) -> None:
+        """The card tells readers to load the repo it is pushed to, or the push is refused:
+        a card saying ``load_dataset("someone/else")`` would send every reader elsewhere."""
+        named = repos_named((self.release / CARD_FILENAME).read_text(encoding="utf-8")) - {self.repo_id}
+        if named:
+            raise UsageError(
+                f"the card in {self.release} tells readers to load {', '.join(sorted(named))}, not {self.repo_id}; "
+                f"build it again with --repo {self.repo_id} (nothing was pushed)"
+            )
 
     def plan(self) -> PushPlan:
         try:
@@ -357,14 +368,35 @@ class Publisher:
 def push_release(
     release: Path,
     repo_id: str,
+    *,
     revision: str = "main",
     create_pr: bool = False,
     dry_run: bool = False,
     api: HfApi | None = None,
-    out: TextIO | None = None,
 ) -> PushOutcome:
-    """Plan, then (unless ``dry_run``) commit and tag; every failure leaves a message saying what state the repo is in."""
-    publisher = Publisher(release, repo_id, revision, api, out)
+    """Plan, then (unless ``dry_run``) commit and tag; every failure leaves a message saying what state the repo is in.
+
+    What it does is logged at INFO on the ``chatcorpus.release.publish`` logger (the plan,
+    the commit, the tag); the command line shows those messages.
+
+    Args:
+        release: a release folder written by ``build_release``.
+        repo_id: the Hub dataset repo; created if it does not exist. The card must name it.
+        revision: the branch to commit to.
+        create_pr: open a pull request with the release instead, and create no tag.
+        dry_run: plan and log what would be added, kept and deleted; change nothing.
+        api: the ``HfApi`` to use (default: a new one; the token from ``HF_TOKEN`` or ``hf auth login``).
+
+    Returns:
+        What was done: the commit, whether it was tagged, the pull request's URL.
+
+    Raises:
+        ReleaseRefused: the folder does not verify, or the Hub holds what this release may not replace.
+        UsageError: no token, or the card names another repo than ``repo_id``.
+        PublishError: the push did not complete (``PushConflict``, ``TagPending``); the message
+            says what state the repo was left in.
+    """
+    publisher = Publisher(release, repo_id, revision, api)
     publisher.check_local()
     if not dry_run and get_token() is None:
         raise UsageError(

@@ -70,13 +70,12 @@ class ReleaseLocation:
 
     @classmethod
     def parse(cls, spec: str, default_revision: str | None = None) -> ReleaseLocation:
-        """``path/to/folder``, or ``ORG/NAME@REVISION``; an existing folder wins over a repo id."""
-        folder = Path(spec)
-        if folder.is_dir():
-            return cls(folder=folder)
+        """``path/to/folder``, or ``ORG/NAME@REVISION``; an existing folder wins over a repo id,
+        and a missing folder is never taken for a repo id (see ``check_local_or_repo``)."""
+        if check_local_or_repo(spec):
+            return cls(folder=Path(spec))
         match = _REPO_SPEC.fullmatch(spec)
-        if match is None:
-            raise UsageError(f"{spec!r} is neither a release folder nor ORG/NAME@REVISION")
+        assert match is not None  # check_local_or_repo refused anything else
         revision = match["revision"] or default_revision
         if revision is None:
             raise UsageError(f"{spec!r} names no revision; pin one, e.g. {spec}@v1.0.0")
@@ -88,6 +87,26 @@ class ReleaseLocation:
 
     def __str__(self) -> str:
         return str(self.folder) if self.folder is not None else f"{self.repo_id}@{self.revision}"
+
+
+def check_local_or_repo(spec: str) -> bool:
+    """True for a release folder, False for ``ORG/NAME[@REVISION]``; a mistyped folder raises.
+
+    A spec that is not an existing folder is a Hub repo id only if it has the shape of one
+    and does not look like a path: ``./out``, ``/data/x``, ``~/x``, ``a/b/c``, ``x/`` or a
+    first part that is a folder here (``out/chat-datset-baseline`` beside ``out/``) mean a
+    folder, so the answer is "no such folder" rather than a Hub error about a repo id.
+    """
+    if Path(spec).is_dir():
+        return True
+    repo = spec.split("@", 1)[0]
+    looks_like_path = (
+        spec.startswith((".", "/", "~")) or "\\" in spec or repo.endswith("/") or Path(repo.split("/", 1)[0]).is_dir()
+    )
+    if looks_like_path or _REPO_SPEC.fullmatch(spec) is None:
+        hint = "" if looks_like_path else " (and not a Hub repo id ORG/NAME[@REVISION] either)"
+        raise ReleaseNotFoundError(f"{spec}: no such folder{hint}")
+    return False
 
 
 class ReleaseFiles(Protocol):
@@ -224,11 +243,21 @@ class VerifyReport:
         return "\n".join(lines)
 
 
-def verify_release(spec: str, api: HfApi | None = None, cache_dir: str | None = None) -> VerifyReport:
+def verify_release(spec: str, *, api: HfApi | None = None, cache_dir: str | None = None) -> VerifyReport:
     """Every check, all problems reported; stops early only when there is nothing left to check.
 
-    ``cache_dir`` should be a fresh folder when the point is to check what the Hub serves
-    now rather than what was downloaded before.
+    Args:
+        spec: a release folder, or ``ORG/NAME@REVISION`` (``main`` when no revision is given).
+        api: the ``HfApi`` to talk to (default: a new one, from the environment).
+        cache_dir: where to download; a fresh folder when the point is to check what the
+            Hub serves now rather than what was downloaded before.
+
+    Returns:
+        A report of every check and its problems; ``report.ok`` when there are none.
+
+    Raises:
+        ReleaseNotFoundError: ``spec`` is a mistyped folder, or the repo or revision does not exist.
+        UsageError: ``spec`` is neither a folder nor a repo id.
     """
     location = ReleaseLocation.parse(spec, default_revision="main")
     report = VerifyReport(location)

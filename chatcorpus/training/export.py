@@ -28,7 +28,6 @@ name that the release lacks is an error.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +37,7 @@ from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, IDENTITY_CONFIG, REL
 from chatcorpus.errors import UnknownConfigError, UsageError
 from chatcorpus.release.lock import Lock
 from chatcorpus.release.manifest import Manifest
-from chatcorpus.release.verify import ReleaseLocation, open_release, read_manifest
+from chatcorpus.release.verify import ReleaseLocation, check_local_or_repo, open_release, read_manifest
 from chatcorpus.training import FORMATS, LLAMA_FACTORY, PLAIN_FORMATS
 from chatcorpus.training.views import load_view
 
@@ -65,7 +64,8 @@ class ExportOptions:
 
     @property
     def is_local(self) -> bool:
-        return os.path.isdir(self.release)
+        """A release folder (True) or a Hub repo id (False); a mistyped folder raises "no such folder"."""
+        return check_local_or_repo(self.release)
 
     @property
     def hub_revision(self) -> str:
@@ -94,17 +94,35 @@ class ExportResult:
         return options.name is None and any(f.config == IDENTITY_CONFIG for f in self.files)
 
 
-def export_release(out_dir: Path, fmt: str, options: ExportOptions = ExportOptions()) -> ExportResult:
+def export_release(out_dir: Path, fmt: str, *, options: ExportOptions = ExportOptions()) -> ExportResult:
     """Write the configs of the release into ``out_dir`` in format ``fmt`` (one of ``FORMATS``).
 
-    Raises UsageError for an unknown format or config, or a config asked for by name
-    that the release does not have.
+    Args:
+        out_dir: the folder to write into (created if missing).
+        fmt: ``llama-factory`` (files plus ``dataset_info.json`` entries) or a view's JSONL.
+        options: the release (folder or Hub repo) and revision, the configs, the identity to fill in.
+
+    Returns:
+        The files written with their rows, the ``dataset_info.json`` updated, the configs
+        the release lacks.
+
+    Raises:
+        UsageError: an unknown format, a config asked for by name that the release does not
+            have, ``--revision`` with a release folder, or a ``dataset_info.json`` that is not ours to merge.
+        UnknownConfigError: a config name that is not one of ``CONFIGS``.
+        ReleaseNotFoundError: a mistyped release folder, or a Hub repo or revision that does not exist.
     """
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     unknown = [config for config in options.configs or () if config not in CONFIGS]
     if unknown:
         raise UnknownConfigError(*unknown)
+    local = options.is_local  # a mistyped folder stops here, as "no such folder"
+    if options.revision is not None and local:
+        raise UsageError(
+            f"--revision {options.revision} names a Hub revision, but {options.release} is a release folder, "
+            "which holds one version; drop --revision (or name the Hub repo as --release)"
+        )
     present = release_configs(options)
     wanted = options.configs or tuple(config for config in CONFIGS if config in present)
     absent = [config for config in wanted if config not in present]

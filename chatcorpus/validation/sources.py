@@ -119,6 +119,13 @@ def discover(paths: list[Path]) -> list[SourceRef]:
     refs: list[SourceRef] = []
     for path in paths:
         if path.is_file():
+            if path.suffix not in SOURCE_SUFFIXES:
+                from chatcorpus.errors import UsageError  # imports the builder (datasets): only on this error path
+
+                raise UsageError(
+                    f"{path}: not a {' or '.join(SOURCE_SUFFIXES)} file; contributions are JSON arrays (.json) "
+                    "or JSON Lines (.jsonl), named so"
+                )
             refs.append(SourceRef(path, str(path), _config_of(path.parent)))
         elif path.is_dir():
             config_dirs = [path / name for name in CONFIG_NAMES if (path / name).is_dir()]

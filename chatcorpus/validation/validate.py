@@ -229,8 +229,23 @@ def without_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def validate_paths(paths: list[Path], disabled: Iterable[str] = (), *, thorough: bool = False) -> ValidationReport:
-    """Check every source file under ``paths`` and gather all their faults, sorted."""
+def validate_paths(paths: list[Path], *, disabled: Iterable[str] = (), thorough: bool = False) -> ValidationReport:
+    """Check every source file under ``paths`` and gather all their faults, sorted.
+
+    Args:
+        paths: files (``.json``/``.jsonl``) and folders (a source root or a config folder).
+        disabled: lint rule ids to switch off for this run.
+        thorough: also run the slower rules of ``THOROUGH_RULES``.
+
+    Returns:
+        Every fault, located, with the counts of files, records read and records rejected.
+        Faults in the data are in the report, never raised.
+
+    Raises:
+        SourceLayoutError: a path does not exist.
+        UsageError: a file named on its own is not ``.json``/``.jsonl``, or a rule that
+            explains a rejection is switched off.
+    """
     validator = Validator(disabled, thorough=thorough)
     faults: list[Fault] = []
     files = records = rejected = 0
