@@ -33,7 +33,7 @@ def linked_release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Tree
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
     out = tmp_path_factory.mktemp("release") / "chat-dataset-baseline"
-    assert build_release(root, out, BuildOptions(progress=False)).published
+    assert build_release(root, out, options=BuildOptions(progress=False)).published
     return out, tree
 
 
@@ -126,7 +126,7 @@ def test_a_release_without_links_refuses_the_translation_recipe(
     tree = generate(32, n=10)
     source = write_source({"alpaca-zh/no-range.json": tree.chinese, "alpaca-en/no-range.json": tree.english})
     release = tmp_path / "unlinked"
-    assert build_release(source, release, BuildOptions(progress=False, skip_invalid=True)).published
+    assert build_release(source, release, options=BuildOptions(progress=False, skip_invalid=True)).published
     recipe = with_translation(Recipe("both", {"alpaca-zh": 0.5, "alpaca-en": 0.5}, "first_exhausted"), 0.2)
     with pytest.raises(UsageError, match="no alpaca-zh row linked"):
         load_recipe(release, recipe, seed=0, cache_dir=str(tmp_path / "c"))
