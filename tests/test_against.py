@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +203,46 @@ def test_against_a_hub_release_by_tag_and_latest(
         assert code == 1
         assert [f["message"] for f in faults] == [f"the same record as alpaca-en/b.json record 0 in {REPO}@v1.0.0"]
     assert main(["validate", str(moved), "--against", "org/no-such-repo"]) == 2
+
+
+def _link_index(release: Path) -> None:
+    target = release / "index/alpaca-en.parquet"
+    real = release.parent / "elsewhere.parquet"
+    target.rename(real)
+    target.symlink_to(real)
+
+
+def _foreign_config(release: Path) -> None:
+    manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))
+    manifest["configs"]["../../outside"] = manifest["configs"]["alpaca-en"]
+    (release / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [(_link_index, "is a symbolic link"), (_foreign_config, "lists a config '../../outside'")],
+    ids=["link", "foreign-config"],
+)
+def test_a_release_folder_is_read_only_at_known_paths_and_never_through_links(
+    damage: Any, message: str, release: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = _copy(release, tmp_path)
+    damage(copy)
+    pr = _write(tmp_path / "pr", {"alpaca-en/c.json": [good_record(70)]})
+    assert main(["validate", str(pr), "--against", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_validating_against_a_release_folder_imports_neither_datasets_nor_pandas(release: Path, tmp_path: Path) -> None:
+    pr = _write(tmp_path / "pr", {"alpaca-en/c.json": EN[4:5]})
+    script = (
+        "import sys\n"
+        "from chatcorpus.cli import main\n"
+        f"code = main(['validate', {str(pr)!r}, '--against', {str(release)!r}, '--format', 'json'])\n"
+        "heavy = sorted(m for m in ('datasets', 'pandas') if m in sys.modules)\n"
+        "print('exit', code, 'imported', heavy, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    assert "exit 1 imported []" in done.stderr, done.stderr
+    assert json.loads(done.stdout)["faults"][0]["rule"] == "duplicate.exact"

@@ -10,15 +10,18 @@ file is never reported as a duplicate of its own previous version.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from typing import Any, NoReturn
 
-from chat_dataset_baseline import CONFIGS, FileVerificationError, verify_file
-from chatcorpus.errors import ChatDatasetError, ManifestError, ReferenceReleaseError
 from chatcorpus.release.duplicate_index import INDEX_KIND, ConfigIndex, index_path, near_hash, read_index
-from chatcorpus.release.manifest import Manifest, version_key
+from chatcorpus.validation.corpus_shape import CONFIG_NAMES
 from chatcorpus.validation.faults import Problem, Severity
 from chatcorpus.validation.sources import SourceRef, discover
 from chatcorpus.validation.validate import FileResult, ValidationReport, Validator, without_cycle_collection
@@ -26,6 +29,8 @@ from chatcorpus.validation.validate import FileResult, ValidationReport, Validat
 #: ``ORG/NAME`` with no revision: the latest release published there (its highest vX.Y.Z tag)
 _REPO_ONLY = re.compile(r"[\w.-]+/[\w.-]+")
 _VERSION_TAG = re.compile(r"v([0-9]+\.[0-9]+\.[0-9]+)")
+_VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
+_MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -37,25 +42,59 @@ class ReferenceRelease:
     indexes: dict[str, ConfigIndex]
 
 
+def refuse(message: str) -> NoReturn:
+    # the error classes import the builder, and so ``datasets``: only on this path
+    from chatcorpus.errors import ReferenceReleaseError
+
+    raise ReferenceReleaseError(message)
+
+
 def open_reference(spec: str, cache_dir: str | None = None) -> ReferenceRelease:
     """``FOLDER``, ``ORG/NAME@vX.Y.Z``, or ``ORG/NAME`` (its latest release): opened and its index verified."""
+    folder = Path(spec)
+    return _open_folder(folder) if folder.is_dir() else _open_hub(spec, cache_dir)
+
+
+def _open_folder(folder: Path) -> ReferenceRelease:
+    """A local release, read without ``datasets`` (the validate path never imports it).
+
+    Only what the check uses is read: the manifest's version, configs and ``files``
+    entries of the indexes, and the index files at the paths this code builds from the
+    known config names (never a path taken from the manifest), not through links.
+    ``verify`` checks the whole release.
+    """
+    where = str(folder)
+    try:
+        manifest = json.loads(_read_regular(folder, _MANIFEST))
+    except ValueError as err:
+        refuse(f"{_MANIFEST} of {where} is not JSON: {err}")
+    if not isinstance(manifest, dict):
+        refuse(f"{_MANIFEST} of {where} is not a release manifest")
+    version, configs, files = manifest.get("version"), manifest.get("configs"), manifest.get("files")
+    if not isinstance(version, str) or not _VERSION.fullmatch(version):
+        refuse(f"{_MANIFEST} of {where} states no version X.Y.Z")
+    if not isinstance(configs, dict) or not isinstance(files, list):
+        refuse(f"{_MANIFEST} of {where} lists no configs and files")
+    return ReferenceRelease(where, version, _indexes(lambda path: _read_regular(folder, path), configs, files, where))
+
+
+def _open_hub(spec: str, cache_dir: str | None) -> ReferenceRelease:
+    from chatcorpus.errors import ChatDatasetError, ManifestError, ReferenceReleaseError
     from chatcorpus.release.verify import HUB_ERRORS, ReleaseLocation, open_release, read_manifest
 
-    if not Path(spec).is_dir() and _REPO_ONLY.fullmatch(spec):
+    if _REPO_ONLY.fullmatch(spec):
         spec = f"{spec}@{latest_release_tag(spec)}"
     location = ReleaseLocation.parse(spec)
     try:
         files = open_release(location, cache_dir=cache_dir)
         manifest = read_manifest(files, str(location))
-        indexes = {
-            config: _read_config_index(files.read, manifest, config, str(location)) for config in manifest.configs
-        }
+        indexes = _indexes(files.read, manifest.configs, manifest.files, str(location))
     except (ManifestError, ReferenceReleaseError):
         raise
     except (ChatDatasetError, *HUB_ERRORS) as err:  # type: ignore[misc]  # a starred tuple of exception types
-        raise ReferenceReleaseError(f"cannot read the release {location}: {err}") from err
+        refuse(f"cannot read the release {location}: {err}")
     if location.is_tag and location.revision != f"v{manifest.version}":
-        raise ReferenceReleaseError(f"{location} holds a manifest of version {manifest.version}")
+        refuse(f"{location} holds a manifest of version {manifest.version}")
     return ReferenceRelease(str(location), manifest.version, indexes)
 
 
@@ -66,24 +105,53 @@ def latest_release_tag(repo_id: str) -> str:
     tags = [tag.name for tag in HfApi().list_repo_refs(repo_id, repo_type="dataset").tags]
     versions = [tag for tag in tags if _VERSION_TAG.fullmatch(tag)]
     if not versions:
-        raise ReferenceReleaseError(f"{repo_id} has no release tag vX.Y.Z to validate against")
-    return max(versions, key=lambda tag: version_key(tag[1:]))
+        refuse(f"{repo_id} has no release tag vX.Y.Z to validate against")
+    return max(versions, key=lambda tag: tuple(int(part) for part in tag[1:].split(".")))
 
 
-def _read_config_index(read: Callable[[str], bytes], manifest: Manifest, config: str, where: str) -> ConfigIndex:
+def _indexes(
+    read: Callable[[str], bytes], configs: Iterable[object], files: list[Any], where: str
+) -> dict[str, ConfigIndex]:
+    indexes = {}
+    for config in configs:
+        if config not in CONFIG_NAMES:  # a name from the release: never made into a path unchecked
+            refuse(f"{where} lists a config {str(config)!r} that is not one of {', '.join(CONFIG_NAMES)}")
+        assert isinstance(config, str)
+        indexes[config] = _read_config_index(read, files, config, where)
+    return indexes
+
+
+def _read_config_index(read: Callable[[str], bytes], files: list[Any], config: str, where: str) -> ConfigIndex:
     path = index_path(config)
-    entry = next((f for f in manifest.files if f["path"] == path and f["kind"] == INDEX_KIND), None)
+    entry = next(
+        (f for f in files if isinstance(f, dict) and f.get("path") == path and f.get("kind") == INDEX_KIND), None
+    )
     if entry is None:
-        raise ReferenceReleaseError(
+        refuse(
             f"{where} has no duplicate index for {config} ({path}): it was built before releases shipped one; "
             "validate against a newer release, or validate the whole corpus without --against"
         )
     data = read(path)
-    try:
-        verify_file(data, entry)
-    except FileVerificationError as err:
-        raise ReferenceReleaseError(f"the release {where} is damaged: {err}") from err
+    # the builder's verify_file makes the same check; it imports datasets, which this path must not
+    if len(data) != entry.get("bytes") or hashlib.sha256(data).hexdigest() != entry.get("sha256"):
+        refuse(f"the release {where} is damaged: {path} does not have the bytes and sha256 its manifest lists")
     return read_index(data, config, f"{path} of {where}")
+
+
+def _read_regular(folder: Path, relative: str) -> bytes:
+    """A release file by its known relative path: a regular file, reached through no link."""
+    target = folder
+    for part in relative.split("/"):
+        target = target / part
+        try:
+            mode = os.lstat(target).st_mode
+        except FileNotFoundError:
+            refuse(f"{folder} has no {relative}")
+        if stat.S_ISLNK(mode):
+            refuse(f"{relative} of {folder} is a symbolic link; a release holds regular files only")
+    if not stat.S_ISREG(mode):
+        refuse(f"{relative} of {folder} is not a regular file")
+    return target.read_bytes()
 
 
 def source_path(ref: SourceRef) -> str | None:
@@ -137,7 +205,7 @@ def _find_release_duplicates(
     exact = {config: index.find("id", ids) for config, index in indexes.items()}
     near = {config: index.find("near", nears) for config, index in indexes.items()}
     # the record's own config first: a duplicate there is an error, elsewhere a warning
-    known = list(CONFIGS)
+    known = list(CONFIG_NAMES)
     order = sorted(indexes, key=lambda config: known.index(config) if config in known else len(known))
     for n, (ref, result, accepted) in enumerate(candidates):
         configs = ([ref.config] if ref.config in indexes else []) + [c for c in order if c != ref.config]

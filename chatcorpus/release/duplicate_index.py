@@ -13,12 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
-from chatcorpus.errors import ReferenceReleaseError
+from chatcorpus.validation.textstats import string_array
 from chatcorpus.validation.validate import AcceptedRecord
 
 INDEX_KIND = "index"
@@ -98,7 +99,8 @@ class ConfigIndex:
         """The index without the rows of ``files``: those files are being replaced."""
         if not files or not len(self):
             return self
-        dropped = pc.is_in(self.files.dictionary, value_set=pa.array(sorted(files), pa.string()))
+        names = [name for name in sorted(files) if _encodes(name)]  # an index holds UTF-8 names only
+        dropped = pc.is_in(self.files.dictionary, value_set=string_array(names))
         keep = pc.invert(pc.take(dropped, self.files.indices))
         return ConfigIndex(
             self.config,
@@ -113,12 +115,25 @@ class ConfigIndex:
         if not keys or not len(self):
             return [None] * len(keys)
         value_set = self.ids if column == "id" else self.near
-        return pc.index_in(pa.array(keys, pa.uint64()), value_set=value_set).to_pylist()
+        return pc.index_in(_uint64_array(keys), value_set=value_set).to_pylist()
 
     def place(self, position: int) -> tuple[str, int]:
         """The source file and record index of a row."""
         file = self.files.dictionary[self.files.indices[position].as_py()].as_py()
         return file, self.records[position].as_py()
+
+
+def _uint64_array(values: list[int]) -> pa.Array:
+    """Built from a buffer: ``pa.array`` on a list first asks pandas (importing it) whether it is a pandas object."""
+    return pa.Array.from_buffers(pa.uint64(), len(values), [None, pa.py_buffer(np.array(values, dtype=np.uint64))])
+
+
+def _encodes(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def read_index(data: bytes, config: str, where: str) -> ConfigIndex:
@@ -127,15 +142,21 @@ def read_index(data: bytes, config: str, where: str) -> ConfigIndex:
     A release is input like any other: an index with another schema is refused with a
     located error, not read into wrong places.
     """
+    from chatcorpus.release.against import refuse
+
     try:
-        table = pq.read_table(pa.BufferReader(data), read_dictionary=["file"])
+        # ParquetFile, not read_table: the latter goes through pyarrow.dataset, which imports pandas
+        names = pq.ParquetFile(pa.BufferReader(data)).schema_arrow.names
+        if sorted(names) != sorted(INDEX_SCHEMA.names):
+            refuse(f"{where}: not a duplicate index (columns {', '.join(names)})")
+        table = pq.ParquetFile(pa.BufferReader(data), read_dictionary=["file"]).read()
     except (pa.ArrowException, OSError) as err:
-        raise ReferenceReleaseError(f"{where}: not a readable Parquet file: {err}") from err
+        refuse(f"{where}: not a readable Parquet file: {err}")
     if not table.schema.equals(INDEX_SCHEMA, check_metadata=False):
-        raise ReferenceReleaseError(f"{where}: not a duplicate index (schema {table.schema.to_string()!r})")
+        refuse(f"{where}: not a duplicate index (schema {table.schema.to_string()!r})")
     ids, near, files, records = (table.column(name).combine_chunks() for name in INDEX_SCHEMA.names)
     try:
         files.validate(full=True)  # indices inside the dictionary
     except pa.ArrowInvalid as err:
-        raise ReferenceReleaseError(f"{where}: {err}") from err
+        refuse(f"{where}: {err}")
     return ConfigIndex(config, ids, near, files, records)
