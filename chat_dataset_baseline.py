@@ -372,6 +372,25 @@ def check_release_manifest(manifest: object, where: str = MANIFEST_FILENAME) -> 
         seen[key] = path
 
 
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def check_config_entry(entry: dict[str, Any], config: str, where: str = MANIFEST_FILENAME) -> None:
+    """Refuse a config entry whose shards do not each state rows, bytes and sha256, or whose total
+    is not the sum of its shards: a load must give exactly the rows the manifest states."""
+    for index, shard in enumerate(entry["shards"]):
+        at = f"{where}: configs.{config}.shards[{index}]"
+        for field in ("rows", "bytes"):
+            value = shard.get(field)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ManifestError(f"{at}.{field} is {value!r}, not a count")
+        if not isinstance(shard.get("sha256"), str) or not _SHA256_HEX.fullmatch(shard["sha256"]):
+            raise ManifestError(f"{at}.sha256 is {shard.get('sha256')!r}, not a sha256")
+    total = sum(shard["rows"] for shard in entry["shards"])
+    if entry.get("rows") != total:
+        raise ManifestError(f"{where}: configs.{config}.rows is {entry.get('rows')!r}, its shards hold {total}")
+
+
 def release_file_paths(manifest: dict[str, Any]) -> list[str]:
     """Every file the manifest lists (shards, then ``files``); with the manifest and card, the whole release."""
     return [str(path) for path, _, _ in _listed_files(manifest, MANIFEST_FILENAME)]
@@ -963,6 +982,7 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
         if not isinstance(entry, dict) or not isinstance(entry.get("shards"), list):
             raise ManifestError(f"the release manifest {url} lists no shards for config {self.config.name!r}")
         check_release_manifest(manifest, url)  # every path, every config: before any shard is opened
+        check_config_entry(entry, self.config.name, url)
         if manifest.get("schema_fingerprint") != schema_fingerprint():
             raise ManifestError(
                 f"the release at {url} was built with another schema than this builder's FEATURES; "

@@ -22,7 +22,8 @@ import pyarrow as pa
 from chat_dataset_baseline import IDENTITY_CONFIG, IdentityError
 from chatcorpus.errors import UsageError
 from chatcorpus.release.lock import Lock
-from chatcorpus.training.views import AnyDataset, load_view, map_tables
+from chatcorpus.training.translation import TRANSLATION_PART, load_translation
+from chatcorpus.training.views import AnyDataset, load_view, map_tables, to_view
 
 CONFIG_COLUMN = "config"
 
@@ -52,7 +53,27 @@ ORIGINAL_RECIPE = Recipe(
     ),
     stopping_strategy="all_exhausted",
 )
-RECIPES: dict[str, Recipe] = {ORIGINAL_RECIPE.name: ORIGINAL_RECIPE}
+
+
+def with_translation(recipe: Recipe, share: float, name: str | None = None) -> Recipe:
+    """``recipe`` with the translation tasks (``chatcorpus.training.translation``) as a part of ``share`` of the rows.
+
+    The other parts keep their proportions to each other, scaled to ``1 - share``: a
+    user keeps translation ability on purpose instead of hoping English Alpaca is enough.
+    """
+    if not 0 < share < 1:
+        raise UsageError(f"the translation share must be between 0 and 1, got {share}")
+    scaled = {part: p * (1 - share) for part, p in recipe.probabilities.items() if part != TRANSLATION_PART}
+    return Recipe(
+        name=name or f"{recipe.name}+translation",
+        probabilities=MappingProxyType({**scaled, TRANSLATION_PART: share}),
+        stopping_strategy=recipe.stopping_strategy,
+    )
+
+
+#: The original mix with one row in ten a translation task (zh->en or en->zh).
+TRANSLATION_RECIPE = with_translation(ORIGINAL_RECIPE, 0.10, name="original-with-translation")
+RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in (ORIGINAL_RECIPE, TRANSLATION_RECIPE)}
 
 
 def mix(
@@ -130,7 +151,21 @@ def load_recipe(
             manifest_sha256=manifest_sha256,
         )
         for config in recipe.probabilities
+        if config != TRANSLATION_PART
     }
+    if TRANSLATION_PART in recipe.probabilities:
+        tasks = to_view(
+            load_translation(
+                release, revision=revision, cache_dir=cache_dir, lock=lock, manifest_sha256=manifest_sha256
+            ),
+            view,
+        )
+        if tasks.num_rows == 0:
+            raise UsageError(
+                f"recipe {recipe.name!r} includes translation tasks, but {release} has no alpaca-zh row linked to "
+                "an alpaca-en original"
+            )
+        loaded[TRANSLATION_PART] = tasks.to_iterable_dataset() if streaming else tasks
     return mix(loaded, recipe.probabilities, seed, recipe.stopping_strategy)
 
 
