@@ -66,7 +66,7 @@ def exit_for(error: BaseException) -> tuple[int, str] | None:
 def _validate(args: argparse.Namespace) -> int:
     from chatcorpus.validation.report import FORMATS, ReportOptions
     from chatcorpus.validation.rules import RULES, THOROUGH_RULES
-    from chatcorpus.validation.validate import validate_paths
+    from chatcorpus.validation.validate import default_jobs, validate_paths
 
     if args.list_rules:
         for rule in RULES.values():
@@ -82,7 +82,9 @@ def _validate(args: argparse.Namespace) -> int:
 
         report = validate_against(args.paths, open_reference(args.against), disabled=args.disable)
     else:
-        report = validate_paths(args.paths, disabled=args.disable, thorough=args.thorough)
+        report = validate_paths(
+            args.paths, disabled=args.disable, thorough=args.thorough, jobs=args.jobs or default_jobs()
+        )
     FORMATS[args.format](report, sys.stdout, ReportOptions.from_environment(args.max_faults))
     failed = report.errors or (args.strict and report.warnings)
     return EXIT_FAULTS if failed else EXIT_OK
@@ -320,6 +322,12 @@ def build_parser() -> argparse.ArgumentParser:
         "release, so an edited record is never a duplicate of itself",
     )
     validate.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    validate.add_argument(
+        "--jobs",
+        type=_positive,
+        metavar="N",
+        help="check files in N processes (default: the number of cores); the report is the same for any N",
+    )
     validate.add_argument("--list-rules", action="store_true", help="list rule ids, severities and what they check")
     validate.add_argument(
         "--thorough",

@@ -9,6 +9,8 @@ reader against a second opinion, not against itself.
 from __future__ import annotations
 
 import itertools
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,8 @@ BOM = b"\xef\xbb\xbf"
 DEEP = 100_000
 #: Where orjson stops reading a deep value: just after the bracket that exceeds its limit.
 READER_DEPTH = 1025
+#: Where editors (and GitHub) start a new line: LF, CRLF, or a lone CR.
+EDITOR_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -58,8 +62,9 @@ class HostileFile:
                 before += part
                 continue
             text = before.removeprefix(BOM).decode("utf-8", "replace")
-            line_start = text.rfind("\n") + 1
-            expected.append((part.rule, text.count("\n") + 1, len(text) - line_start + 1, part.pointer))
+            breaks = list(EDITOR_LINE_BREAK.finditer(text))
+            line_start = breaks[-1].end() if breaks else 0
+            expected.append((part.rule, len(breaks) + 1, len(text) - line_start + 1, part.pointer))
         return expected
 
 
@@ -227,6 +232,45 @@ CASES: tuple[HostileFile, ...] = (
         ),
         accepted=2,
     ),
+    HostileFile(
+        "cr-line-endings",
+        ".json",
+        (
+            b"[",
+            good(),
+            b",\r",
+            Expect("schema.required"),
+            b'{"instruction": "no output"},\r\n',
+            b'{"instruction": "x", "output": "y",\r ',
+            Expect("schema.additionalProperties", "/extra"),
+            b'"extra": 1}\r]\r',
+        ),
+        accepted=1,
+    ),
+    HostileFile(
+        "cr-only-lines",
+        ".jsonl",
+        (good(), b"\r{", Expect("json.syntax"), b"oops}\r", good(), b"\r"),
+        accepted=2,
+    ),
+    HostileFile(
+        "utf-16-no-bom",
+        ".json",
+        (Expect("encoding.not-utf8"), '[{"instruction": "x", "output": "y"}]'.encode("utf-16-le")),
+        accepted=0,
+    ),
+    HostileFile(
+        "utf-32-big-endian",
+        ".jsonl",
+        (Expect("encoding.not-utf8"), '{"instruction": "x", "output": "y"}\n'.encode("utf-32-be")),
+        accepted=0,
+    ),
+    HostileFile(
+        "utf-16-with-bom",
+        ".json",
+        (Expect("encoding.not-utf8"), '[{"instruction": "中", "output": "文"}]'.encode("utf-16")),
+        accepted=0,
+    ),
     HostileFile("empty", ".json", (Expect("json.empty"),), accepted=0),
     HostileFile("blank-lines", ".jsonl", (Expect("json.empty"), b"\n  \r\n\n"), accepted=0),
     HostileFile("object-not-array", ".json", (Expect("json.not-array"), good()), accepted=0),
@@ -247,3 +291,72 @@ def write_huge_line(path: Path, size: int) -> int:
             out.write(block)
         out.write(b'", "output": "a very long instruction"}\n' + good() + b"\n")
     return path.stat().st_size
+
+
+# --- shapes that cost more than linear time if any step is careless -------------------
+# Each builds a file of about ``n`` units and says how many faults it must give; the
+# tests check the faults on small files, ``bench/linearity.py`` times them at two sizes.
+
+
+@dataclass(frozen=True)
+class Shape:
+    name: str
+    suffix: str
+    build: Callable[[int], bytes]  # n -> the file's bytes
+    faults: Callable[[int], int]  # n -> how many faults validate reports
+    rule: str  # the rule of (most of) those faults
+
+
+def _unknown_fields(n: int) -> bytes:
+    """One record with n fields beyond the schema: n faults, each to be located at its key."""
+    extra = b"".join(b', "field%d": %d' % (i, i) for i in range(n))
+    return b'[{"instruction": "q", "output": "a"' + extra + b"}]\n"
+
+
+def _unsplittable(n: int) -> bytes:
+    """A broken array whose one element is n tokens that never make a value (`: : : ...`)."""
+    return b"[" + b": " * n + b"]\n"
+
+
+def _unterminated_strings(n: int) -> bytes:
+    """A broken array of n escaped quotes after an opening one: every later quote opens a string
+    that runs to the end of the file."""
+    return b'["' + b'\\" ' * n
+
+
+def _missing_commas(n: int) -> bytes:
+    """n records with no commas between them: n - 1 faults, every record still read."""
+    return b"[" + b" ".join(orjson.dumps(good_record(i)) for i in range(n)) + b"]\n"
+
+
+def _faults_on_one_line(n: int) -> bytes:
+    """n records on a single line, each missing its output: n faults on one line."""
+    return b"[" + b",".join(b'{"instruction": "q%d"}' % i for i in range(n)) + b"]"
+
+
+def _history_faults(n: int) -> bytes:
+    """One record whose history has n turns that are not pairs: n faults inside one record."""
+    turns = b",".join(b'["u%d"]' % i for i in range(n))
+    return b'[{"instruction": "q", "output": "a", "history": [' + turns + b"]}]\n"
+
+
+def _lines_then_fault(n: int) -> bytes:
+    """n good JSONL records, then a broken line: one fault, at the last line."""
+    return b"".join(orjson.dumps(good_record(i)) + b"\n" for i in range(n)) + b'{"instruction": \n'
+
+
+def _cr_only_faults(n: int) -> bytes:
+    """n records on lines ended by a lone CR (old Mac style), each missing its output."""
+    return b"[" + b",\r".join(b'{"instruction": "q%d"}' % i for i in range(n)) + b"]\r"
+
+
+SHAPES: tuple[Shape, ...] = (
+    Shape("unknown-fields", ".json", _unknown_fields, lambda n: n, "schema.additionalProperties"),
+    Shape("unsplittable-element", ".json", _unsplittable, lambda n: 1, "json.syntax"),
+    Shape("unterminated-strings", ".json", _unterminated_strings, lambda n: 2, "json.syntax"),
+    Shape("missing-commas", ".json", _missing_commas, lambda n: n - 1, "json.syntax"),
+    Shape("faults-on-one-line", ".json", _faults_on_one_line, lambda n: n, "schema.required"),
+    Shape("history-faults", ".json", _history_faults, lambda n: n, "schema.minItems"),
+    Shape("lines-then-fault", ".jsonl", _lines_then_fault, lambda n: 1, "json.syntax"),
+    Shape("cr-only-lines", ".json", _cr_only_faults, lambda n: n, "schema.required"),
+)

@@ -11,6 +11,7 @@ from alignment_fixtures import Tree, generate
 
 from chat_dataset_baseline import TRANSLATED, UNTRANSLATED
 from chatcorpus.alignment.corpus import align_tree
+from chatcorpus.alignment.lexicon import Vocabulary
 from chatcorpus.alignment.ranges import Status, name_range
 from chatcorpus.validation.records import content_id
 from chatcorpus.validation.sources import SourceRef
@@ -166,3 +167,12 @@ def test_the_json_line_of_a_link(write_source: Callable[..., Path]) -> None:
     line = json.loads(json.dumps(link.to_json()))
     assert set(line) == {"zh", "en", "score"}
     assert line["zh"] == "alpaca-zh/alpaca_data-0-20-中文-已完成.json#0"
+
+
+def test_words_are_numbered_in_the_order_first_seen() -> None:
+    """A set's order changes with PYTHONHASHSEED; numbering in it made the alignment vary between runs."""
+    words = [f"w{n}" for n in range(50)]
+    vocabulary = Vocabulary()
+    vocabulary.encode([words])
+    rows, codes = vocabulary.encode([[word] for word in words])  # look each word's number up, one a group
+    assert codes.tolist() == list(range(50)) and rows.tolist() == list(range(50))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from hostile_corpus import CASES, HostileFile, write_huge_line
+from hostile_corpus import CASES, EDITOR_LINE_BREAK, SHAPES, HostileFile, Shape, write_huge_line
 
 from chatcorpus.validation.sources import SourceRef, read_source
 from chatcorpus.validation.validate import validate_paths
@@ -139,3 +139,41 @@ def test_huge_line_validates_in_bounded_memory(huge_line: tuple[Path, int]) -> N
 
     assert result == {"records": 3, "rejected": 0, "faults": 0, "growth": result["growth"]}
     assert result["growth"] < VALIDATE_MEMORY_MULTIPLE * size
+
+
+#: Small enough to be quick, large enough that an O(n^2) step would show in the suite's time.
+SHAPE_SIZE = 2_000
+
+
+def _text_at(data: bytes, line: int, column: int) -> str:
+    """What an editor shows from (line, column) on: lines end at LF, CRLF or a lone CR."""
+    lines = EDITOR_LINE_BREAK.split(data.decode("utf-8", "replace"))
+    return lines[line - 1][column - 1 :]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda shape: shape.name)
+def test_costly_shapes_give_every_fault_each_at_its_place(shape: Shape, tmp_path: Path) -> None:
+    """The shapes bench/linearity.py times: here their faults are checked, all of them, placed."""
+    path = tmp_path / f"{shape.name}{shape.suffix}"
+    path.write_bytes(data := shape.build(SHAPE_SIZE))
+
+    report = validate_paths([path])
+
+    assert len(report.faults) == shape.faults(SHAPE_SIZE)
+    assert {f.rule for f in report.faults} == {shape.rule}
+    for fault in report.faults:
+        here = _text_at(data, fault.line, fault.column)
+        if fault.pointer.startswith("/field"):  # an unknown field is placed at its key
+            assert here.startswith(f'"{fault.pointer[1:]}"'), fault
+        elif fault.pointer.startswith("/history/"):  # a bad turn at its opening bracket
+            assert here.startswith('["u'), fault
+        elif fault.rule == "schema.required":  # a record at its opening brace
+            assert here.startswith('{"instruction": "q'), fault
+
+
+def test_lone_carriage_returns_end_lines_as_in_an_editor(tmp_path: Path) -> None:
+    (shape,) = [shape for shape in SHAPES if shape.name == "cr-only-lines"]
+    path = tmp_path / "old-mac.json"
+    path.write_bytes(shape.build(5))
+
+    assert [(f.line, f.column) for f in validate_paths([path]).faults] == [(1, 2), (2, 1), (3, 1), (4, 1), (5, 1)]

@@ -199,7 +199,12 @@ def test_github_format_annotates_within_the_caps_and_logs_every_fault(
 
 def test_the_job_summary_stays_small_whatever_the_input() -> None:
     huge = "k" * 2_000_000
-    faults = [Fault(f"{huge}{n}.json", 1, 1, "schema.additionalProperties", Severity.ERROR, huge) for n in range(500)]
+    # paths of 200 kB: the 50 the summary lists would be 10 MB uncut, and 500 of them stay
+    # 100 MB (2 MB each made this one test take 1 GB, the suite's peak)
+    long_path = "p" * 200_000
+    faults = [
+        Fault(f"{long_path}{n}.json", 1, 1, "schema.additionalProperties", Severity.ERROR, huge) for n in range(500)
+    ]
     text = render_job_summary(_report(faults))
     assert len(text.encode("utf-8")) < 200_000  # GitHub refuses a step summary over 1 MiB
     assert "and 450 more file(s)" in text and "and 400 more fault(s)" in text

@@ -114,3 +114,15 @@ def test_a_file_in_a_subfolder_of_a_config_gets_that_configs_rules_and_is_read_o
     main(["validate", str(nested), str(nested.parent), "--format", "json"])
     faults = json.loads(capsys.readouterr().out)["faults"]
     assert [f["rule"] for f in faults] == ["language.mismatch"]
+
+
+def test_jobs_give_the_same_report_as_one_process(source: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Files judged in worker processes, duplicates settled here in file order: the same output."""
+    extra = source / "alpaca-zh" / "again.json"  # a duplicate across files, placed after the workers
+    extra.write_text(FILES["alpaca-zh/新数据.json"], encoding="utf-8")
+    outputs = []
+    for jobs in ("1", "2", "3"):
+        assert main(["validate", str(source), "--format", "json", "--jobs", jobs]) == 1
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert '"duplicate.exact"' in outputs[0] and "again.json" in outputs[0]

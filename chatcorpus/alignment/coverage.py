@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chat_dataset_baseline import TRANSLATED, UNTRANSLATED
-from chatcorpus.alignment.corpus import EN_CONFIG, Alignment
+from chatcorpus.alignment.corpus import EN_CONFIG, Alignment, Link
 from chatcorpus.alignment.ranges import name_range
 from chatcorpus.validation.sources import config_sources, read_source
 
@@ -46,7 +46,7 @@ def coverage(root: Path, alignment: Alignment) -> list[RangeCoverage]:
         part = by_en.get(ref.display)
         if part is not None:
             records = part.en_records
-            kinds = Counter(link.kind for link in part.links if link.en is not None)
+            kinds = _originals(part.links)
             zh = part.zh
             assert zh is not None  # a part with an English file was paired by its range
             zh_file, status, initials = part.zh_ref.display, zh.status.value, zh.initials
@@ -69,6 +69,19 @@ def coverage(root: Path, alignment: Alignment) -> list[RangeCoverage]:
         )
     rows.sort(key=lambda row: (_start(row.range), row.en_file))
     return rows
+
+
+def _originals(links: list[Link]) -> Counter[str]:
+    """English records per kind, each counted once: translated if any record translates it, else untranslated.
+
+    Two Chinese records may share an original (a copy beside its translation), so
+    counting links would count the English record twice.
+    """
+    kind_of: dict[str, str] = {}
+    for link in links:
+        if link.en is not None and kind_of.get(link.en) != TRANSLATED:
+            kind_of[link.en] = link.kind
+    return Counter(kind_of.values())
 
 
 def _start(label: str) -> int:

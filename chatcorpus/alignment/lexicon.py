@@ -110,7 +110,7 @@ class Vocabulary:
         rows: list[int] = []
         values: list[int] = []
         for k, group in enumerate(groups):
-            for item in set(group):
+            for item in dict.fromkeys(group):  # first-seen order: a set's order varies from run to run
                 rows.append(k)
                 values.append(codes.setdefault(item, len(codes)))
         return np.array(rows, dtype=np.int64), np.array(values, dtype=np.int64)

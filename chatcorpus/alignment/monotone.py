@@ -24,6 +24,11 @@ or embeddings), so it is written here, in NumPy, in time linear in the records:
    (``SUBSTITUTION_FLOOR``): a translator who re-wrote an answer still translated the
    record, and Gale and Church's prior makes a 1-1 pair far likelier than a deletion
    beside an insertion.
+5. **Versions**: an unpaired zh record next to a paired one whose English record it
+   also matches well (``VERSION_FLOOR``), one of the two left in English and the other
+   translated, is another version of that record (unfinished files hold a record left
+   in English beside its translation): it gets the same original. Repeats, and
+   localized variants beside their model (a US example next to a Chinese one), get none.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ PATH_BONUS = 1.5
 SUBSTITUTION_RUN = 3
 #: Pairs of a substitution must have at least these log-odds; below, the records really differ.
 SUBSTITUTION_FLOOR = -4.0
+#: Log-odds a second version of a paired record needs to share its original.
+VERSION_FLOOR = 5.0
 _NEG = -1e18
 _UP, _DIAG, _LEFT = 0, 1, 2  # skip the zh record, pair the two, skip the en record
 
@@ -165,7 +172,28 @@ def align_files(zh: FileSignals, en: FileSignals, lexical: Lexical | None = None
     choices = _programme(scores + PATH_BONUS, band.lo, band.hi, band.starts)
     _trace(choices, scores, band.lo, band.hi, band.starts, en_of, log_odds)
     _substitute(zh, en, en_of, log_odds, lexical)
+    _versions(zh, en, en_of, log_odds, lexical)
     return Pairing(en_of, log_odds)
+
+
+def _versions(
+    zh: FileSignals, en: FileSignals, en_of: np.ndarray, log_odds: np.ndarray, lexical: Lexical | None
+) -> None:
+    """Give an unpaired record its paired neighbour's original when it is another version of it (step 5)."""
+    paired = en_of.copy()
+    for k in np.flatnonzero(paired < 0).tolist():
+        candidates = [
+            n for n in (k - 1, k + 1) if 0 <= n < len(paired) and paired[n] >= 0 and zh.content[n] != zh.content[k]
+        ]
+        if not candidates:
+            continue
+        columns = paired[candidates]
+        scores = pair_scores(
+            zh, en, np.full(len(columns), k), columns, np.zeros(len(columns)), np.zeros(len(zh)), lexical
+        )
+        best = int(np.argmax(scores))  # the neighbour whose original it matches best
+        if scores[best] >= VERSION_FLOOR:
+            en_of[k], log_odds[k] = int(columns[best]), float(scores[best])
 
 
 def _substitute(

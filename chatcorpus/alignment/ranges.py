@@ -81,8 +81,8 @@ def pair_files(zh_refs: Iterable[SourceRef], en_refs: Iterable[SourceRef]) -> tu
     would publish wrong links.
     """
     faults: list[Fault] = []
-    en_ranges = _named(en_refs, faults)
-    zh_ranges = _named(zh_refs, faults)
+    en_ranges = _named(en_refs, faults, "its records cannot be linked as originals")
+    zh_ranges = _named(zh_refs, faults, "its records get no link")
     overlapping = _overlapping(zh_ranges, faults) | _overlapping(en_ranges, faults)
     by_range = {(r.start, r.end): r for r in en_ranges}
     pairs = []
@@ -102,7 +102,7 @@ def pair_files(zh_refs: Iterable[SourceRef], en_refs: Iterable[SourceRef]) -> tu
     return pairs, faults
 
 
-def _named(refs: Iterable[SourceRef], faults: list[Fault]) -> list[NamedRange]:
+def _named(refs: Iterable[SourceRef], faults: list[Fault], consequence: str) -> list[NamedRange]:
     named = []
     for ref in refs:
         found = name_range(ref)
@@ -111,7 +111,7 @@ def _named(refs: Iterable[SourceRef], faults: list[Fault]) -> list[NamedRange]:
                 _warning(
                     ref,
                     "align.no-range",
-                    "the file name gives no Alpaca index range like alpaca_data-0-3252-...; its records get no link",
+                    f"the file name gives no Alpaca index range like alpaca_data-0-3252-...; {consequence}",
                 )
             )
         else:

@@ -207,6 +207,7 @@ def _find_release_duplicates(
     # the record's own config first: a duplicate there is an error, elsewhere a warning
     known = list(CONFIG_NAMES)
     order = sorted(indexes, key=lambda config: known.index(config) if config in known else len(known))
+    found: dict[int, tuple[FileResult, list[tuple[int, Problem, Severity]]]] = {}
     for n, (ref, result, accepted) in enumerate(candidates):
         configs = ([ref.config] if ref.config in indexes else []) + [c for c in order if c != ref.config]
         problem = _exact_problem(n, configs, ref, exact, indexes, release) or _near_problem(
@@ -215,10 +216,12 @@ def _find_release_duplicates(
         if problem is None or problem.rule in disabled:
             continue
         severity = Severity.ERROR if problem.rule == "duplicate.exact" else Severity.WARNING
-        result.faults.append(result.source.fault(problem, severity, accepted.index))
+        found.setdefault(id(result), (result, []))[1].append((accepted.index, problem, severity))
         if severity is Severity.ERROR:
             result.accepted.remove(accepted)
             result.rejected += 1
+    for result, problems in found.values():  # placed per file, in one sweep over its bytes
+        result.faults += result.source.place(problems)
 
 
 def _has_duplicate_fault(result: FileResult, index: int) -> bool:

@@ -30,7 +30,7 @@ from chatcorpus.release.staging import publishing, replace_file, replace_folder,
 from chatcorpus.validation.faults import Fault
 from chatcorpus.validation.record_schema import record_schema_text
 from chatcorpus.validation.records import category_of, to_row
-from chatcorpus.validation.sources import SourceRef, config_sources
+from chatcorpus.validation.sources import SourceRef, scan_config, scan_root
 from chatcorpus.validation.validate import Validator, without_cycle_collection
 
 
@@ -122,7 +122,8 @@ def build_release(source: Path, out: Path, *, options: BuildOptions | None = Non
         raise SourceLayoutError(f"{source}: {what}; --source takes a folder with one subfolder per config")
     present = [config for config in options.configs if (source / config).is_dir()]
     if not present:
-        raise SourceLayoutError(f"{source} has none of the config folders {', '.join(CONFIGS)}")
+        near = "".join(f"; {fault.path} {fault.message}" for fault in scan_root(source, configs=()).faults[:4])
+        raise SourceLayoutError(f"{source} has none of the config folders {', '.join(CONFIGS)}{near}")
     _check_replaceable(out)
     with staging_folder(out) as staging:
         with without_cycle_collection():
@@ -146,7 +147,7 @@ def _write_release(
     source: Path, staging: Path, out: Path, configs: list[str], options: BuildOptions, base: BaseRelease | None
 ) -> BuildResult:
     validator = Validator(options.disabled_rules, thorough=True)  # a release gets every rule
-    faults: list[Fault] = []
+    faults: list[Fault] = scan_root(source, configs=()).faults  # the root's entries that are no config
     links, coverage_table = _translation_links(source, configs, options, faults)
     built = {
         config: _build_config(source, staging, config, validator, faults, options, base, links) for config in configs
@@ -187,7 +188,7 @@ def _write_release(
         rejections=rejections,
         rule_counts=rule_counts,
     ).save(staging / CARD_FILENAME)
-    faults.sort()
+    faults.sort(key=Fault.sort_key)
     return BuildResult(out, counts, faults, published=False, manifest=manifest)
 
 
@@ -215,7 +216,9 @@ def _build_config(
     writer = ShardWriter(staging, config, options.shard_rows, first_number=reuse.next_number if reuse else 0)
     ledger: Ledger = []
     index = IndexWriter()
-    refs = config_sources(source, config)
+    found = scan_config(source, config)
+    faults.extend(found.faults)
+    refs = found.refs
     for ref in tqdm(refs, desc=f"build {config}", unit="file", disable=not options.progress or None):
         result = validator.check(ref)
         faults.extend(result.faults)

@@ -34,7 +34,8 @@ from chat_dataset_baseline import IDENTITY_CONFIG, IdentityError
 from chatcorpus.errors import UsageError
 from chatcorpus.release.lock import Lock
 from chatcorpus.training.release_manifest import read_release_manifest
-from chatcorpus.training.views import AnyDataset, load_view, map_tables
+from chatcorpus.training.translation import TRANSLATION_PART, load_translation
+from chatcorpus.training.views import AnyDataset, load_view, map_tables, to_view
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +152,27 @@ ORIGINAL_RECIPE = Recipe(
     ),
     stopping_strategy="all_exhausted",
 )
-RECIPES: dict[str, Recipe] = {ORIGINAL_RECIPE.name: ORIGINAL_RECIPE}
+
+
+def with_translation(recipe: Recipe, share: float, name: str | None = None) -> Recipe:
+    """``recipe`` with the translation tasks (``chatcorpus.training.translation``) as a part of ``share`` of the rows.
+
+    The other parts keep their proportions to each other, scaled to ``1 - share``: a
+    user keeps translation ability on purpose instead of hoping English Alpaca is enough.
+    """
+    if not 0 < share < 1:
+        raise UsageError(f"the translation share must be between 0 and 1, got {share}")
+    scaled = {part: p * (1 - share) for part, p in recipe.probabilities.items() if part != TRANSLATION_PART}
+    return Recipe(
+        name=name or f"{recipe.name}+translation",
+        probabilities=MappingProxyType({**scaled, TRANSLATION_PART: share}),
+        stopping_strategy=recipe.stopping_strategy,
+    )
+
+
+#: The original mix with one row in ten a translation task (zh->en or en->zh).
+TRANSLATION_RECIPE = with_translation(ORIGINAL_RECIPE, 0.10, name="original-with-translation")
+RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in (ORIGINAL_RECIPE, TRANSLATION_RECIPE)}
 
 
 def mix(
@@ -250,7 +271,7 @@ def load_recipe(
     ``stopping_strategy`` replaces the recipe's (``all_exhausted`` or
     ``first_exhausted``); ``target_rows`` makes the mix exactly that long instead.
     What the mix does (rows and epochs per config, ``plan_recipe``) is logged as a
-    warning on this module's logger before anything is loaded.
+    warning on this module's logger before the parts are mixed.
 
     A recipe with the identity prompts needs ``name`` and ``author``: training on the
     bare placeholders would teach the model that its name is NAME.
@@ -265,13 +286,13 @@ def load_recipe(
             f"recipe {recipe.name!r} includes the {IDENTITY_CONFIG!r} config; give name and author to fill it in"
         )
     manifest = read_release_manifest(release, revision, lock)
-    missing = [config for config in recipe.probabilities if config not in manifest.configs]
+    configs = [config for config in recipe.probabilities if config != TRANSLATION_PART]
+    missing = [config for config in configs if config not in manifest.configs]
     if missing:
         raise UsageError(
             f"recipe {recipe.name!r} mixes {', '.join(missing)}, which the release {release} does not have"
         )
-    rows = {config: int(manifest.configs[config]["rows"]) for config in recipe.probabilities}
-    logger.warning("%s", plan_recipe(recipe, rows).format())
+    rows = {config: int(manifest.configs[config]["rows"]) for config in configs}
     loaded = {
         config: load_view(
             release,
@@ -285,8 +306,23 @@ def load_recipe(
             lock=lock,
             manifest_sha256=manifest_sha256,
         )
-        for config in recipe.probabilities
+        for config in configs
     }
+    if TRANSLATION_PART in recipe.probabilities:
+        tasks = to_view(
+            load_translation(
+                release, revision=revision, cache_dir=cache_dir, lock=lock, manifest_sha256=manifest_sha256
+            ),
+            view,
+        )
+        if tasks.num_rows == 0:
+            raise UsageError(
+                f"recipe {recipe.name!r} includes translation tasks, but {release} has no alpaca-zh row linked to "
+                "an alpaca-en original"
+            )
+        loaded[TRANSLATION_PART] = tasks.to_iterable_dataset() if streaming else tasks
+        rows[TRANSLATION_PART] = tasks.num_rows
+    logger.warning("%s", plan_recipe(recipe, rows).format())
     if recipe.target_rows is not None:
         return mix_to_size(loaded, recipe.probabilities, seed, recipe.target_rows, rows)
     return mix(loaded, recipe.probabilities, seed, recipe.stopping_strategy)

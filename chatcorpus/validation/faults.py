@@ -53,6 +53,12 @@ class Fault:
     index: int | None = None  # the record's 0-based index in its file
     pointer: str = ""
 
+    def sort_key(self) -> tuple[str, int, int, str, str, str, int, str]:
+        """The order ``order=True`` gives, as one tuple: sorting by it compares in C, not by a
+        Python ``__lt__`` per pair (a third of the time of a run with 100,000 faults)."""
+        index = -1 if self.index is None else self.index
+        return (self.path, self.line, self.column, self.rule, self.severity.value, self.message, index, self.pointer)
+
     @property
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR

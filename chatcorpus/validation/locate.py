@@ -14,7 +14,6 @@ state per character), and nesting is tracked in lists, never by recursion.
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +34,14 @@ _TOKEN = re.compile(_TOKENS, re.DOTALL)
 # Splitting an array also takes a whole object holding no container as one token: most
 # records are such objects, and one match per record is far cheaper than one per token.
 _SPLIT_TOKEN = re.compile(rb'(?P<flat>\{(?:[^{}\[\]"]++|' + _STRING + rb")*+\})|" + _TOKENS, re.DOTALL)
+# The same with no string: once one string runs to the end of the file unterminated, so
+# does every later one (each later quote follows an odd run of backslashes), and trying
+# each would rescan the rest of the file per quote, O(n^2) on a crafted file.
+_SPLIT_TOKEN_NO_STRING = re.compile(
+    rb'(?P<flat>\{[^{}\[\]"]*+\})|(?P<open>[\[{])|(?P<close>[\]}])|(?P<comma>,)|(?P<colon>:)'
+    rb'|(?P<scalar>[^\s\[\]{},:"]++)|(?P<quote>")',
+    re.DOTALL,
+)
 _OPEN_BRACE, _CLOSE_BRACKET = ord("{"), ord("]")
 
 
@@ -54,7 +61,7 @@ def split_array(data: bytes) -> ArrayScan:
     bracket, stray text after it) and reports each as a problem at its offset.
     """
     scan = ArrayScan()
-    tokens = _SPLIT_TOKEN.finditer(data)
+    tokens = _split_tokens(data)
     first = next(tokens, None)
     if first is None:
         scan.problems.append((0, "the file is empty; expected a JSON array of records"))
@@ -68,6 +75,9 @@ def split_array(data: bytes) -> ArrayScan:
     start: int | None = None
     end = 0
     comma: int | None = None
+    # whether the element begun at ``start`` was tried as a whole value already: one try
+    # per element (a value followed by more is never valid), so splitting stays linear
+    tried = False
     for token in tokens:
         kind = token.lastgroup
         if depth == 0:
@@ -88,11 +98,13 @@ def split_array(data: bytes) -> ArrayScan:
                     scan.problems.append((extra.start(), "unexpected data after the closing ']'"))
                 return scan
             if start is None:
-                start = token.start()
-            elif kind != "close" and _complete(data[start:end]):
-                scan.problems.append((token.start(), "missing ',' between records"))
-                scan.spans.append((start, end))
-                start = token.start()
+                start, tried = token.start(), False
+            elif kind != "close" and not tried:
+                tried = True
+                if _complete(data[start:end]):
+                    scan.problems.append((token.start(), "missing ',' between records"))
+                    scan.spans.append((start, end))
+                    start, tried = token.start(), False
         if kind == "open":
             depth += 1
         elif kind == "close":
@@ -104,31 +116,25 @@ def split_array(data: bytes) -> ArrayScan:
     return scan
 
 
+def _split_tokens(data: bytes) -> Iterator[re.Match]:
+    """``_SPLIT_TOKEN``'s tokens, and after the first unterminated string ``_SPLIT_TOKEN_NO_STRING``'s."""
+    position = 0
+    for token in _SPLIT_TOKEN.finditer(data):
+        yield token
+        if token.lastgroup == "quote":
+            position = token.end()
+            break
+    else:
+        return
+    yield from _SPLIT_TOKEN_NO_STRING.finditer(data, position)
+
+
 def _complete(chunk: bytes) -> bool:
     try:
         orjson.loads(chunk)
     except orjson.JSONDecodeError:
         return False
     return True
-
-
-def pointer_offset(data: bytes, start: int, end: int, pointer: str) -> int:
-    """Byte offset of the JSON pointer's target inside the value spanning ``data[start:end]``.
-
-    Object members are located at their key, array items at their first byte. Where the
-    pointer leads nowhere (a missing field), the deepest container found is returned.
-    """
-    tokens = _TOKEN.finditer(data, start, end)
-    value = next(tokens, None)
-    if value is None:
-        return start
-    where = value.start()
-    for part in _pointer_parts(pointer):
-        found = _find_child(tokens, value, part)
-        if found is None:
-            break
-        where, value = found[0].start(), found[1]
-    return where
 
 
 def to_pointer(path: Iterable[Any]) -> str:
@@ -140,61 +146,6 @@ def _pointer_parts(pointer: str) -> list[str]:
     if not pointer:
         return []
     return [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")]
-
-
-def _find_child(tokens: Iterator[re.Match], container: re.Match, part: str) -> tuple[re.Match, re.Match] | None:
-    """Advance ``tokens`` to the child ``part`` of the container just opened.
-
-    Returns the token to report (the key of an object member, the item itself in an
-    array) and the child's first token, from which the descent goes on.
-    """
-    if container.lastgroup != "open":
-        return None
-    if container.string[container.start()] == _OPEN_BRACE:
-        return _find_member(tokens, part)
-    if part.isdigit():
-        return _find_item(tokens, int(part))
-    return None
-
-
-def _find_member(tokens: Iterator[re.Match], name: str) -> tuple[re.Match, re.Match] | None:
-    depth, expect_key = 0, True
-    for token in tokens:
-        kind = token.lastgroup
-        if depth == 0 and expect_key and kind == "string":
-            if _key_text(token.group()) == name:
-                next(tokens, None)  # the ':'
-                value = next(tokens, None)
-                return (token, value) if value is not None else None
-            expect_key = False
-        elif depth == 0 and kind == "comma":
-            expect_key = True
-        elif kind == "open":
-            depth += 1
-        elif kind == "close":
-            if depth == 0:
-                return None
-            depth -= 1
-    return None
-
-
-def _find_item(tokens: Iterator[re.Match], wanted: int) -> tuple[re.Match, re.Match] | None:
-    index, depth, at_item_start = 0, 0, True
-    for token in tokens:
-        kind = token.lastgroup
-        if depth == 0 and kind == "comma":
-            index, at_item_start = index + 1, True
-            continue
-        if depth == 0 and kind == "close":
-            return None
-        if at_item_start and index == wanted:
-            return token, token
-        at_item_start = False
-        if kind == "open":
-            depth += 1
-        elif kind == "close":
-            depth -= 1
-    return None
 
 
 def _key_text(token: bytes) -> str:
@@ -261,30 +212,100 @@ def duplicate_keys(data: bytes, start: int, end: int) -> list[RepeatedKey]:
     return found
 
 
-class LineIndex:
-    """Turns byte offsets into 1-based (line, character column), built once per file on demand.
+def pointer_offsets(data: bytes, start: int, end: int, pointers: Iterable[str]) -> dict[str, int]:
+    """Byte offset of each JSON pointer's target inside the valid value spanning ``data[start:end]``.
 
-    Many faults can sit on one line (a file that is a single line of JSON), so every
-    position placed is kept, and the next one on its line counts characters from the
-    nearest one before it rather than from the line's start.
+    Object members are located at their key (the first, if a key repeats), array items at
+    their first byte; where a pointer leads nowhere (a missing field), at the deepest
+    container found on its way. All pointers are placed in one walk over the value's
+    tokens, which stops once every target is found, so a record with N faulty fields
+    costs one pass, not N.
     """
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._starts = [0] + [m.end() for m in re.finditer(b"\n", data)]
-        self._placed: dict[int, tuple[list[int], list[int]]] = {}  # line: (offsets, columns), sorted
-
-    def position(self, offset: int) -> tuple[int, int]:
-        line = bisect.bisect_right(self._starts, offset) - 1
-        offsets, columns = self._placed.setdefault(line, ([], []))
-        before = bisect.bisect_right(offsets, offset)
-        start, column = (offsets[before - 1], columns[before - 1]) if before else (self._starts[line], 1)
-        column += _characters(self._data, start, offset)
-        offsets.insert(before, offset)
-        columns.insert(before, column)
-        return line + 1, column
+    root = _Target()
+    wanted = {pointer: root.descend(_pointer_parts(pointer)) for pointer in pointers}
+    tokens = _TOKEN.finditer(data, start, end)
+    first = next(tokens, None)
+    if first is None:
+        return dict.fromkeys(wanted, start)
+    root.offset = first.start()
+    if root.children and first.lastgroup == "open":
+        _walk(data, tokens, first, root, sum(1 for target in root.all() if target.offset is None))
+    return {pointer: target.found() for pointer, target in wanted.items()}
 
 
-def _characters(data: bytes, start: int, end: int) -> int:
-    """Characters in ``data[start:end]`` as an editor shows them (an invalid byte is one character)."""
-    return len(data[start:end].decode("utf-8", "replace"))
+@dataclass(eq=False)
+class _Target:
+    """A node of the tree of wanted pointers: its children by key or index, and where it was found."""
+
+    parent: _Target | None = None
+    children: dict[str, _Target] = field(default_factory=dict)
+    offset: int | None = None
+
+    def descend(self, parts: list[str]) -> _Target:
+        node = self
+        for part in parts:
+            node = node.children.setdefault(part, _Target(node))
+        return node
+
+    def all(self) -> Iterator[_Target]:
+        yield self
+        for child in self.children.values():
+            yield from child.all()
+
+    def found(self) -> int:
+        """Its own offset, or the nearest found ancestor's (the deepest container on the way)."""
+        node: _Target | None = self
+        while node is not None and node.offset is None:
+            node = node.parent
+        return node.offset if node is not None and node.offset is not None else 0
+
+
+@dataclass(slots=True)
+class _Open:
+    """A container being walked: the wanted node it is (None: nothing wanted inside), where the walk is."""
+
+    target: _Target | None
+    is_object: bool
+    index: int = 0
+    expect_key: bool = True  # objects: the next string is a key
+    at_item: bool = True  # arrays: the next token starts an item
+    member: _Target | None = None  # objects: the wanted node of the member whose value comes next
+
+
+def _walk(data: bytes, tokens: Iterator[re.Match], first: re.Match, root: _Target, missing: int) -> None:
+    stack = [_Open(root, data[first.start()] == _OPEN_BRACE)]
+    for token in tokens:
+        if missing == 0 or not stack:
+            return
+        kind, frame = token.lastgroup, stack[-1]
+        child: _Target | None = None
+        if frame.is_object:
+            if kind == "string" and frame.expect_key:
+                frame.expect_key = False
+                frame.member = frame.target.children.get(_key_text(token.group())) if frame.target else None
+                if frame.member is not None and frame.member.offset is None:
+                    frame.member.offset = token.start()
+                    missing -= 1
+                continue
+            if kind == "colon":
+                continue
+            if kind == "comma":
+                frame.expect_key, frame.member = True, None
+                continue
+            child = frame.member  # the member's value begins here
+            frame.member = None
+        else:
+            if kind == "comma":
+                frame.index, frame.at_item = frame.index + 1, True
+                continue
+            if frame.at_item and kind != "close":
+                frame.at_item = False
+                child = frame.target.children.get(str(frame.index)) if frame.target else None
+                if child is not None and child.offset is None:
+                    child.offset = token.start()
+                    missing -= 1
+        if kind == "open":
+            wanted_inside = child if child is not None and child.children else None
+            stack.append(_Open(wanted_inside, data[token.start()] == _OPEN_BRACE))
+        elif kind == "close":
+            stack.pop()

@@ -105,6 +105,12 @@ def lint_rule(
 
 E, W = Severity.ERROR, Severity.WARNING
 _register("file.unreadable", E, "the file cannot be read")
+_register("file.unknown-folder", E, "a folder under the source root that is not a config (alpaca_zh/?): not read")
+_register("file.outside-config", E, "a JSON file directly under the source root, in no config folder: not read")
+_register("file.unexpected-suffix", E, "a file in a config folder that is not .json or .jsonl (a.JSON?): not read")
+_register("file.outside-link", E, "a link that leads outside the folder being read: not followed")
+_register("file.name-not-utf8", E, "a file name that is not UTF-8 (a GBK name unpacked on Linux): not publishable")
+_register("encoding.not-utf8", E, "a file saved as UTF-16 or UTF-32 (with or without a byte order mark)")
 _register("encoding.bom", W, "the file starts with a UTF-8 byte order mark")
 _register("json.empty", E, "the file is empty")
 _register("json.syntax", E, "the file or a record is not valid JSON (located at the first bad character)")

@@ -14,21 +14,26 @@ beyond its depth limit. What it accepts silently, a key repeated within one obje
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import orjson
 
 from chatcorpus.validation.corpus_shape import CONFIG_NAMES
 from chatcorpus.validation.faults import Fault, Problem, Severity
-from chatcorpus.validation.locate import LineIndex, duplicate_keys, pointer_offset, split_array
+from chatcorpus.validation.locate import duplicate_keys, pointer_offsets, split_array
+from chatcorpus.validation.positions import array_separators, element_span, positions
 
 SOURCE_SUFFIXES = (".json", ".jsonl")
 _BOM = b"\xef\xbb\xbf"
 _BLANK = re.compile(rb"[ \t\r\n]*")  # JSON's whitespace, nothing more
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 #: How ``orjson`` refuses a value nested deeper than it reads, and that depth.
 _TOO_DEEP, _MAX_DEPTH = "depth limit exceeded", 1024
 
@@ -40,6 +45,19 @@ class SourceRef:
     path: Path
     display: str
     config: str | None
+    #: False when the file's name is not UTF-8: its records are checked, never published
+    publishable_name: bool = True
+
+
+class _Pending(NamedTuple):
+    """A fault found at a byte offset, not yet turned into a line and column."""
+
+    offset: int
+    rule: str
+    severity: Severity
+    message: str
+    record: int | None  # the record's index in its file
+    pointer: str
 
 
 @dataclass
@@ -48,38 +66,74 @@ class ParsedSource:
 
     ``records_read`` counts every element found, including those that did not parse, so
     that rows read = rows accepted + rows rejected holds.
+
+    Faults are kept at their byte offsets and given lines and columns together, when
+    ``faults`` is read: one sweep over the file however many there are, and none at all
+    for a clean file. Record boundaries are found only when a record has a fault.
     """
 
     ref: SourceRef
     data: bytes
     jsonl: bool
     records: list[tuple[int, Any]] = field(default_factory=list)
-    faults: list[Fault] = field(default_factory=list)
     unparsed: int = 0  # elements found but not parseable: rejected rows
-    _spans: list[tuple[int, int]] | None = None
-    _lines: LineIndex | None = None
+    _spans: list[tuple[int, int]] | None = None  # elements of a JSONL file or of an array split by hand
+    _separators: np.ndarray | None = None  # of an array parsed whole, found when first needed
+    _found: list[Fault | _Pending] = field(default_factory=list)  # in the order found
+    _pending: int = 0  # how many of them still wait for a line and column
 
     @property
     def records_read(self) -> int:
         return len(self.records) + self.unparsed
 
-    def locate(self, index: int, pointer: str = "") -> tuple[int, int]:
-        """(line, column) of a record, or of the field the JSON pointer names inside it."""
-        spans = self._element_spans()
-        if index >= len(spans):
-            return 0, 0
-        start, end = spans[index]
-        return self.position(pointer_offset(self.data, start, end, pointer))
+    @property
+    def faults(self) -> list[Fault]:
+        """Every fault found so far, located, in the order found."""
+        if self._pending:
+            places = positions(self.data, (p.offset for p in self._found if isinstance(p, _Pending)))
+            self._found = [
+                Fault(self.ref.display, *places[p.offset], p.rule, p.severity, p.message, p.record, p.pointer)
+                if isinstance(p, _Pending)
+                else p
+                for p in self._found
+            ]
+            self._pending = 0
+        return list(self._found)  # type: ignore[arg-type]  # every entry is a Fault now
 
-    def position(self, offset: int) -> tuple[int, int]:
-        if self._lines is None:
-            self._lines = LineIndex(self.data)
-        return self._lines.position(offset)
+    def file_fault(self, rule: str, message: str) -> None:
+        """A fault of the file as a whole (it cannot be read): reported at line 0."""
+        self._found.append(Fault(self.ref.display, 0, 0, rule, Severity.ERROR, message))
 
-    def fault(self, problem: Problem, severity: Severity, index: int | None) -> Fault:
-        """Place a problem found in record ``index`` (or in the file, when None)."""
-        line, column = self.locate(index, problem.pointer) if index is not None else (1, 1)
-        return Fault(self.ref.display, line, column, problem.rule, severity, problem.message, index, problem.pointer)
+    def record_faults(self, index: int, problems: list[tuple[Problem, Severity]]) -> None:
+        """Problems found in record ``index``, each at the field its pointer names (one walk for all)."""
+        span = self._element_span(index)
+        if span is None:
+            self._found += [
+                Fault(self.ref.display, 0, 0, p.rule, severity, p.message, index, p.pointer) for p, severity in problems
+            ]
+            return
+        offsets = pointer_offsets(self.data, *span, (problem.pointer for problem, _ in problems))
+        self._found += [
+            _Pending(offsets[p.pointer], p.rule, severity, p.message, index, p.pointer) for p, severity in problems
+        ]
+        self._pending += len(problems)
+
+    def place(self, found: list[tuple[int, Problem, Severity]]) -> list[Fault]:
+        """Faults for problems found later, in records by index, placed together (one sweep for all).
+
+        For checks that run after the file's own (duplicates against a release): the
+        faults are returned, not added to ``faults``.
+        """
+        pending: list[_Pending] = []
+        for index, problem, severity in found:
+            span = self._element_span(index)
+            offset = pointer_offsets(self.data, *span, [problem.pointer])[problem.pointer] if span else 0
+            pending.append(_Pending(offset, problem.rule, severity, problem.message, index, problem.pointer))
+        places = positions(self.data, (p.offset for p in pending))
+        return [
+            Fault(self.ref.display, *places[p.offset], p.rule, p.severity, p.message, p.record, p.pointer)
+            for p in pending
+        ]
 
     def report(
         self,
@@ -89,35 +143,63 @@ class ParsedSource:
         index: int | None = None,
         pointer: str = "",
         severity: Severity = Severity.ERROR,
-        seen: set[tuple[int, int]] | None = None,
+        seen: set[int] | None = None,
     ) -> None:
         """Record a fault found while reading, at a byte offset (or at the file's start).
 
         With ``seen``, a fault at a place already in it is dropped: one place, one fault.
         """
-        line, column = self.position(offset) if offset is not None else (1, 1)
+        offset = offset or 0
         if seen is not None:
-            if (line, column) in seen:
+            if offset in seen:
                 return
-            seen.add((line, column))
-        self.faults.append(Fault(self.ref.display, line, column, rule, severity, message, index, pointer))
+            seen.add(offset)
+        self._found.append(_Pending(offset, rule, severity, message, index, pointer))
+        self._pending += 1
 
-    def _element_spans(self) -> list[tuple[int, int]]:
-        if self._spans is None:
-            self._spans = _jsonl_spans(self.data) if self.jsonl else split_array(self.data).spans
-        return self._spans
+    def _element_span(self, index: int) -> tuple[int, int] | None:
+        if self._spans is not None:
+            return self._spans[index] if index < len(self._spans) else None
+        if self._separators is None:
+            self._separators = array_separators(self.data)
+        return element_span(self.data, self._separators, index) if index + 1 < len(self._separators) else None
+
+
+@dataclass
+class Discovery:
+    """The files to read under some paths, and a fault for every entry that may hold records but is not read.
+
+    Nothing is skipped silently: a folder under a source root that is not a config
+    (``alpaca_zh/``, ``Alpaca-ZH/``), a file in a config folder with another suffix
+    (``a.JSON``), a link that leaves the folder being read, and a file name that is not
+    UTF-8 are each a located error, so their records cannot vanish from a release.
+    """
+
+    refs: list[SourceRef] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+
+    def extend(self, other: Discovery) -> None:
+        self.refs += other.refs
+        self.faults += other.faults
 
 
 def discover(paths: list[Path]) -> list[SourceRef]:
-    """Source files under the given files and folders, in a stable order.
+    """The source files under the given files and folders (``scan`` without its faults)."""
+    return scan(paths).refs
 
-    A folder named after a config holds that config's files; a folder that holds
-    config folders is a source root. Other files are read with no config (the
-    config-specific rules are then skipped). A file named twice (on its own and inside
-    a folder) is read once, so it is not its own duplicate.
+
+def scan(paths: list[Path]) -> Discovery:
+    """Source files under the given files and folders, in a stable order, and the layout's faults.
+
+    A folder named after a config (or inside one) holds that config's files; a folder
+    that holds config folders (or one with a name close to a config's) is a source root;
+    any other folder is read as config-less files (the config-specific rules are then
+    skipped). A file named twice (on its own and inside a folder) is read once, so it is
+    not its own duplicate.
     """
-    refs: list[SourceRef] = []
+    found = Discovery()
     for path in paths:
+        shown = display_name(str(path))
         if path.is_file():
             if path.suffix not in SOURCE_SUFFIXES:
                 from chatcorpus.errors import UsageError  # imports the builder (datasets): only on this error path
@@ -126,33 +208,175 @@ def discover(paths: list[Path]) -> list[SourceRef]:
                     f"{path}: not a {' or '.join(SOURCE_SUFFIXES)} file; contributions are JSON arrays (.json) "
                     "or JSON Lines (.jsonl), named so"
                 )
-            refs.append(SourceRef(path, str(path), _config_of(path.parent)))
+            found.refs.append(SourceRef(path, shown, _config_of(path.parent)))
         elif path.is_dir():
-            config_dirs = [path / name for name in CONFIG_NAMES if (path / name).is_dir()]
-            for folder in config_dirs or [path]:
-                refs.extend(SourceRef(f, str(f), _config_of(folder)) for f in _source_files(folder))
+            config = _config_of(path)
+            if config is not None:
+                found.extend(_walk_config(path, shown, config, path.resolve()))
+            elif _is_source_root(path):
+                found.extend(scan_root(path, prefix=shown.rstrip("/") + "/"))
+            else:
+                found.refs += [SourceRef(f, display_name(str(f)), None) for f in _plain_files(path)]
         else:
             from chatcorpus.errors import SourceLayoutError  # imports the builder (datasets): only on this error path
 
-            raise SourceLayoutError(f"{path}: no such file or folder")
+            raise SourceLayoutError(f"{shown}: no such file or folder")
     unique: dict[Path, SourceRef] = {}
-    for ref in refs:
+    for ref in found.refs:
         unique.setdefault(ref.path.resolve(), ref)
-    return list(unique.values())
+    found.refs = list(unique.values())
+    return found
+
+
+def scan_root(root: Path, configs: Iterable[str] = CONFIG_NAMES, prefix: str = "") -> Discovery:
+    """The files of ``configs`` under a source root (in ``CONFIG_NAMES`` order, shown as ``prefix``
+    plus the path relative to the root), and a fault for each other entry of the root that
+    may hold records: a folder that is not a config, a JSON file outside every config, a
+    link leading out of the root."""
+    found = Discovery()
+    inside = root.resolve()
+    with os.scandir(root) as listing:
+        entries = {entry.name: entry for entry in listing}
+    for config in CONFIG_NAMES:
+        entry = entries.pop(config, None)
+        if entry is None:
+            continue
+        if entry.is_symlink() and not _inside(Path(entry.path), inside):
+            found.faults.append(_outside_link(prefix + config))
+        elif config in configs and entry.is_dir():
+            found.extend(_walk_config(Path(entry.path), prefix + config, config, inside))
+    for name in sorted(entries, key=os.fsencode):
+        entry, shown = entries[name], prefix + display_name(name)
+        if entry.is_symlink() and not _inside(Path(entry.path), inside):
+            found.faults.append(_outside_link(shown))
+        elif entry.is_dir():
+            found.faults.append(
+                _layout_fault(
+                    shown + "/",
+                    "file.unknown-folder",
+                    f"is not a config folder, so its files are not read{_suggestion(name)} "
+                    f"(the configs are {', '.join(CONFIG_NAMES)})",
+                )
+            )
+        elif Path(name).suffix.lower() in SOURCE_SUFFIXES:
+            found.faults.append(
+                _layout_fault(
+                    shown, "file.outside-config", "is in no config folder, so it is not read; move it into one"
+                )
+            )
+    return found
 
 
 def config_sources(root: Path, config: str) -> list[SourceRef]:
     """The files of one config under a source root, reported relative to the root."""
+    return scan_config(root, config).refs
+
+
+def scan_config(root: Path, config: str) -> Discovery:
+    """The files of one config under a source root, reported relative to the root, and the folder's faults."""
     folder = root / config
     if not folder.is_dir():
-        return []
-    return [SourceRef(f, f.relative_to(root).as_posix(), config) for f in _source_files(folder)]
+        return Discovery()
+    return _walk_config(folder, config, config, root.resolve())
 
 
-def _source_files(folder: Path) -> list[Path]:
-    # sorted by the path's bytes, so the order (and so the shards) never depends on the locale
+def display_name(path: str) -> str:
+    """A path as text that can be printed and stored: bytes that are not UTF-8 (a GBK name
+    unpacked on Linux reaches Python as lone surrogates) are shown as ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _walk_config(folder: Path, shown: str, config: str, inside: Path) -> Discovery:
+    """Every file under one config folder: ``.json``/``.jsonl`` files to read, a fault for the rest.
+
+    Links are followed only while they stay inside ``inside`` (the source root), and each
+    folder is walked once, so a loop of links ends. Files are sorted by their path's
+    bytes, so the order (and so the shards) never depends on the locale.
+    """
+    found = Discovery()
+    walked: set[Path] = set()
+    pending = [(folder, shown)]
+    while pending:
+        here, here_shown = pending.pop()
+        real = here.resolve()
+        if real in walked:
+            continue
+        walked.add(real)
+        with os.scandir(here) as listing:
+            entries = list(listing)
+        for entry in entries:
+            path, name = Path(entry.path), f"{here_shown}/{display_name(entry.name)}"
+            if entry.is_symlink() and not _inside(path, inside):
+                found.faults.append(_outside_link(name))
+            elif entry.is_dir():
+                pending.append((path, name))
+            elif path.suffix in SOURCE_SUFFIXES:
+                found.refs.append(SourceRef(path, name, config, display_name(entry.name) == entry.name))
+                if display_name(entry.name) != entry.name:
+                    found.faults.append(_name_not_utf8(name, entry.name))
+            else:
+                found.faults.append(_unexpected_suffix(name, path))
+    found.refs.sort(key=lambda ref: os.fsencode(ref.path.relative_to(folder)))
+    unique: dict[Path, SourceRef] = {}
+    for ref in found.refs:  # a file and a link to it inside the root are one file, read once
+        unique.setdefault(ref.path.resolve(), ref)
+    found.refs = list(unique.values())
+    return found
+
+
+def _plain_files(folder: Path) -> list[Path]:
     files = [p for p in folder.rglob("*") if p.is_file() and p.suffix in SOURCE_SUFFIXES]
-    return sorted(files, key=lambda p: p.relative_to(folder).as_posix().encode("utf-8"))
+    return sorted(files, key=lambda p: os.fsencode(p.relative_to(folder)))
+
+
+def _is_source_root(folder: Path) -> bool:
+    """A folder holding a config folder, or one whose name is close to a config's (a typo)."""
+    with os.scandir(folder) as entries:
+        return any(
+            entry.is_dir() and (entry.name in CONFIG_NAMES or bool(_suggestion(entry.name))) for entry in entries
+        )
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root)
+
+
+def _suggestion(name: str) -> str:
+    """``; did you mean alpaca-zh?`` for a name close to a config's, else ``""``."""
+    normalized = name.strip().lower().replace("_", "-").replace(" ", "-")
+    close = difflib.get_close_matches(normalized, CONFIG_NAMES, n=1, cutoff=0.75)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _layout_fault(shown: str, rule: str, message: str) -> Fault:
+    return Fault(shown, 0, 0, rule, Severity.ERROR, message)
+
+
+def _outside_link(shown: str) -> Fault:
+    return _layout_fault(
+        shown, "file.outside-link", "is a link that leads outside the folder being read; it is not followed"
+    )
+
+
+def _unexpected_suffix(shown: str, path: Path) -> Fault:
+    if path.suffix.lower() in SOURCE_SUFFIXES:
+        fix = f"rename it to {display_name(path.stem)}{path.suffix.lower()}"
+    else:
+        fix = "only .json and .jsonl files are read; move it out of the config folder"
+    return _layout_fault(shown, "file.unexpected-suffix", f"is not read: {fix}")
+
+
+def _name_not_utf8(shown: str, name: str) -> Fault:
+    raw = os.fsencode(name)
+    try:
+        hint = f" (read as GBK it says {raw.decode('gb18030')!r})"
+    except UnicodeDecodeError:
+        hint = ""
+    return _layout_fault(
+        shown,
+        "file.name-not-utf8",
+        f"the file name is not UTF-8{hint}; rename it: its records are checked but cannot be published",
+    )
 
 
 def _config_of(folder: Path) -> str | None:
@@ -161,6 +385,36 @@ def _config_of(folder: Path) -> str | None:
     for candidate in (folder, *folder.parents):
         if candidate.name in CONFIG_NAMES:
             return candidate.name
+    return None
+
+
+#: Byte order marks of the encodings a Windows "Unicode" save produces, longest first.
+_WIDE_BOMS = (
+    (b"\x00\x00\xfe\xff", "UTF-32 (big-endian)"),
+    (b"\xff\xfe\x00\x00", "UTF-32 (little-endian)"),
+    (b"\xfe\xff", "UTF-16 (big-endian)"),
+    (b"\xff\xfe", "UTF-16 (little-endian)"),
+)
+
+
+def wide_encoding(data: bytes) -> str | None:
+    """The UTF-16 or UTF-32 flavour ``data`` is written in, with a byte order mark or without, else None.
+
+    Without a mark the zero bytes tell (RFC 4627's rule): JSON text starts with an ASCII
+    character, which UTF-16 and UTF-32 pad with zeros, and UTF-8 JSON never holds a zero byte.
+    """
+    for bom, name in _WIDE_BOMS:
+        if data.startswith(bom):
+            return name
+    head = data[:4]
+    if len(head) == 4 and head[:3] == b"\x00\x00\x00" and head[3]:
+        return "UTF-32 (big-endian)"
+    if len(head) == 4 and head[0] and head[1:] == b"\x00\x00\x00":
+        return "UTF-32 (little-endian)"
+    if len(head) >= 2 and not head[0] and head[1]:
+        return "UTF-16 (big-endian)"
+    if len(head) >= 2 and head[0] and not head[1]:
+        return "UTF-16 (little-endian)"
     return None
 
 
@@ -185,10 +439,16 @@ def read_source(ref: SourceRef) -> ParsedSource:
         data = ref.path.read_bytes()
     except (OSError, MemoryError) as err:
         source = ParsedSource(ref, b"", jsonl=False)
-        reason = str(err) if isinstance(err, OSError) else "the file is too large to read into memory"
-        source.faults.append(Fault(ref.display, 0, 0, "file.unreadable", Severity.ERROR, reason))
+        source.file_fault(
+            "file.unreadable", str(err) if isinstance(err, OSError) else "the file is too large to read into memory"
+        )
         return source
     jsonl = ref.path.suffix == ".jsonl"
+    wide = wide_encoding(data)
+    if wide is not None:
+        source = ParsedSource(ref, data, jsonl)
+        source.report("encoding.not-utf8", f"this file is {wide}, not UTF-8; save it as UTF-8")
+        return source
     if data.startswith(_BOM):
         data = data[len(_BOM) :]  # offsets below are relative to the text after the BOM
         source = ParsedSource(ref, data, jsonl)
@@ -203,16 +463,7 @@ def read_source(ref: SourceRef) -> ParsedSource:
     except MemoryError:
         # nothing of a file read in part may be published: its records are dropped, loudly
         source.records, source.unparsed = [], 0
-        source.faults.append(
-            Fault(
-                ref.display,
-                0,
-                0,
-                "file.unreadable",
-                Severity.ERROR,
-                "ran out of memory reading the file; split it into smaller files",
-            )
-        )
+        source.file_fault("file.unreadable", "ran out of memory reading the file; split it into smaller files")
     return source
 
 
@@ -244,7 +495,7 @@ def _salvage_array(source: ParsedSource, failure: _Failure) -> None:
     scan = split_array(source.data)
     source._spans = scan.spans
     failed = _read_elements(source, scan.spans)
-    reported: set[tuple[int, int]] = set()
+    reported: set[int] = set()
     if not any(start <= failure.offset <= end for _, (start, end), _ in failed):
         source.report(failure.rule, failure.message("the file"), failure.offset, pointer=failure.pointer, seen=reported)
     for offset, message in scan.problems:
@@ -292,7 +543,7 @@ def _read_elements(source: ParsedSource, spans: list[tuple[int, int]]) -> _Faile
     return failed
 
 
-def _report(source: ParsedSource, failed: _Failed, subject: str, reported: set[tuple[int, int]] | None = None) -> None:
+def _report(source: ParsedSource, failed: _Failed, subject: str, reported: set[int] | None = None) -> None:
     for index, _, failure in failed:
         source.report(failure.rule, failure.message(subject), failure.offset, index, failure.pointer, seen=reported)
 
@@ -360,13 +611,25 @@ def _may_repeat_keys(data: bytes, spans: list[tuple[int, int]], value: Any) -> b
 
 
 def _line_spans(data: bytes) -> Iterator[tuple[int, int]]:
-    # only "\n" ends a JSONL record; U+2028 and "\r" inside a line are the line's own
+    """The lines of a JSONL file, ended as editors end them: ``\n``, ``\r\n`` or a lone ``\r``.
+
+    A raw CR cannot be inside a JSON string, so a lone one only ever separates lines
+    (old Mac files); U+2028 inside a string is the line's own.
+    """
+    if b"\r" not in data:
+        start = 0
+        while start < len(data):
+            end = data.find(b"\n", start)
+            end = len(data) if end < 0 else end
+            yield start, end
+            start = end + 1
+        return
     start = 0
-    while start < len(data):
-        end = data.find(b"\n", start)
-        end = len(data) if end < 0 else end
-        yield start, end
-        start = end + 1
+    for brk in _LINE_BREAK.finditer(data):
+        yield start, brk.start()
+        start = brk.end()
+    if start < len(data):
+        yield start, len(data)
 
 
 def _jsonl_spans(data: bytes) -> list[tuple[int, int]]:

@@ -8,6 +8,8 @@ accepts and what a release publishes can never differ.
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,7 +32,7 @@ from chatcorpus.validation.rules import (
     Rule,
     TextFrame,
 )
-from chatcorpus.validation.sources import ParsedSource, SourceRef, discover, read_source
+from chatcorpus.validation.sources import ParsedSource, SourceRef, read_source, scan
 from chatcorpus.validation.textstats import string_array, string_scalar
 
 
@@ -76,6 +78,29 @@ class ValidationReport:
         return len(self.faults) - self.errors
 
 
+@dataclass(slots=True)
+class _Candidate:
+    """A record with no error, waiting to be deduplicated."""
+
+    index: int
+    record: dict[str, Any]
+    record_id: str
+    language: str
+    near_key: str
+
+
+@dataclass
+class Judged:
+    """One file judged in a worker process: its faults but duplicates, and the keys the
+    parent deduplicates by, in file order. No record text crosses between processes."""
+
+    ref: SourceRef
+    faults: list[Fault]
+    records_read: int
+    rejected: int
+    keys: list[tuple[int, int, int]]  # (record index, content id, near-duplicate key hash)
+
+
 _INDEX_BITS = 32  # a place is one int: (file number << 32) | record index
 
 
@@ -106,30 +131,63 @@ class Validator:
         self._normalized: dict[int, int] = {}  # hash of the near-duplicate key -> place
 
     def check(self, ref: SourceRef) -> FileResult:
-        source = read_source(ref)
+        """Judge one file and deduplicate its records against every file checked before."""
+        source, candidates = self.judge(ref)
         self._files.append(ref)
-        result = FileResult(source, rejected=source.unparsed)
-        result.faults.extend(f for f in source.faults if f.rule not in self.disabled)
+        result = FileResult(source, rejected=source.records_read - len(candidates))
+        for candidate in candidates:
+            found = self._duplicates(int(candidate.record_id, 16), hash(candidate.near_key), ref, candidate.index)
+            if found:
+                source.record_faults(candidate.index, [(p, _severity(p)) for p in found])
+            if any(_severity(p) is Severity.ERROR for p in found) or not ref.publishable_name:
+                result.rejected += 1
+            else:
+                result.accepted.append(
+                    AcceptedRecord(
+                        candidate.index, candidate.record, candidate.record_id, candidate.language, candidate.near_key
+                    )
+                )
+        result.faults = [fault for fault in source.faults if fault.rule not in self.disabled]
+        return result
+
+    def judge(self, ref: SourceRef) -> tuple[ParsedSource, list[_Candidate]]:
+        """Read one file and check each record alone (schema, lint), placing what is found.
+
+        The records with no error are returned, for ``check`` to deduplicate: the only
+        step that needs the other files, so ``--jobs`` runs this part in parallel.
+        """
+        source = read_source(ref)
         records = [record if isinstance(record, dict) else {} for _, record in source.records]
         frame = _text_frame(records, ref.config)
         problems = [schema_check.schema_problems(record) for _, record in source.records]
         self._lint_frame(frame, records, problems)
         normalized = _normalized_texts(frame)
+        candidates: list[_Candidate] = []
         for position, (index, record) in enumerate(source.records):
             found = problems[position]
-            record_id = None
-            near_key = ""
-            if not any(_severity(p) is Severity.ERROR for p in found):
-                near_key = near_duplicate_key(record, normalized[position])
-                record_id, duplicate = self._deduplicate(record, near_key, ref, index)
-                found.extend(duplicate)
-            found = [p for p in found if p.rule not in self.disabled]
-            result.faults.extend(source.fault(p, _severity(p), index) for p in found)
-            if record_id is None or any(_severity(p) is Severity.ERROR for p in found):
-                result.rejected += 1
-            else:
-                result.accepted.append(AcceptedRecord(index, record, record_id, frame.languages[position], near_key))
-        return result
+            if found:
+                erroneous = any(_severity(p) is Severity.ERROR for p in found)
+                found = [p for p in found if p.rule not in self.disabled]
+                if found:
+                    source.record_faults(index, [(p, _severity(p)) for p in found])
+                if erroneous:  # a record with an error is rejected, even when that rule is switched off
+                    continue
+            near_key = near_duplicate_key(record, normalized[position])
+            candidates.append(_Candidate(index, record, content_id(record), frame.languages[position], near_key))
+        return source, candidates
+
+    def settle(self, judged: Judged) -> tuple[list[Fault], int]:
+        """``check`` for a file judged in another process: its faults, duplicates added, and rejected count."""
+        self._files.append(judged.ref)
+        rejected, late = judged.rejected, []
+        for index, record_id, near in judged.keys:
+            found = self._duplicates(record_id, near, judged.ref, index)
+            late += [(index, p, _severity(p)) for p in found]
+            rejected += judged.ref.publishable_name and any(_severity(p) is Severity.ERROR for p in found)
+        if not late:
+            return judged.faults, rejected
+        # rare: the duplicates' places are found again from the file, which the worker kept
+        return judged.faults + read_source(judged.ref).place(late), rejected
 
     def _lint_frame(self, frame: TextFrame, records: list[dict[str, Any]], problems: list[list[Problem]]) -> None:
         """Run each lint rule on the records its pre-filter selects."""
@@ -143,37 +201,33 @@ class Validator:
                     ctx = RecordContext(frame.config, frame.languages[position])
                     problems[position].extend(check(records[position], ctx))
 
-    def _deduplicate(
-        self, record: dict[str, Any], near_key: str, ref: SourceRef, index: int
-    ) -> tuple[str, list[Problem]]:
-        """The record's id, and a duplicate problem when an equal record was seen before."""
-        record_id = content_id(record)
+    def _duplicates(self, record_id: int, near: int, ref: SourceRef, index: int) -> list[Problem]:
+        """A duplicate problem (if switched on) when an equal record was seen before; else records this one."""
         here = (len(self._files) - 1) << _INDEX_BITS | index
-        earlier = self._exact.setdefault(int(record_id, 16), here)
+        earlier = self._exact.setdefault(record_id, here)
         if earlier != here:
             first, first_index = self._place(earlier)
             if first.config == ref.config:
-                return record_id, [
-                    Problem("duplicate.exact", f"the same record as {first.display} record {first_index}")
-                ]
-            return record_id, [
-                Problem(
+                problem = Problem("duplicate.exact", f"the same record as {first.display} record {first_index}")
+            else:
+                problem = Problem(
                     "duplicate.cross-config",
                     f"the same record is in {first.config} ({first.display} record {first_index})",
                 )
-            ]
-        # keys live for one run only, so Python's own string hash serves (64 bits)
-        earlier = self._normalized.setdefault(hash(near_key), here)
-        if earlier != here:
+            return [problem] if problem.rule not in self.disabled else []
+        # keys live for one run only, so Python's own string hash serves (64 bits); --jobs
+        # forks its workers, which inherit this process's hash seed
+        earlier = self._normalized.setdefault(near, here)
+        if earlier != here and "duplicate.normalized" not in self.disabled:
             first, first_index = self._place(earlier)
-            return record_id, [
+            return [
                 Problem(
                     "duplicate.normalized",
                     f"equal, up to case, spacing, punctuation, Unicode and full-width forms and Traditional "
                     f"script, to {first.display} record {first_index}",
                 )
             ]
-        return record_id, []
+        return []
 
     def _place(self, place: int) -> tuple[SourceRef, int]:
         return self._files[place >> _INDEX_BITS], place & ((1 << _INDEX_BITS) - 1)
@@ -229,17 +283,21 @@ def without_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def validate_paths(paths: list[Path], *, disabled: Iterable[str] = (), thorough: bool = False) -> ValidationReport:
+def validate_paths(
+    paths: list[Path], *, disabled: Iterable[str] = (), thorough: bool = False, jobs: int = 1
+) -> ValidationReport:
     """Check every source file under ``paths`` and gather all their faults, sorted.
 
     Args:
         paths: files (``.json``/``.jsonl``) and folders (a source root or a config folder).
         disabled: lint rule ids to switch off for this run.
         thorough: also run the slower rules of ``THOROUGH_RULES``.
+        jobs: judge files in this many worker processes; duplicates are settled here in
+            file order, so the report is the same for any number.
 
     Returns:
-        Every fault, located, with the counts of files, records read and records rejected.
-        Faults in the data are in the report, never raised.
+        Every fault, located (the source tree's own included), with the counts of files,
+        records read and records rejected. Faults in the data are in the report, never raised.
 
     Raises:
         SourceLayoutError: a path does not exist.
@@ -247,14 +305,57 @@ def validate_paths(paths: list[Path], *, disabled: Iterable[str] = (), thorough:
             explains a rejection is switched off.
     """
     validator = Validator(disabled, thorough=thorough)
-    faults: list[Fault] = []
+    found = scan(paths)
+    faults = list(found.faults)
     files = records = rejected = 0
     with without_cycle_collection():
-        for ref in discover(paths):
-            result = validator.check(ref)
+        for file_faults, read, file_rejected in _checked(validator, found.refs, jobs, thorough):
             files += 1
-            records += result.records_read
-            rejected += result.rejected
-            faults.extend(result.faults)
-    faults.sort()
+            records += read
+            rejected += file_rejected
+            faults.extend(file_faults)
+    faults.sort(key=Fault.sort_key)
     return ValidationReport(faults, files, records, rejected)
+
+
+def default_jobs() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _checked(
+    validator: Validator, refs: list[SourceRef], jobs: int, thorough: bool
+) -> Iterator[tuple[list[Fault], int, int]]:
+    """(faults, records read, rejected) per file, in order; judged in ``jobs`` forked processes.
+
+    Fork, not spawn: workers inherit the loaded modules (no second import) and the hash
+    seed the near-duplicate keys are compared by. Where fork is missing, one process.
+    """
+    if jobs <= 1 or len(refs) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for ref in refs:
+            result = validator.check(ref)
+            yield result.faults, result.records_read, result.rejected
+        return
+    context = multiprocessing.get_context("fork")
+    with context.Pool(min(jobs, len(refs)), _start_worker, (validator.disabled, thorough)) as pool:
+        for judged in pool.imap(_judge, refs):
+            faults, rejected = validator.settle(judged)
+            yield faults, judged.records_read, rejected
+
+
+_worker: Validator | None = None  # each worker process's own
+
+
+def _start_worker(disabled: frozenset[str], thorough: bool) -> None:
+    global _worker
+    _worker = Validator(disabled, thorough=thorough)
+
+
+def _judge(ref: SourceRef) -> Judged:
+    """A worker's part of ``Validator.check``: everything but deduplication."""
+    assert _worker is not None, "the pool's initializer sets the worker's validator"
+    source, candidates = _worker.judge(ref)
+    faults = [fault for fault in source.faults if fault.rule not in _worker.disabled]
+    keys = [(c.index, int(c.record_id, 16), hash(c.near_key)) for c in candidates]
+    rejected = source.records_read - len(candidates) + (0 if ref.publishable_name else len(candidates))
+    return Judged(ref, faults, source.records_read, rejected, keys)

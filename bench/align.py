@@ -1,0 +1,96 @@
+"""Benchmark: align the seed's alpaca-zh with alpaca-en, against peers measured in the same run.
+
+Not a test: it prints figures and ratios. The target (issue #13) is the whole 2024-05-06
+seed aligned in at most 2 s. The machine is shared, so each figure is the best of
+``--repeat`` runs, CPU time beside wall time, and every measurement is a fresh process:
+
+- ``align_tree``: the alignment in process, after imports (what ``build`` pays);
+- ``align command``: ``chat-dataset-baseline align SRC`` as a user runs it, imports included;
+- ``peer: json.load``: only parsing the same files with the standard library, the floor
+  any aligner pays before it does anything;
+- ``peer: read_source``: the project's own located reader over the same files, which the
+  aligner uses.
+
+    python bench/align.py [--corpus ../shared/seed-data/2024-05-06] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_CORPUS = HERE.parent.parent / "shared" / "seed-data" / "2024-05-06"
+
+SNIPPETS = {
+    "align_tree": """
+from chatcorpus.alignment.corpus import align_tree
+wall, cpu = time.perf_counter(), time.process_time()
+links = sum(1 for link in align_tree(Path(SRC)).links if link.en)
+""",
+    "peer: json.load": """
+wall, cpu = time.perf_counter(), time.process_time()
+links = 0
+for folder in ("alpaca-zh", "alpaca-en"):
+    for path in sorted((Path(SRC) / folder).iterdir()):
+        try:
+            links += len(json.loads(path.read_bytes()))
+        except ValueError:
+            pass
+""",
+    "peer: read_source": """
+from chatcorpus.validation.sources import config_sources, read_source
+wall, cpu = time.perf_counter(), time.process_time()
+links = sum(len(read_source(ref).records) for c in ("alpaca-zh", "alpaca-en") for ref in config_sources(Path(SRC), c))
+""",
+}
+EPILOGUE = """
+print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu, "count": links}))
+"""
+
+
+def _snippet(name: str, corpus: Path) -> dict[str, float]:
+    code = f"import json, time\nfrom pathlib import Path\nSRC = {str(corpus)!r}\n{SNIPPETS[name]}{EPILOGUE}"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _command(corpus: Path) -> dict[str, float]:
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "chatcorpus.cli", "align", str(corpus), "--format", "jsonl"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {"wall": time.perf_counter() - start, "cpu": float("nan"), "count": done.stdout.count('"en": "')}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    if not (args.corpus / "alpaca-zh").is_dir():
+        sys.exit(f"no seed corpus at {args.corpus}")
+    results: dict[str, dict[str, float]] = {}
+    for _ in range(args.repeat):  # interleaved, so a busy moment of the machine hits every peer alike
+        runs = {name: _snippet(name, args.corpus) for name in SNIPPETS}
+        runs["align command"] = _command(args.corpus)
+        for name, run in runs.items():
+            if name not in results or run["wall"] < results[name]["wall"]:
+                results[name] = run
+    floor = results["peer: json.load"]["wall"]
+    print(f"best of {args.repeat}, {args.corpus}")
+    print(f"{'measurement':<22}{'wall s':>8}{'cpu s':>8}{'x json.load':>13}{'count':>9}")
+    for name, run in results.items():
+        print(f"{name:<22}{run['wall']:>8.2f}{run['cpu']:>8.2f}{run['wall'] / floor:>13.1f}{int(run['count']):>9,}")
+    print(f"target: align_tree <= 2.00 s wall: {'met' if results['align_tree']['wall'] <= 2.0 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
