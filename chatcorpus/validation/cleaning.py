@@ -39,10 +39,20 @@ def _matches(frame: TextFrame, pattern: str, fields: tuple[str, ...]) -> np.ndar
     return frame.any_column(lambda col: pc.match_substring_regex(col, pattern), fields)
 
 
+def _python_twin(re2_pattern: str) -> re.Pattern[str]:
+    """The per-record check of a pre-filter pattern written for Arrow's RE2.
+
+    The RE2 patterns here scope case-insensitivity with ``(?i:...)`` groups around their
+    only letters, so the same pattern with plain groups and ``re.IGNORECASE`` matches the
+    same texts in Python: one pattern, two engines.
+    """
+    return re.compile(re2_pattern.replace("(?i:", "(?:"), re.IGNORECASE)
+
+
 # --- merged instructions: "...\n##\n18. Instruction: ...\n18. Input: ..." ----------------
 
 _MERGED_RE2 = r"\n\s*(?:#{1,3}\s*\n\s*)?\d{1,3}\s*[.．、]\s*(?i:instruction|input|output|指令|输入|输出)\s*[:：]"
-_MERGED = re.compile(_MERGED_RE2.replace("(?i:", "(?:"), re.IGNORECASE)
+_MERGED = _python_twin(_MERGED_RE2)
 _MERGED_FIELDS = ("instruction", "input", "output")
 
 
@@ -67,7 +77,7 @@ def _merged_instruction(record: dict[str, Any], ctx: RecordContext) -> Iterator[
 # --- an input that is only a URL: the model cannot open it, so the answer is invented ---
 
 _URL_ONLY_RE2 = r"^\s*<?\s*(?i:https?://|www\.)\S+?\s*>?\s*$"
-_URL_ONLY = re.compile(_URL_ONLY_RE2.replace("(?i:", "(?:"), re.IGNORECASE)
+_URL_ONLY = _python_twin(_URL_ONLY_RE2)
 
 
 @lint_rule(
@@ -125,7 +135,7 @@ def _media_request(record: dict[str, Any], ctx: RecordContext) -> Iterator[Findi
 # --- "N/A" as the answer -----------------------------------------------------------------
 
 _NA_RE2 = r"^\s*(?i:n\s*/\s*a|not applicable|不适用)\s*[.。]?\s*$"
-_NA = re.compile(_NA_RE2.replace("(?i:", "(?:"), re.IGNORECASE)
+_NA = _python_twin(_NA_RE2)
 
 
 @lint_rule(
