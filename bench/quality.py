@@ -1,12 +1,18 @@
-"""What the cleaning, script and normalization rules cost `validate`, measured in one run.
+"""What the quality rules cost `validate`, measured in one run.
 
 Whole processes, wall clock, best of ``--runs``: ``validate`` on the corpus with every
 rule, against the same command with the new rules switched off (``--disable``). The
 duplicate key's own cost (NFKC + OpenCC on top of case/punctuation folding) cannot be
 switched off, so it is timed in process against the old key, over the same columns.
-The machine is shared: the two commands alternate, and only ratios are meaningful.
 
-    python bench/quality.py [--corpus DIR] [--runs N]
+The near-duplicate rule (``duplicate.near``) is timed the same way (``validate`` with and
+without ``--disable duplicate.near``, peak memory of each process too), and its MinHash
+libraries against each other in process on the same shingle sets: rensa (the one used:
+signature matrix and LSH band flags in Rust) and datasketch (``MinHash.bulk`` and
+``MinHashLSH``, which hash and band in Python), on ``--sample`` records of the corpus.
+The machine is shared: the commands alternate, and only ratios are meaningful.
+
+    python bench/quality.py [--corpus DIR] [--runs N] [--sample N]
 """
 
 from __future__ import annotations
@@ -17,11 +23,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow.compute as pc
 
+from chatcorpus.validation import near_duplicates as near
 from chatcorpus.validation import validate as engine
 from chatcorpus.validation.normalize import duplicate_keys
 from chatcorpus.validation.rules import RULES, TEXT_FIELDS
+from chatcorpus.validation.shingles import Shingles, shingle_texts
 from chatcorpus.validation.sources import discover, read_source
 from chatcorpus.validation.textstats import letters_and_digits
 
@@ -30,13 +39,32 @@ DEFAULT_CORPUS = REPO.parent / "shared" / "seed-data" / "2024-05-06"
 NEW_RULES = sorted(rule for rule in RULES if rule.startswith(("clean.", "quality.", "script.")))
 
 
-def _validate_seconds(corpus: Path, disabled: list[str]) -> float:
-    command = [sys.executable, "-m", "chatcorpus.cli", "validate", str(corpus), "--format", "json"]
+# the CLI in a process that reports its own peak memory (the near-duplicate index lives in this one, not in --jobs workers)
+_MEASURED_CLI = (
+    "import resource, sys\n"
+    "from chatcorpus.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]\n"
+    "cpu = sum(u.ru_utime + u.ru_stime for u in usage)\n"
+    "sys.stderr.write(f'peak-rss-kb {usage[0].ru_maxrss} cpu-s {cpu}\\n')\n"
+    "sys.exit(code)\n"
+)
+
+
+def _validate_run(corpus: Path, disabled: list[str]) -> tuple[float, int, float]:
+    """Wall-clock seconds, peak RSS (kB) and CPU seconds (with its ``--jobs`` workers) of one ``validate`` process."""
+    command = [sys.executable, "-c", _MEASURED_CLI, "validate", str(corpus), "--format", "json"]
     for rule in disabled:
         command += ["--disable", rule]
     start = time.perf_counter()
-    subprocess.run(command, stdout=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - start
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+    seconds = time.perf_counter() - start
+    measured = [line.split() for line in done.stderr.splitlines() if line.startswith("peak-rss-kb ")]
+    return seconds, int(measured[0][1]) if measured else 0, float(measured[0][3]) if measured else 0.0
+
+
+def _validate_seconds(corpus: Path, disabled: list[str]) -> float:
+    return _validate_run(corpus, disabled)[0]
 
 
 def _key_seconds(corpus: Path) -> tuple[float, float]:
@@ -54,11 +82,91 @@ def _key_seconds(corpus: Path) -> tuple[float, float]:
     return timings[0], timings[1]
 
 
+def _corpus_shingles(corpus: Path) -> list[Shingles]:
+    """Every file's records as the near-duplicate rule shingles them."""
+    found = []
+    for ref in discover([corpus]):
+        records = [r if isinstance(r, dict) else {} for _, r in read_source(ref).records]
+        frame = engine._text_frame(records, ref.config)
+        found.append(shingle_texts(engine._folded_texts(frame), records, frame.languages, list(range(len(records)))))
+    return found
+
+
+def _libraries(corpus: Path, sample: int) -> None:
+    """rensa against datasketch on the same shingle sets: signatures, then LSH."""
+    import rensa
+    from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+    records = Shingles.join(_corpus_shingles(corpus))
+    records = records.select(records.sizes() > 0)
+    part = records.select(np.arange(len(records)) < sample)
+    print(
+        f"MinHash libraries on {len(part):,} of {len(records):,} records ({len(part.hashes):,} shingles), in process:"
+    )
+    start = time.perf_counter()
+    matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
+        part.hashes.astype(np.uint64), part.offsets.astype(np.uint64), near.NUM_PERM, 1
+    )
+    signed = time.perf_counter()
+    flags = rensa.RMinHashLSH(near.THRESHOLD, near.NUM_PERM, near.BANDS).query_duplicate_flags_matrix_one_shot(matrix)
+    banded = time.perf_counter()
+    print(
+        f"  rensa 0.5      signatures {signed - start:6.2f} s   LSH flags {banded - signed:6.2f} s ({sum(flags):,} flagged)"
+    )
+    start = time.perf_counter()
+    # the shingle hashes are already hashed: datasketch's per-item hashfunc is the identity
+    sketches = MinHash.bulk((part.of(i).tolist() for i in range(len(part))), num_perm=near.NUM_PERM, hashfunc=int)
+    signed = time.perf_counter()
+    index = MinHashLSH(num_perm=near.NUM_PERM, params=(near.BANDS, near.NUM_PERM // near.BANDS))
+    candidates = 0
+    for key, sketch in enumerate(sketches):
+        lean = LeanMinHash(sketch)
+        candidates += bool(index.query(lean))
+        index.insert(key, lean, check_duplication=False)
+    banded = time.perf_counter()
+    print(f"  datasketch 2.0 signatures {signed - start:6.2f} s   LSH insert+query {banded - signed:6.2f} s")
+
+
+def _parameters(corpus: Path) -> None:
+    """Planted-duplicate precision and recall, and seed warnings, for the chosen parameters and their neighbours."""
+    import tempfile
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from planted_near_duplicates import planted_corpus, score
+
+    from chatcorpus.validation import shingles
+
+    chosen = (shingles.CHINESE_SHINGLE, shingles.ENGLISH_SHINGLE, near.THRESHOLD)
+    print("shingles (zh chars, en words), threshold: planted precision / recall, seed warnings")
+    for chinese, english, threshold in (chosen, (4, 3, 0.7), (3, 3, 0.7), (5, 2, 0.7), (5, 3, 0.6), (5, 3, 0.8)):
+        shingles.CHINESE_SHINGLE, shingles.ENGLISH_SHINGLE, near.THRESHOLD = chinese, english, threshold
+        with tempfile.TemporaryDirectory() as folder:
+            root = Path(folder) / "src"
+            planted = planted_corpus(root, seed=0, bases=150)
+            precision, recall, reported = score(engine.validate_paths([root]).faults, planted, root)
+        seed = sum(fault.rule == near.RULE for fault in engine.validate_paths([corpus]).faults)
+        mark = "  (chosen)" if (chinese, english, threshold) == chosen else ""
+        print(
+            f"  {chinese}, {english}, {threshold}: {precision:.1%} / {recall:.1%} "
+            f"({reported} reported of {len(planted.near)} planted), seed {seed:,}{mark}"
+        )
+    shingles.CHINESE_SHINGLE, shingles.ENGLISH_SHINGLE, near.THRESHOLD = chosen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sample", type=int, default=20_000, help="records for the in-process library comparison")
+    parser.add_argument("--near-only", action="store_true", help="only the near-duplicate measurements")
+    parser.add_argument("--parameters", action="store_true", help="also planted precision/recall per parameter set")
     args = parser.parse_args()
+    _near_duplicate_cost(args.corpus, args.runs)
+    _libraries(args.corpus, args.sample)
+    if args.parameters:
+        _parameters(args.corpus)
+    if args.near_only:
+        return
     with_rules, without = [], []
     for _ in range(args.runs):
         without.append(_validate_seconds(args.corpus, NEW_RULES))
@@ -70,6 +178,22 @@ def main() -> None:
     print(f"duplicate key: old {old_key:.2f} s, new {new_key:.2f} s in process (+{new_key - old_key:.2f} s)")
     total = min(with_rules) - base + new_key - old_key
     print(f"cleaning + normalization on validate: +{total:.2f} s = +{total / (base - (new_key - old_key)):.0%}")
+
+
+def _near_duplicate_cost(corpus: Path, runs: int) -> None:
+    with_rule, without = [], []
+    for _ in range(runs):
+        without.append(_validate_run(corpus, [near.RULE]))
+        with_rule.append(_validate_run(corpus, []))
+    (base, base_kb, base_cpu), (timed, timed_kb, timed_cpu) = min(without), min(with_rule)
+    print(
+        f"validate without duplicate.near: {base:.2f} s wall, {base_cpu:.2f} s CPU, peak {base_kb / 1024:.0f} MB (best of {runs})"
+    )
+    print(
+        f"validate with it:                {timed:.2f} s wall, {timed_cpu:.2f} s CPU, peak {timed_kb / 1024:.0f} MB  "
+        f"(+{timed - base:.2f} s wall = {timed / base:.2f}x, +{timed_cpu - base_cpu:.2f} s CPU, "
+        f"+{(timed_kb - base_kb) / 1024:.0f} MB)"
+    )
 
 
 if __name__ == "__main__":

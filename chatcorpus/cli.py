@@ -312,7 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="print at most N fault lines (text and github); the counts, the exit code and json/sarif stay complete",
     )
     validate.add_argument(
-        "--disable", action="append", default=[], metavar="RULE", help="switch a rule off (repeatable)"
+        "--disable",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="switch a rule off (repeatable), e.g. duplicate.near, the near-duplicate pass over all files",
     )
     validate.add_argument(
         "--against",

@@ -62,6 +62,12 @@ def to_simplified(text: str) -> str:
 def duplicate_keys(texts: pa.Array) -> list[str]:
     """The duplicate key of each text: NFKC, Simplified script, then case, spacing and
     punctuation removed. Equal keys mean equal records up to form (see the module doc)."""
+    return letters_and_digits(fold(texts))
+
+
+def fold(texts: pa.Array) -> pa.Array:
+    """Each text in NFKC and Simplified script: the forms the duplicate keys and the
+    near-duplicate shingles (``shingles``) both ignore."""
     folded = texts.cast(pa.string())
     wide = pc.invert(pc.string_is_ascii(folded))  # ASCII text is its own NFKC form
     if pc.any(wide).as_py():
@@ -71,4 +77,4 @@ def duplicate_keys(texts: pa.Array) -> list[str]:
         mask = from_mask(traditional)
         converted = [to_simplified(text) for text in folded.filter(mask).to_pylist()]
         folded = pc.replace_with_mask(folded, mask, string_array(converted).cast(folded.type))
-    return letters_and_digits(folded)
+    return folded

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from chatcorpus.validation import near_duplicates
 from chatcorpus.validation.corpus_shape import CONFIG_LANGUAGES, IDENTITY_CONFIG, PLACEHOLDER_PATTERN, TEXT_COLUMNS
 from chatcorpus.validation.faults import Finding, Problem, Severity
 from chatcorpus.validation.textstats import string_scalar, to_mask
@@ -147,6 +148,7 @@ _register(
     "a record equal to an earlier one up to case, spacing, punctuation, NFC/NFD, full-width forms and "
     "Traditional/Simplified script",
 )
+_register(near_duplicates.RULE, W, near_duplicates.SUMMARY)
 
 
 def _strings(record: dict[str, Any], fields: tuple[str, ...] = TEXT_FIELDS) -> Iterator[tuple[str, str]]:

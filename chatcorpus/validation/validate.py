@@ -17,11 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from chatcorpus.validation import schema_check
 from chatcorpus.validation.faults import Fault, Problem, Severity
-from chatcorpus.validation.normalize import duplicate_keys
+from chatcorpus.validation.near_duplicates import RULE as NEAR_RULE
+from chatcorpus.validation.near_duplicates import NearDuplicateIndex
+from chatcorpus.validation.normalize import fold
 from chatcorpus.validation.records import LANGUAGE_FIELDS, content_id, languages_of
 from chatcorpus.validation.rules import (
     MANDATORY_PREFIXES,
@@ -32,8 +35,9 @@ from chatcorpus.validation.rules import (
     Rule,
     TextFrame,
 )
+from chatcorpus.validation.shingles import Shingles, shingle_texts
 from chatcorpus.validation.sources import ParsedSource, SourceRef, read_source, scan
-from chatcorpus.validation.textstats import string_array, string_scalar
+from chatcorpus.validation.textstats import letters_and_digits, string_array, string_scalar
 
 
 @dataclass
@@ -99,6 +103,7 @@ class Judged:
     records_read: int
     rejected: int
     keys: list[tuple[int, int, int]]  # (record index, content id, near-duplicate key hash)
+    shingles: Shingles | None = None  # the candidates' shingle sets, in ``keys`` order (``duplicate.near``)
 
 
 _INDEX_BITS = 32  # a place is one int: (file number << 32) | record index
@@ -127,16 +132,20 @@ class Validator:
             if rule.check is not None and rule.id not in self.disabled and (thorough or rule.id not in THOROUGH_RULES)
         ]
         self._files: list[SourceRef] = []
+        near = NEAR_RULE not in self.disabled and (thorough or NEAR_RULE not in THOROUGH_RULES)
+        self._near = NearDuplicateIndex() if near else None
         self._exact: dict[int, int] = {}  # record id -> place of its first occurrence
         self._normalized: dict[int, int] = {}  # hash of the near-duplicate key -> place
 
     def check(self, ref: SourceRef) -> FileResult:
         """Judge one file and deduplicate its records against every file checked before."""
-        source, candidates = self.judge(ref)
+        source, candidates, shingles = self._judged(ref)
         self._files.append(ref)
         result = FileResult(source, rejected=source.records_read - len(candidates))
-        for candidate in candidates:
+        repeated = np.zeros(len(candidates), dtype=bool)
+        for position, candidate in enumerate(candidates):
             found = self._duplicates(int(candidate.record_id, 16), hash(candidate.near_key), ref, candidate.index)
+            repeated[position] = bool(found)
             if found:
                 source.record_faults(candidate.index, [(p, _severity(p)) for p in found])
             if any(_severity(p) is Severity.ERROR for p in found) or not ref.publishable_name:
@@ -147,10 +156,15 @@ class Validator:
                         candidate.index, candidate.record, candidate.record_id, candidate.language, candidate.near_key
                     )
                 )
+        self._remember_shingles([candidate.index for candidate in candidates], shingles, repeated)
         result.faults = [fault for fault in source.faults if fault.rule not in self.disabled]
         return result
 
     def judge(self, ref: SourceRef) -> tuple[ParsedSource, list[_Candidate]]:
+        source, candidates, _ = self._judged(ref)
+        return source, candidates
+
+    def _judged(self, ref: SourceRef) -> tuple[ParsedSource, list[_Candidate], Shingles | None]:
         """Read one file and check each record alone (schema, lint), placing what is found.
 
         The records with no error are returned, for ``check`` to deduplicate: the only
@@ -161,8 +175,10 @@ class Validator:
         frame = _text_frame(records, ref.config)
         problems = [schema_check.schema_problems(record) for _, record in source.records]
         self._lint_frame(frame, records, problems)
-        normalized = _normalized_texts(frame)
+        folded = _folded_texts(frame)
+        normalized = letters_and_digits(folded)
         candidates: list[_Candidate] = []
+        kept: list[int] = []
         for position, (index, record) in enumerate(source.records):
             found = problems[position]
             if found:
@@ -174,20 +190,50 @@ class Validator:
                     continue
             near_key = near_duplicate_key(record, normalized[position])
             candidates.append(_Candidate(index, record, content_id(record), frame.languages[position], near_key))
-        return source, candidates
+            kept.append(position)
+        shingles = None
+        if self._near is not None:
+            shingles = shingle_texts(folded, [records[position] for position in kept], frame.languages, kept)
+        return source, candidates, shingles
 
     def settle(self, judged: Judged) -> tuple[list[Fault], int]:
         """``check`` for a file judged in another process: its faults, duplicates added, and rejected count."""
         self._files.append(judged.ref)
         rejected, late = judged.rejected, []
-        for index, record_id, near in judged.keys:
+        repeated = np.zeros(len(judged.keys), dtype=bool)
+        for position, (index, record_id, near) in enumerate(judged.keys):
             found = self._duplicates(record_id, near, judged.ref, index)
+            repeated[position] = bool(found)
             late += [(index, p, _severity(p)) for p in found]
             rejected += judged.ref.publishable_name and any(_severity(p) is Severity.ERROR for p in found)
+        self._remember_shingles([index for index, _, _ in judged.keys], judged.shingles, repeated)
         if not late:
             return judged.faults, rejected
         # rare: the duplicates' places are found again from the file, which the worker kept
         return judged.faults + read_source(judged.ref).place(late), rejected
+
+    def _remember_shingles(self, indexes: list[int], shingles: Shingles | None, repeated: np.ndarray) -> None:
+        """Keep the shingle sets of the last file's records (by index) that are no duplicate: those are reported."""
+        if self._near is None or shingles is None:
+            return
+        places = (len(self._files) - 1) << _INDEX_BITS | np.array(indexes, dtype=np.int64)
+        self._near.add(places[~repeated], shingles.select(~repeated))
+
+    def near_duplicates(self) -> list[Fault]:
+        """The ``duplicate.near`` warnings of every file checked so far, located: call once, after the last file."""
+        if self._near is None:
+            return []
+        by_file: dict[int, list[tuple[int, Problem, Severity]]] = {}
+        for pair in self._near.pairs():
+            first, first_index = self._place(pair.earlier)
+            message = (
+                f"nearly the same record as {first.display} record {first_index} "
+                f"(Jaccard similarity {pair.similarity:.2f} of their shingles)"
+            )
+            file_number, index = pair.later >> _INDEX_BITS, pair.later & ((1 << _INDEX_BITS) - 1)
+            by_file.setdefault(file_number, []).append((index, Problem(NEAR_RULE, message), Severity.WARNING))
+        # placed by reading each file that has one again, as ``settle`` places duplicates found late
+        return [fault for number, found in by_file.items() for fault in read_source(self._files[number]).place(found)]
 
     def _lint_frame(self, frame: TextFrame, records: list[dict[str, Any]], problems: list[list[Problem]]) -> None:
         """Run each lint rule on the records its pre-filter selects."""
@@ -255,10 +301,11 @@ def near_duplicate_key(record: dict[str, Any], normalized: str) -> str:
     return normalized + repr(history) if history else normalized
 
 
-def _normalized_texts(frame: TextFrame) -> list[str]:
-    """Each record's duplicate key (``normalize.duplicate_keys``) over all its text fields."""
+def _folded_texts(frame: TextFrame) -> pa.Array:
+    """Each record's text fields joined and folded (``normalize.fold``): the duplicate key
+    (``letters_and_digits`` of it, as ``normalize.duplicate_keys``) and the shingles are made from it."""
     joined = pc.binary_join_element_wise(*(frame.columns[name] for name in TEXT_FIELDS), string_scalar("\x1f"))
-    return duplicate_keys(joined)
+    return fold(joined)
 
 
 def _severity(problem: Problem) -> Severity:
@@ -314,6 +361,7 @@ def validate_paths(
             records += read
             rejected += file_rejected
             faults.extend(file_faults)
+        faults.extend(validator.near_duplicates())
     faults.sort(key=Fault.sort_key)
     return ValidationReport(faults, files, records, rejected)
 
@@ -354,8 +402,8 @@ def _start_worker(disabled: frozenset[str], thorough: bool) -> None:
 def _judge(ref: SourceRef) -> Judged:
     """A worker's part of ``Validator.check``: everything but deduplication."""
     assert _worker is not None, "the pool's initializer sets the worker's validator"
-    source, candidates = _worker.judge(ref)
+    source, candidates, shingles = _worker._judged(ref)
     faults = [fault for fault in source.faults if fault.rule not in _worker.disabled]
     keys = [(c.index, int(c.record_id, 16), hash(c.near_key)) for c in candidates]
     rejected = source.records_read - len(candidates) + (0 if ref.publishable_name else len(candidates))
-    return Judged(ref, faults, source.records_read, rejected, keys)
+    return Judged(ref, faults, source.records_read, rejected, keys, shingles)
