@@ -95,7 +95,12 @@ def _corpus_shingles(corpus: Path) -> list[Shingles]:
 def _libraries(corpus: Path, sample: int) -> None:
     """rensa against datasketch on the same shingle sets: signatures, then LSH."""
     import rensa
-    from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+    try:
+        from datasketch import LeanMinHash, MinHash, MinHashLSH
+    except ImportError:
+        print("datasketch is not installed (pip install datasketch): only rensa is measured")
+        MinHash = None  # noqa: N806
 
     records = Shingles.join(_corpus_shingles(corpus))
     records = records.select(records.sizes() > 0)

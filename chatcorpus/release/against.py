@@ -176,7 +176,8 @@ def validate_against(paths: list[Path], release: ReferenceRelease, disabled: Ite
         for ref in refs:
             results.append((ref, validator.check(ref)))
         _find_release_duplicates(results, indexes, release, validator.disabled)
-    faults = sorted(fault for _, result in results for fault in result.faults)
+    # the checks that need every given file (near-duplicates, untranslated copies) among them, not the release's
+    faults = sorted(validator.finish([fault for _, result in results for fault in result.faults]))
     return ValidationReport(
         faults,
         files=len(results),

@@ -152,7 +152,7 @@ def _write_release(
     built = {
         config: _build_config(source, staging, config, validator, faults, options, base, links) for config in configs
     }
-    faults.extend(validator.near_duplicates())  # duplicate.near pairs records of every config: after the last
+    faults[:] = validator.finish(faults)  # duplicate.near, translation.untranslated need every config: after the last
     counts = {config: part.counts for config, part in built.items()}
     shard_lists = {config: part.shards for config, part in built.items()}
     files = ReleaseFileSet(staging)

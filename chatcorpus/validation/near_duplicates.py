@@ -22,11 +22,12 @@ time: it aims at 0.8 and up on web-scale corpora; data-juicer's 256 permutations
 four times ours for no recall the exact check needs).
 
 Why not ``datasketch``: its ``MinHash.update``/``bulk`` hash every shingle through a
-Python call and its ``MinHashLSH`` inserts band by band in Python; on the seed that was
-about 10 s for the signatures and 20 s for the index (``bench/quality.py``), against
+Python call and its ``MinHashLSH`` inserts band by band in Python; on 20,000 seed records
+that was 10 s for the signatures and 13 s for the index (``bench/quality.py``), against
 0.2 s for rensa's matrix and flags. rensa's index answers which *rows* have a partner
 but not which partner for a matrix, so the partners among the few flagged rows are
-found here by sorting their band keys (a few NumPy sorts).
+found here by sorting their band keys (a few NumPy sorts). ``datasketch`` is not a
+dependency; the bench imports it when it is installed.
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ class NearPair:
 class NearDuplicateIndex:
     """The shingle sets of the records seen so far, and the pass that pairs them at the end.
 
-    Memory: four bytes per distinct shingle of each record, plus 16 bytes per record.
+    Memory: four bytes per distinct shingle of each record and 16 per record, kept; at the
+    end a copy of them, and rensa's band tables for a quarter of the bands (about 300 bytes
+    a record).
     """
 
     def __init__(self) -> None:

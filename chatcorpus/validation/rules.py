@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chatcorpus.validation import near_duplicates
+from chatcorpus.validation import near_duplicates, untranslated
 from chatcorpus.validation.corpus_shape import CONFIG_LANGUAGES, IDENTITY_CONFIG, PLACEHOLDER_PATTERN, TEXT_COLUMNS
 from chatcorpus.validation.faults import Finding, Problem, Severity
 from chatcorpus.validation.textstats import string_scalar, to_mask
@@ -149,6 +149,7 @@ _register(
     "Traditional/Simplified script",
 )
 _register(near_duplicates.RULE, W, near_duplicates.SUMMARY)
+_register(untranslated.RULE, W, untranslated.SUMMARY)
 
 
 def _strings(record: dict[str, Any], fields: tuple[str, ...] = TEXT_FIELDS) -> Iterator[tuple[str, str]]:

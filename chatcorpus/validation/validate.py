@@ -38,6 +38,8 @@ from chatcorpus.validation.rules import (
 from chatcorpus.validation.shingles import Shingles, shingle_texts
 from chatcorpus.validation.sources import ParsedSource, SourceRef, read_source, scan
 from chatcorpus.validation.textstats import letters_and_digits, string_array, string_scalar
+from chatcorpus.validation.untranslated import RULE as UNTRANSLATED_RULE
+from chatcorpus.validation.untranslated import SUPERSEDED, UntranslatedCopies, same_range_pair
 
 
 @dataclass
@@ -134,6 +136,8 @@ class Validator:
         self._files: list[SourceRef] = []
         near = NEAR_RULE not in self.disabled and (thorough or NEAR_RULE not in THOROUGH_RULES)
         self._near = NearDuplicateIndex() if near else None
+        # with translation.untranslated off, the copies are reported one by one as duplicates, as before it
+        self._copies = UntranslatedCopies() if UNTRANSLATED_RULE not in self.disabled else None
         self._exact: dict[int, int] = {}  # record id -> place of its first occurrence
         self._normalized: dict[int, int] = {}  # hash of the near-duplicate key -> place
 
@@ -144,8 +148,9 @@ class Validator:
         result = FileResult(source, rejected=source.records_read - len(candidates))
         repeated = np.zeros(len(candidates), dtype=bool)
         for position, candidate in enumerate(candidates):
-            found = self._duplicates(int(candidate.record_id, 16), hash(candidate.near_key), ref, candidate.index)
-            repeated[position] = bool(found)
+            record_id, near = int(candidate.record_id, 16), hash(candidate.near_key)
+            found = self._duplicates(record_id, near, ref, candidate.index)
+            repeated[position] = self._repeats(record_id, near, candidate.index)
             if found:
                 source.record_faults(candidate.index, [(p, _severity(p)) for p in found])
             if any(_severity(p) is Severity.ERROR for p in found) or not ref.publishable_name:
@@ -203,7 +208,7 @@ class Validator:
         repeated = np.zeros(len(judged.keys), dtype=bool)
         for position, (index, record_id, near) in enumerate(judged.keys):
             found = self._duplicates(record_id, near, judged.ref, index)
-            repeated[position] = bool(found)
+            repeated[position] = self._repeats(record_id, near, index)
             late += [(index, p, _severity(p)) for p in found]
             rejected += judged.ref.publishable_name and any(_severity(p) is Severity.ERROR for p in found)
         self._remember_shingles([index for index, _, _ in judged.keys], judged.shingles, repeated)
@@ -219,12 +224,20 @@ class Validator:
         places = (len(self._files) - 1) << _INDEX_BITS | np.array(indexes, dtype=np.int64)
         self._near.add(places[~repeated], shingles.select(~repeated))
 
-    def near_duplicates(self) -> list[Fault]:
-        """The ``duplicate.near`` warnings of every file checked so far, located: call once, after the last file."""
-        if self._near is None:
-            return []
+    def finish(self, faults: list[Fault]) -> list[Fault]:
+        """The run's ``faults`` with those that need every file added, located (``duplicate.near``,
+        ``translation.untranslated``), and the per-record warnings a file's summary replaces removed.
+
+        Call once, after the last file.
+        """
         by_file: dict[int, list[tuple[int, Problem, Severity]]] = {}
-        for pair in self._near.pairs():
+        if self._copies is not None:
+            copies = {(self._files[number].display, index) for number, index in self._copies.places()}
+            faults = [f for f in faults if f.rule != SUPERSEDED or (f.path, f.index) not in copies]
+            for number, index, problem in self._copies.summaries():
+                by_file.setdefault(number, []).append((index, problem, Severity.WARNING))
+            self._copies = UntranslatedCopies()
+        for pair in self._near.pairs() if self._near is not None else []:
             first, first_index = self._place(pair.earlier)
             message = (
                 f"nearly the same record as {first.display} record {first_index} "
@@ -233,7 +246,9 @@ class Validator:
             file_number, index = pair.later >> _INDEX_BITS, pair.later & ((1 << _INDEX_BITS) - 1)
             by_file.setdefault(file_number, []).append((index, Problem(NEAR_RULE, message), Severity.WARNING))
         # placed by reading each file that has one again, as ``settle`` places duplicates found late
-        return [fault for number, found in by_file.items() for fault in read_source(self._files[number]).place(found)]
+        return faults + [
+            fault for number, found in by_file.items() for fault in read_source(self._files[number]).place(found)
+        ]
 
     def _lint_frame(self, frame: TextFrame, records: list[dict[str, Any]], problems: list[list[Problem]]) -> None:
         """Run each lint rule on the records its pre-filter selects."""
@@ -255,6 +270,10 @@ class Validator:
             first, first_index = self._place(earlier)
             if first.config == ref.config:
                 problem = Problem("duplicate.exact", f"the same record as {first.display} record {first_index}")
+            elif self._copies is not None and (pair := same_range_pair(first, ref)) is not None:
+                zh_place = earlier if first is pair[0] else here  # reported once per alpaca-zh file, at the end
+                self._copies.add(zh_place >> _INDEX_BITS, zh_place & ((1 << _INDEX_BITS) - 1), pair[1])
+                return []
             else:
                 problem = Problem(
                     "duplicate.cross-config",
@@ -274,6 +293,11 @@ class Validator:
                 )
             ]
         return []
+
+    def _repeats(self, record_id: int, near: int, index: int) -> bool:
+        """Whether the record just deduplicated equals an earlier one (whatever rules are switched off)."""
+        here = (len(self._files) - 1) << _INDEX_BITS | index
+        return self._exact.get(record_id) != here or self._normalized.get(near) != here
 
     def _place(self, place: int) -> tuple[SourceRef, int]:
         return self._files[place >> _INDEX_BITS], place & ((1 << _INDEX_BITS) - 1)
@@ -361,7 +385,7 @@ def validate_paths(
             records += read
             rejected += file_rejected
             faults.extend(file_faults)
-        faults.extend(validator.near_duplicates())
+        faults = validator.finish(faults)
     faults.sort(key=Fault.sort_key)
     return ValidationReport(faults, files, records, rejected)
 
