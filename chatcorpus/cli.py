@@ -317,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="RULE",
-        help="switch a rule off (repeatable), e.g. duplicate.near, the near-duplicate pass over all files",
+        help="switch a rule off (repeatable)",
     )
     validate.add_argument(
         "--against",
@@ -337,7 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--thorough",
         action="store_true",
-        help="also run the costly rules build always runs (data-juicer's ratios; see --list-rules)",
+        help="also run the costly rules build always runs (data-juicer's ratios, duplicate.near: the "
+        "near-duplicate pass over all files; see --list-rules)",
     )
     validate.set_defaults(handler=_validate)
 

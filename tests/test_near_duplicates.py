@@ -24,7 +24,7 @@ MIN_PRECISION, MIN_RECALL = 0.97, 0.9
 def planted_run(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("planted") / "src"
     planted = planted_corpus(root, seed=3, bases=100)
-    return root, planted, validate_paths([root]).faults
+    return root, planted, validate_paths([root], thorough=True).faults
 
 
 def test_planted_near_duplicates_are_found_with_their_base(planted_run) -> None:
@@ -73,10 +73,10 @@ def test_across_files_and_configs_and_switched_off(tmp_path: Path) -> None:
     base = {"instruction": "Summarize the text.", "input": _LONG, "output": _LONG + " and war."}
     copy = dict(base, output=_LONG + " and peace.")
     root = _write(tmp_path / "src", {"alpaca-en/a.json": [base], "prompts/b.json": [copy]})
-    near = [fault for fault in validate_paths([root]).faults if fault.rule == RULE]
+    near = [fault for fault in validate_paths([root], thorough=True).faults if fault.rule == RULE]
     assert [(fault.path, fault.index) for fault in near] == [(f"{root}/prompts/b.json", 0)]
     assert f"{root}/alpaca-en/a.json record 0" in near[0].message
-    assert not [fault for fault in validate_paths([root], disabled=[RULE]).faults if fault.rule == RULE]
+    assert not [fault for fault in validate_paths([root], disabled=[RULE], thorough=True).faults if fault.rule == RULE]
 
 
 def test_build_reports_the_same_near_duplicates(tmp_path: Path) -> None:
@@ -87,7 +87,9 @@ def test_build_reports_the_same_near_duplicates(tmp_path: Path) -> None:
     assert result.published  # a warning: both records are published
     built = [(f.path, f.index, f.message) for f in result.faults if f.rule == RULE]
     validated = [
-        (f.path.removeprefix(f"{root}/"), f.index, f.message) for f in validate_paths([root]).faults if f.rule == RULE
+        (f.path.removeprefix(f"{root}/"), f.index, f.message)
+        for f in validate_paths([root], thorough=True).faults
+        if f.rule == RULE
     ]
     assert built and built == [(p, i, m.replace(f"{root}/", "")) for p, i, m in validated]
 
@@ -95,13 +97,15 @@ def test_build_reports_the_same_near_duplicates(tmp_path: Path) -> None:
 def test_exact_copies_are_not_near_duplicates_too(tmp_path: Path) -> None:
     base = {"instruction": "Summarize the text.", "input": _LONG, "output": _LONG}
     root = _write(tmp_path / "src", {"alpaca-en/a.json": [base, dict(base)], "alpaca-zh/b.json": [dict(base)]})
-    rules = sorted(fault.rule for fault in validate_paths([root]).faults if fault.rule.startswith("duplicate."))
+    rules = sorted(
+        fault.rule for fault in validate_paths([root], thorough=True).faults if fault.rule.startswith("duplicate.")
+    )
     assert len(rules) == 2 and RULE not in rules, rules  # the two copies, each reported once
 
 
 def test_same_report_with_worker_processes(tmp_path: Path, planted_run) -> None:
     root, _, faults = planted_run
-    parallel = validate_paths([root], jobs=2).faults
+    parallel = validate_paths([root], jobs=2, thorough=True).faults
     assert [f for f in parallel if f.rule == RULE] == [f for f in faults if f.rule == RULE]
 
 
@@ -110,7 +114,7 @@ def test_a_hostile_file_of_one_repeated_template_stays_linear(tmp_path: Path) ->
     names = ["".join(chr(97 + (i // 26**p) % 26) for p in range(3)) for i in range(3000)]
     records = [{"instruction": "Repeat after me.", "output": f"{_LONG} {name}"} for name in names]
     root = _write(tmp_path / "src", {"alpaca-en/a.json": records})
-    near = [fault for fault in validate_paths([root]).faults if fault.rule == RULE]
+    near = [fault for fault in validate_paths([root], thorough=True).faults if fault.rule == RULE]
     assert len(near) == 2999
 
 
@@ -129,10 +133,15 @@ def test_shingles_keep_numbers_and_fields_apart() -> None:
 
 def test_cli_lists_the_rule_and_disables_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "--list-rules"]) == 0
-    assert RULE in capsys.readouterr().out
+    assert (
+        f"{RULE}" in (listed := capsys.readouterr().out)
+        and "--thorough and build only" in listed.split(RULE)[1].split("\n")[0]
+    )
     base = {"instruction": "Summarize the text.", "input": _LONG, "output": _LONG + " and war."}
     root = _write(tmp_path / "src", {"alpaca-en/a.json": [base, dict(base, output=_LONG + " and peace.")]})
     main(["validate", str(root), "--format", "json"])
+    assert RULE not in capsys.readouterr().out  # too costly for every run: --thorough, and every build
+    main(["validate", str(root), "--format", "json", "--thorough"])
     assert RULE in capsys.readouterr().out
-    main(["validate", str(root), "--format", "json", "--disable", RULE])
+    main(["validate", str(root), "--format", "json", "--thorough", "--disable", RULE])
     assert RULE not in capsys.readouterr().out
