@@ -14,6 +14,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring  # the C string encoder json.dumps(ensure_ascii=False) uses
 from pathlib import Path
 from typing import TextIO
 
@@ -178,16 +179,23 @@ def write_github(report: ValidationReport, out: TextIO, options: ReportOptions |
 
 
 def write_json(report: ValidationReport, out: TextIO, options: ReportOptions | None = None) -> None:
-    """One document with every fault, whatever ``options`` say."""
-    document = {
+    """One document with every fault, whatever ``options`` say: ``json.dumps(..., indent=1)``'s text.
+
+    ``json`` indents in pure Python (its C encoder serves ``indent=None`` only), 0.3 s for
+    the seed corpus's 10,000 faults. A fault is a flat object, so each is written here
+    from the C string encoder in the same layout; a test holds the two texts equal.
+    """
+    counts = {
         "files": report.files,
         "records": report.records,
         "rejected": report.rejected,
         "errors": report.errors,
         "warnings": report.warnings,
-        "faults": [_json_fault(fault) for fault in report.faults],
     }
-    write_json_document(document, out, indent=1)
+    head = json.dumps(counts, ensure_ascii=False, indent=1)[: -len("\n}")]
+    faults = [_json_fault_text(fault) for fault in report.faults]
+    listed = "[\n" + ",\n".join(faults) + "\n ]" if faults else "[]"
+    out.write(inert.json_bytes_safe(f'{head},\n "faults": {listed}\n}}') + "\n")
 
 
 def _json_fault(fault: Fault) -> dict[str, object]:
@@ -195,6 +203,21 @@ def _json_fault(fault: Fault) -> dict[str, object]:
     for key in ("path", "message", "pointer"):
         data[key] = inert.json_safe(data[key])
     return data
+
+
+def _json_fault_text(fault: Fault) -> str:
+    """One fault as ``json.dumps`` writes it at the second level of an ``indent=1`` document."""
+    members = (f"   {encode_basestring(key)}: {_json_scalar(value)}" for key, value in _json_fault(fault).items())
+    return "  {\n" + ",\n".join(members) + "\n  }"
+
+
+def _json_scalar(value: object) -> str:
+    if isinstance(value, str):
+        return encode_basestring(value)
+    if value is None:
+        return "null"
+    assert type(value) is int, f"a fault holds strings, integers and null, not {type(value).__name__}"
+    return int.__repr__(value)
 
 
 def write_json_document(document: object, out: TextIO, indent: int | None = None) -> None:
