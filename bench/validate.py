@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -170,11 +171,16 @@ def end_to_end(root: Path, runs: int) -> list[Timing]:
         ("orjson parse only", "-c", ORJSON_PARSE, [str(root)]),
         ("validate --jobs 1", "-m", "chatcorpus.cli", ["validate", str(root), "--format", "json", "--jobs", "1"]),
     ]
+    # round-robin: each run times every contender once, so that a change of the machine's
+    # load (it is shared) weighs on all of them alike
+    measured: list[list[tuple[float, float | None]]] = [[] for _ in commands]
+    for _ in range(runs):
+        for taken, (_, how, target, args) in zip(measured, commands, strict=True):
+            taken.append(run_process(how, target, args))
     timings = []
-    for name, how, target, args in commands:
-        measured = [run_process(how, target, args) for _ in range(runs)]
-        peaks = [peak for _, peak in measured if peak is not None]
-        timings.append(Timing(name, min(seconds for seconds, _ in measured), max(peaks) if peaks else None))
+    for (name, *_), taken in zip(commands, measured, strict=True):
+        peaks = [peak for _, peak in taken if peak is not None]
+        timings.append(Timing(name, min(seconds for seconds, _ in taken), max(peaks) if peaks else None))
     return timings
 
 
@@ -202,7 +208,13 @@ def bench(root: Path, copies: int, repeat: int, runs: int) -> None:
     target = 5 if copies == 1 else 10
     note = f"validate: {peer / ours:.1f}x the script's speed (target >= {target}x), {ours / floor:.1f}x parsing's time (target <= 3x)"
     note += f"; --jobs (default: {default_jobs()} cores) is {serial / ours:.2f}x --jobs 1 (target >= 1.6x on 2 cores)"
+    note += f"; load average {_load()} (others' processes share the cores: the ratios hold only within this run)"
     print_table(f"{copies}x, end to end, whole processes", len(records), timings, note)
+
+
+def _load() -> str:
+    """The 1-minute load average now, and the cores it competes for."""
+    return f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores" if hasattr(os, "getloadavg") else "unknown"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -198,26 +198,19 @@ def write_json(report: ValidationReport, out: TextIO, options: ReportOptions | N
     out.write(inert.json_bytes_safe(f'{head},\n "faults": {listed}\n}}') + "\n")
 
 
-def _json_fault(fault: Fault) -> dict[str, object]:
-    data = fault.to_json()
-    for key in ("path", "message", "pointer"):
-        data[key] = inert.json_safe(data[key])
-    return data
-
-
 def _json_fault_text(fault: Fault) -> str:
-    """One fault as ``json.dumps`` writes it at the second level of an ``indent=1`` document."""
-    members = (f"   {encode_basestring(key)}: {_json_scalar(value)}" for key, value in _json_fault(fault).items())
-    return "  {\n" + ",\n".join(members) + "\n  }"
-
-
-def _json_scalar(value: object) -> str:
-    if isinstance(value, str):
-        return encode_basestring(value)
-    if value is None:
-        return "null"
-    assert type(value) is int, f"a fault holds strings, integers and null, not {type(value).__name__}"
-    return int.__repr__(value)
+    """One fault as ``json.dumps`` writes ``Fault.to_json`` (members in its order) at the second
+    level of an ``indent=1`` document; texts that came from the input made ``inert.json_safe``."""
+    path, message, pointer = (
+        encode_basestring(inert.json_safe(text)) for text in (fault.path, fault.message, fault.pointer)
+    )
+    index = "null" if fault.index is None else int.__repr__(fault.index)
+    return (
+        f'  {{\n   "path": {path},\n   "line": {int.__repr__(fault.line)},\n'
+        f'   "column": {int.__repr__(fault.column)},\n   "rule": {encode_basestring(fault.rule)},\n'
+        f'   "severity": {encode_basestring(fault.severity.value)},\n'
+        f'   "message": {message},\n   "index": {index},\n   "pointer": {pointer}\n  }}'
+    )
 
 
 def write_json_document(document: object, out: TextIO, indent: int | None = None) -> None:

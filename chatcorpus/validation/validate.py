@@ -33,7 +33,7 @@ from chatcorpus.validation.rules import (
     Rule,
     TextFrame,
 )
-from chatcorpus.validation.sources import ParsedSource, SourceRef, read_source, scan
+from chatcorpus.validation.sources import ParsedSource, SourceRef, read_source, reopen, scan
 from chatcorpus.validation.textstats import string_array, string_scalar
 
 
@@ -96,6 +96,10 @@ class _Candidate:
     near_key: str
 
 
+#: Each record's index, exact key and near-duplicate key hash, as three columns in file order.
+Keys = tuple[list[int], list[int], list[int]]
+
+
 @dataclass
 class Judged:
     """One file judged in a worker process: its faults but duplicates, and the keys the
@@ -105,7 +109,8 @@ class Judged:
     faults: list[Fault]
     records_read: int
     rejected: int
-    keys: list[tuple[int, int, int]]  # (record index, exact key, near-duplicate key hash)
+    keys: Keys
+    layout: tuple[Any, Any]  # where the records lie, as far as the worker found it (``ParsedSource.layout``)
 
 
 _INDEX_BITS = 32  # a place is one int: (file number << 32) | record index
@@ -142,8 +147,9 @@ class Validator:
         source, candidates = self.judge(ref)
         self._files.append(ref)
         result = FileResult(source, rejected=source.records_read - len(candidates))
+        duplicates = dict(self._deduplicate(ref, _keys(candidates)))
         for candidate in candidates:
-            found = self._duplicates(candidate.exact, hash(candidate.near_key), ref, candidate.index)
+            found = duplicates.get(candidate.index, [])
             if found:
                 source.record_faults(candidate.index, [(p, _severity(p)) for p in found])
             if any(_severity(p) is Severity.ERROR for p in found) or not ref.publishable_name:
@@ -185,14 +191,43 @@ class Validator:
         """``check`` for a file judged in another process: its faults, duplicates added, and rejected count."""
         self._files.append(judged.ref)
         rejected, late = judged.rejected, []
-        for index, record_id, near in judged.keys:
-            found = self._duplicates(record_id, near, judged.ref, index)
+        for index, found in self._deduplicate(judged.ref, judged.keys):
             late += [(index, p, _severity(p)) for p in found]
             rejected += judged.ref.publishable_name and any(_severity(p) is Severity.ERROR for p in found)
         if not late:
             return judged.faults, rejected
-        # rare: the duplicates' places are found again from the file, which the worker kept
-        return judged.faults + read_source(judged.ref).place(late), rejected
+        # the duplicates' places are found from the file's bytes and the worker's record spans
+        return judged.faults + reopen(judged.ref, *judged.layout).place(late), rejected
+
+    def _deduplicate(self, ref: SourceRef, keys: Keys) -> list[tuple[int, list[Problem]]]:
+        """(record index, problems) of each record of ``ref`` that repeats an earlier one, from
+        the records' keys in file order; every record is remembered.
+
+        Only the records whose key was seen before (in an earlier file, or earlier in this
+        one) go through ``_duplicates`` one by one, in file order; the others, nearly all,
+        cannot be duplicates nor have any (their keys are unique), so they are remembered
+        in bulk at C speed. Which is which is decided by whole-file set operations.
+        """
+        indices, exacts, nears = keys
+        suspects: set[int] = set()
+        for seen, column in ((self._exact, exacts), (self._normalized, nears)):
+            distinct = set(column)
+            if len(distinct) < len(column):  # a key repeats within the file: all but its first place
+                first = dict(zip(reversed(column), range(len(column) - 1, -1, -1), strict=True))
+                suspects.update(position for position, key in enumerate(column) if first[key] != position)
+            clashes = distinct & seen.keys()
+            if clashes:
+                suspects.update(position for position, key in enumerate(column) if key in clashes)
+        if suspects:
+            alone = [position for position in range(len(indices)) if position not in suspects]
+            indices, exacts, nears = ([column[p] for p in alone] for column in keys)
+        base = (len(self._files) - 1) << _INDEX_BITS
+        places = [base | index for index in indices]
+        self._exact.update(zip(exacts, places, strict=True))
+        self._normalized.update(zip(nears, places, strict=True))
+        every, exact_keys, near_keys = keys
+        found = ((every[p], self._duplicates(exact_keys[p], near_keys[p], ref, every[p])) for p in sorted(suspects))
+        return [(index, problems) for index, problems in found if problems]
 
     def _lint_frame(self, frame: TextFrame, records: list[dict[str, Any]], problems: list[list[Problem]]) -> None:
         """Run each lint rule on the records its pre-filter selects."""
@@ -236,6 +271,10 @@ class Validator:
 
     def _place(self, place: int) -> tuple[SourceRef, int]:
         return self._files[place >> _INDEX_BITS], place & ((1 << _INDEX_BITS) - 1)
+
+
+def _keys(candidates: list[_Candidate]) -> Keys:
+    return [c.index for c in candidates], [c.exact for c in candidates], [hash(c.near_key) for c in candidates]
 
 
 def _usage_error(message: str) -> Exception:
@@ -352,10 +391,26 @@ def _checked(
             yield result.faults, result.records_read, result.rejected
         return
     context = multiprocessing.get_context("fork")
+    # largest files first, so that no worker is left with a big one while the others idle;
+    # duplicates are still settled in file order, each file as soon as those before it are
+    largest_first = sorted(enumerate(refs), key=lambda item: -_size(item[1].path))
+    waiting: dict[int, Judged] = {}
+    settled = 0
     with context.Pool(min(jobs, len(refs)), _start_worker, (validator.disabled, thorough)) as pool:
-        for judged in pool.imap(_judge, refs):
-            faults, rejected = validator.settle(judged)
-            yield faults, judged.records_read, rejected
+        for position, judged in pool.imap_unordered(_judge_at, largest_first):
+            waiting[position] = judged
+            while settled in waiting:
+                judged = waiting.pop(settled)
+                settled += 1
+                faults, rejected = validator.settle(judged)
+                yield faults, judged.records_read, rejected
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # reading it will report why
+        return 0
 
 
 _worker: Validator | None = None  # each worker process's own
@@ -366,11 +421,16 @@ def _start_worker(disabled: frozenset[str], thorough: bool) -> None:
     _worker = Validator(disabled, thorough=thorough)
 
 
+def _judge_at(item: tuple[int, SourceRef]) -> tuple[int, Judged]:
+    position, ref = item
+    return position, _judge(ref)
+
+
 def _judge(ref: SourceRef) -> Judged:
     """A worker's part of ``Validator.check``: everything but deduplication."""
     assert _worker is not None, "the pool's initializer sets the worker's validator"
     source, candidates = _worker.judge(ref)
     faults = [fault for fault in source.faults if fault.rule not in _worker.disabled]
-    keys = [(c.index, c.exact, hash(c.near_key)) for c in candidates]
+    keys = _keys(candidates)
     rejected = source.records_read - len(candidates) + (0 if ref.publishable_name else len(candidates))
-    return Judged(ref, faults, source.records_read, rejected, keys)
+    return Judged(ref, faults, source.records_read, rejected, keys, source.layout)
