@@ -131,3 +131,18 @@ def test_verify_reports_a_croissant_json_whose_file_objects_are_not_the_shards(
     out = capsys.readouterr().out
     assert "FAIL  croissant.json: its FileObjects are not the manifest's shards: 1 shard(s) missing" in out
     assert "its RecordSets are ['alpaca-en']" in out
+
+
+def test_verify_reports_a_croissant_json_nested_too_deep_as_a_problem_not_a_crash(
+    release: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = release / "croissant.json"
+    path.write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    manifest_path = release / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    entry = next(f for f in manifest["files"] if f["path"] == "croissant.json")
+    entry["bytes"], entry["sha256"] = path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest()
+    manifest_path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    assert main(["verify", str(release)]) != EXIT_OK
+    out = capsys.readouterr().out
+    assert "FAIL  croissant.json: croissant.json nests deeper than" in out

@@ -25,7 +25,7 @@ from typing import Any
 
 import datasets
 
-from chat_dataset_baseline import CONFIGS, FEATURES
+from chat_dataset_baseline import CONFIGS, FEATURES, ManifestError, read_release_json
 from chatcorpus.release.manifest import Manifest
 
 CROISSANT_PATH = "croissant.json"
@@ -157,11 +157,9 @@ def croissant_problems(data: bytes, manifest: Manifest) -> list[str]:
     shards, with their sha256, and its RecordSets exactly the configs. The file's own bytes are checked
     against the manifest elsewhere (``verify_file``); this holds a publisher's two listings to each other."""
     try:
-        document = json.loads(data)
-    except (ValueError, RecursionError) as err:
-        return [f"is not JSON: {type(err).__name__}: {err}"]
-    if not isinstance(document, dict):
-        return ["is not a JSON object"]
+        document = read_release_json(data, CROISSANT_PATH, ManifestError)
+    except ManifestError as err:
+        return [str(err)]
     distribution = document.get("distribution")
     record_sets = document.get("recordSet")
     if not isinstance(distribution, list) or not isinstance(record_sets, list):
