@@ -68,6 +68,7 @@ VERSION_FLOOR = 5.0
 #: Log-odds a transposition (two neighbours paired crossed) costs on the path, beyond its pairs' own.
 SWAP_COST = 3.0
 _NEG = -1e18
+_OFFSET = 2  # where column 0 is in ``_programme``'s rows: columns -2 and -1 come before it
 _UP, _DIAG, _LEFT, _SWAP = 0, 1, 2, 3  # skip the zh record, pair the two, skip the en record, pair crossed
 
 
@@ -264,21 +265,6 @@ def _substitute(
             log_odds[rows] = scores
 
 
-def _laid(best: np.ndarray, best_lo: int, best_hi: int, first: int, width: int) -> np.ndarray:
-    """A row's running best laid over columns ``first .. first + width - 1``.
-
-    Beyond the row's band the best stays its last value (the English records there are
-    skipped); left of it nothing can be reached.
-    """
-    laid = np.full(width, best[-1])
-    low, high = max(first, best_lo), min(first + width - 1, best_hi)
-    if high >= low:
-        laid[low - first : high - first + 1] = best[low - best_lo : high - best_lo + 1]
-    if first < best_lo:
-        laid[: min(best_lo - first, width)] = _NEG
-    return laid
-
-
 def _programme(scores: np.ndarray, lo: np.ndarray, hi: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """The move that reaches each band cell best.
 
@@ -287,26 +273,37 @@ def _programme(scores: np.ndarray, lo: np.ndarray, hi: np.ndarray, starts: np.nd
     the running maximum of: the row above (skip the zh record), the row above one column
     left plus the pair, and the row two above two columns left plus the crossed pairs
     (zh ``row - 1`` with en ``j``, zh ``row`` with en ``j - 1``, less ``SWAP_COST``).
+
+    The rows are kept over every English column (``_OFFSET`` + column), so that the row
+    above is read over this row's columns by slicing: beyond a row's band its best stays
+    its last value (the English records there are skipped), left of it nothing can be
+    reached; each row writes exactly the columns the next two rows read. One row is a
+    few array operations on views, which is where the alignment spends most of its time.
     """
     choices = np.empty(len(scores), dtype=np.uint8)
-    # the rows above: (best, lo, hi, scores); before the first row nothing is paired, total 0
-    none = (np.zeros(1), -1, -1, np.full(1, _NEG))
-    previous, before = none, none
-    for row in range(len(lo)):
-        row_lo, row_hi, start = int(lo[row]), int(hi[row]), int(starts[row])
+    n = len(lo)
+    size = int(hi.max(initial=0)) + _OFFSET + 1
+    # three rows of best totals, rotating; before the first row nothing is paired (total 0), and
+    # column -2 (only ever read as "two columns left" of column 0) cannot be reached
+    rows = [np.zeros(size), np.zeros(size), np.zeros(size)]
+    for buffer in rows:
+        buffer[0] = _NEG
+    own_rows = [np.full(size, _NEG), np.full(size, _NEG)]  # each row's own scores, _NEG outside its band
+    lo_list, hi_list, starts_list = lo.tolist(), hi.tolist(), starts.tolist()
+    for row in range(n):
+        row_lo, row_hi, start = lo_list[row], hi_list[row], starts_list[row]
         width = row_hi - row_lo + 1
+        at = row_lo + _OFFSET
         own = scores[start : start + width]
-        extended = _laid(previous[0], previous[1], previous[2], row_lo - 1, width + 1)
-        above = extended[1:]
-        paired = extended[:-1] + own
+        previous, before, current = rows[(row + 2) % 3], rows[(row + 1) % 3], rows[row % 3]
+        above = previous[at : at + width]
+        paired = previous[at - 1 : at - 1 + width] + own
         take = paired > above
         reach = np.maximum(paired, above)
         if row > 0:
             # crossed: zh row - 1 takes column j (its own score there), this row takes j - 1
-            their = _laid(previous[3], previous[1], previous[2], row_lo, width)
-            their[row_lo + np.arange(width) > previous[2]] = _NEG  # beyond the band: not a score
-            crossed = _laid(before[0], before[1], before[2], row_lo - 2, width) + their - SWAP_COST
-            crossed[1:] += own[:-1]
+            crossed = before[at - 2 : at - 2 + width] + own_rows[(row + 1) % 2][at : at + width]
+            crossed[1:] += own[:-1] - SWAP_COST
             crossed[0] = _NEG  # column row_lo - 1 is outside this row's band
             swap = crossed > reach
             reach = np.maximum(reach, crossed)
@@ -315,7 +312,14 @@ def _programme(scores: np.ndarray, lo: np.ndarray, hi: np.ndarray, starts: np.nd
             move = take
         best = np.maximum.accumulate(reach)
         choices[start : start + width] = np.where(best > reach, _LEFT, move)
-        before, previous = previous, (best, row_lo, row_hi, own)
+        # what the next two rows read of this one: two columns left of the band, the band, and beyond it
+        reach_end = hi_list[min(row + 2, n - 1)] + _OFFSET + 1
+        current[at - 2 : at] = _NEG
+        current[at : at + width] = best
+        current[at + width : reach_end] = best[-1]
+        mine = own_rows[row % 2]
+        mine[at : at + width] = own
+        mine[at + width : hi_list[min(row + 1, n - 1)] + _OFFSET + 1] = _NEG
     return choices
 
 
