@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from alignment_fixtures import Tree, generate
 
 from chat_dataset_baseline import TRANSLATED, UNTRANSLATED
 from chatcorpus.alignment.corpus import align_tree
-from chatcorpus.alignment.lexicon import Vocabulary
+from chatcorpus.alignment.lexicon import InstructionWords, Vocabulary
 from chatcorpus.alignment.ranges import Status, name_range
 from chatcorpus.validation.records import content_id
 from chatcorpus.validation.sources import SourceRef
@@ -221,3 +222,20 @@ def test_neighbours_translated_in_the_other_order_are_both_linked(write_source: 
         if all(links[m] == f"alpaca-en/alpaca_data-0-{n}-英文.json#{tree.truth[m]}" for m in (k, k + 1))
     ]
     assert len(both) >= 0.9 * len(crossed), (len(both), len(crossed))
+
+
+def test_bigrams_stay_inside_one_instruction_and_one_run_of_han() -> None:
+    """The vectorized bigrams against their definition: a record's last character never pairs with the
+    next record's first; Latin, punctuation, astral characters and compatibility ideographs break or join runs."""
+    instructions = ["原子结构", "构造", "", "a原b子", "原子。原子", "\U00020000原子", "豈更", "x"]
+    words = InstructionWords.of_chinese(instructions)
+    han = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+    expected = {
+        (k, (ord(run[i]) << 21) | ord(run[i + 1]))
+        for k, text in enumerate(instructions)
+        for run in han.findall(text)
+        for i in range(len(run) - 1)
+    }
+    got = list(zip(words.rows.tolist(), words.codes.tolist(), strict=True))
+    assert set(got) == expected and len(got) == len(expected)  # each bigram once per record
+    assert words.count == len(instructions)

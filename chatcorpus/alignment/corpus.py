@@ -204,7 +204,7 @@ def _prepare(pair: FilePair, vocabulary: Vocabulary, english: EnglishFilter | No
         en_source.records_read,
         zh_signals,
         en_signals,
-        InstructionWords.of_chinese([r["instruction"] for _, r in zh_records], vocabulary),
+        InstructionWords.of_chinese([r["instruction"] for _, r in zh_records]),
         InstructionWords.of_english([r["instruction"] for _, r in en_records], vocabulary),
         band,
         align_files(zh_signals, en_signals, band=band),
