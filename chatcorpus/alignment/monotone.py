@@ -19,7 +19,7 @@ or embeddings), so it is written here, in NumPy, in time linear in the records:
    Chinese; a band is never wider than ``MAX_BAND``. Work is the sum of band widths.
 3. **Dynamic programme** row by row over the band, each row a few array operations;
    the best path is traced back from the last row.
-   Repeats (``repeats``: a zh record equal, up to case, spacing and punctuation, to an
+   Repeats (``repeats``: a zh record equal up to form (``FileSignals.near_content``) to an
    earlier record of its file) may not pair at all: a translator who pasted a block
    twice translated it once, and the copy's records would otherwise pair with whatever
    English records around them were skipped, which a long repeated block makes likely;
@@ -206,7 +206,7 @@ def align_files(zh: FileSignals, en: FileSignals, lexical: Lexical | None = None
 
 
 def repeats(zh: FileSignals) -> np.ndarray:
-    """Per zh record: is it equal, up to case, spacing and punctuation, to an earlier record of the file?"""
+    """Per zh record: is it equal up to form (``FileSignals.near_content``) to an earlier record of the file?"""
     key = zh.near_content
     first = np.zeros(len(key), dtype=bool)
     first[np.unique(key, return_index=True)[1]] = True

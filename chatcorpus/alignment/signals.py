@@ -81,8 +81,9 @@ class FileSignals:
 
     # each text as a number, equal where the texts are equal (``Vocabulary``), so exact-copy checks are array compares
     content: np.ndarray  # the canonical content: equal means an exact copy
-    # instruction, input and output without case, spacing and punctuation, numbered within the file: equal
-    # means a copy up to form (-1 where nothing is left); a record equal to an earlier one is a repeat
+    # instruction and input without case, spacing and punctuation, and the output without the spacing around
+    # it, numbered within the file: equal means a copy up to form (-1 where nothing is left); a record equal to
+    # an earlier one is a repeat (``monotone.repeats``)
     near_content: np.ndarray
     instruction: np.ndarray
     input: np.ndarray  # -1 for an empty input
