@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chatcorpus.validation import near_duplicates, untranslated
+from chatcorpus.validation import near_duplicates
 from chatcorpus.validation.corpus_shape import CONFIG_LANGUAGES, IDENTITY_CONFIG, PLACEHOLDER_PATTERN, TEXT_COLUMNS
 from chatcorpus.validation.faults import Finding, Problem, Severity
 from chatcorpus.validation.textstats import from_mask, string_scalar, to_mask
@@ -185,7 +185,24 @@ _register(near_duplicates.RULE, W, near_duplicates.SUMMARY)
 # about +2.5 s of CPU on the seed's validate (bench/quality.py), over the 3 s budget in wall time on a
 # loaded 2-core machine: validate --thorough and every build run it
 THOROUGH_RULES.add(near_duplicates.RULE)
-_register(untranslated.RULE, W, untranslated.SUMMARY)
+# the translation link's (``chatcorpus.alignment.ranges``, run by ``align``, ``coverage`` and ``build``): a file
+# pairing the alignment cannot trust, so the records concerned get no link rather than a guess
+_register(
+    "align.no-range",
+    W,
+    "an alpaca-zh or alpaca-en file name gives no Alpaca index range (alpaca_data-0-3252-...): "
+    "its records are not aligned",
+)
+_register(
+    "align.missing-original",
+    W,
+    "no alpaca-en file has the index range of an alpaca-zh file's name: its records get no translation link",
+)
+_register(
+    "align.overlapping-range",
+    W,
+    "a file's index range overlaps another file's of the same config: its records get no translation link",
+)
 
 
 def _strings(record: dict[str, Any], fields: tuple[str, ...] = TEXT_FIELDS) -> Iterator[tuple[str, str]]:
@@ -316,4 +333,6 @@ def _leftover_marker(record: dict[str, Any], ctx: RecordContext) -> Iterator[Fin
 
 
 # rule families defined in their own modules register themselves on import
-from chatcorpus.validation import cleaning, script  # noqa: E402,F401
+from chatcorpus.validation import cleaning, script, untranslated  # noqa: E402,F401
+
+_register(untranslated.RULE, W, untranslated.SUMMARY)

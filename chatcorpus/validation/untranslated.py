@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chatcorpus.alignment.ranges import name_range
 from chatcorpus.validation.corpus_shape import CONFIG_CATEGORIES, CONFIG_LANGUAGES, CONFIG_NAMES
 from chatcorpus.validation.faults import Problem
 from chatcorpus.validation.sources import SourceRef
@@ -39,6 +38,9 @@ SUPERSEDED = "language.mismatch"
 
 def same_range_pair(first: SourceRef, second: SourceRef) -> tuple[SourceRef, SourceRef] | None:
     """(zh file, en file) when the two files are an alpaca-zh and an alpaca-en file of the same named range."""
+    # imported here: chatcorpus.alignment.ranges needs the rules registry, which imports this module
+    from chatcorpus.alignment.ranges import name_range
+
     by_config = {first.config: first, second.config: second}
     zh, en = by_config.get(ZH_CONFIG), by_config.get(EN_CONFIG)
     if zh is None or en is None:
