@@ -29,9 +29,11 @@ from chatcorpus.release.shards import DEFAULT_SHARD_ROWS, ShardInfo, ShardWriter
 from chatcorpus.release.staging import publishing, replace_file, replace_folder, staging_folder
 from chatcorpus.validation.faults import Fault
 from chatcorpus.validation.record_schema import record_schema_text
-from chatcorpus.validation.records import category_of, to_row
+from chatcorpus.validation.records import ROW_FIELDS, category_of, row_values
 from chatcorpus.validation.sources import SourceRef, scan_config, scan_root
 from chatcorpus.validation.validate import Validator, without_cycle_collection
+
+_NO_LINK = ("", "")  # translation_of, translation_kind of a row with no original
 
 
 @dataclass
@@ -226,17 +228,18 @@ def _build_config(
         counts.read += result.records_read
         counts.rejected += result.rejected
         category = category_of(config, ref.display)
+        counts.written += len(result.accepted)
+        index.add_file(ref.display, result.accepted)
         for accepted in result.accepted:
-            row = to_row(accepted.record, accepted.id, accepted.language, category, f"{ref.display}#{accepted.index}")
-            link = links.get(row["source"]) if links else None
-            if link is not None:
-                row["translation_of"], row["translation_kind"] = link.en_id, link.kind
-            counts.written += 1
-            index.add(ref.display, accepted)
+            source_id = f"{ref.display}#{accepted.index}"
+            link = links.get(source_id) if links else None
+            translation = (link.en_id, link.kind) if link is not None else _NO_LINK
+            values = row_values(accepted.record, accepted.id, accepted.language, category, source_id, translation)
             if reuse is None:
-                writer.add(row)
+                writer.add_values(values)
                 continue
-            ledger.append((row["id"], row["source"]))
+            row = dict(zip(ROW_FIELDS, values, strict=True))
+            ledger.append((accepted.id, source_id))
             if not reuse.claim(row):
                 writer.add(row)
     if reuse is None:
@@ -258,7 +261,7 @@ def _translation_links(
     """
     if ZH_CONFIG not in configs or EN_CONFIG not in configs:
         return {}, ""
-    english = Validator(options.disabled_rules)
+    english = Validator(options.disabled_rules, errors_only=True)  # only which records are accepted counts
 
     def accepted(ref: SourceRef) -> set[int]:
         return {record.index for record in english.check(ref).accepted}

@@ -59,10 +59,14 @@ class IndexWriter:
         self._records: list[int] = []
 
     def add(self, file: str, accepted: AcceptedRecord) -> None:
-        self._ids.append(int(accepted.id, 16))
-        self._near.append(near_hash(accepted.near_key))
-        self._files.append(file)
-        self._records.append(accepted.index)
+        self.add_file(file, [accepted])
+
+    def add_file(self, file: str, accepted: list[AcceptedRecord]) -> None:
+        """A file's accepted records, in the order they are written."""
+        self._ids.extend([int(record.id, 16) for record in accepted])
+        self._near.extend([near_hash(record.near_key) for record in accepted])
+        self._files.extend([file] * len(accepted))
+        self._records.extend([record.index for record in accepted])
 
     def __len__(self) -> int:
         return len(self._ids)

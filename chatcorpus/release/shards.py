@@ -19,12 +19,14 @@ import pyarrow.parquet as pq
 
 from chat_dataset_baseline import FEATURES, SPLIT
 from chatcorpus.release import DEFAULT_SHARD_ROWS
+from chatcorpus.validation.records import ROW_FIELDS, RowValues
 
 #: Rows per shard: small enough that a config has several shards to spread over
 #: data-parallel ranks and streaming workers, big enough to compress well.
 #: Rows per row group: the unit a streaming load reads and yields at a time.
 ROW_GROUP_ROWS = 1000
 _SCHEMA = FEATURES.arrow_schema  # with the ``huggingface`` metadata, so plain Parquet loads get FEATURES back
+assert tuple(_SCHEMA.names) == ROW_FIELDS, "records.ROW_FIELDS must list FEATURES' columns in order"
 _WRITE_OPTIONS: dict[str, Any] = {
     "compression": "zstd",
     "compression_level": 3,
@@ -71,8 +73,16 @@ def shard_folder(config: str) -> str:
 
 
 def table_from_rows(rows: list[dict[str, Any]]) -> pa.Table:
-    columns = {name: [row[name] for row in rows] for name in _SCHEMA.names}
-    return pa.Table.from_pydict(columns, schema=_SCHEMA)
+    return table_from_values([tuple(row[name] for name in ROW_FIELDS) for row in rows])
+
+
+def table_from_values(rows: list[RowValues] | list[tuple[Any, ...]]) -> pa.Table:
+    """A shard's table from its rows' values (``ROW_FIELDS`` order): one ``zip`` turns the
+    rows into columns, and each column is converted to Arrow once."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(ROW_FIELDS)
+    return pa.Table.from_arrays(
+        [pa.array(column, type=field.type) for column, field in zip(columns, _SCHEMA, strict=True)], schema=_SCHEMA
+    )
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
@@ -94,10 +104,15 @@ class ShardWriter:
         self.shard_rows = shard_rows
         self.first_number = first_number  # after the base release's shards, in an incremental build
         self.shards: list[ShardInfo] = []
-        self._rows: list[dict[str, Any]] = []
+        self._rows: list[RowValues] = []
 
     def add(self, row: dict[str, Any]) -> None:
-        self._rows.append(row)
+        """A row as a dict by column name (an incremental build compares rows as dicts)."""
+        self.add_values(tuple(row[name] for name in ROW_FIELDS))
+
+    def add_values(self, values: RowValues) -> None:
+        """A row as its values in ``ROW_FIELDS`` order (``records.row_values``)."""
+        self._rows.append(values)
         if len(self._rows) >= self.shard_rows:
             self._flush()
 
@@ -107,7 +122,7 @@ class ShardWriter:
         return self.shards
 
     def _flush(self) -> None:
-        table = table_from_rows(self._rows)
+        table = table_from_values(self._rows)
         self._rows = []
         self.shards.append(self.write_table(table))
 
