@@ -42,6 +42,12 @@ t = time.perf_counter()
 result = build_release(Path(SRC), Path(OUT), options=BuildOptions(progress=False, skip_invalid=True))
 report(time.perf_counter() - t, sum(c.read for c in result.counts.values()))
 """,
+    "build --jobs 2": """
+from chatcorpus.release.build import BuildOptions, build_release
+t = time.perf_counter()
+result = build_release(Path(SRC), Path(OUT), options=BuildOptions(progress=False, skip_invalid=True, jobs=2))
+report(time.perf_counter() - t, sum(c.read for c in result.counts.values()))
+""",
     "floor: orjson + write_table": """
 import orjson, pyarrow as pa, pyarrow.parquet as pq
 t = time.perf_counter()
@@ -264,18 +270,20 @@ def main() -> None:
         floor_out.mkdir()
         floor = run("floor: orjson + write_table", args.repeat, SRC=src, OUT=str(floor_out))
         build = run("build", args.repeat, SRC=src, OUT=str(out))  # each repeat rebuilds the same release in place
+        build2 = run("build --jobs 2", args.repeat, SRC=src, OUT=str(work / "release2" / "x"))
         print(build_line("floor: orjson + write_table", floor))
-        print(build_line("build", build, floor) + "  (target <= 2x)")
+        print(build_line("build (--jobs 1)", build, floor) + "  (target <= 2x)")
+        print(build_line("build --jobs 2", build2, floor))
         if args.replicate:
             big = work / "big"
             replicate(args.corpus, big, args.replicate)
             big_floor = run("floor: orjson + write_table", args.repeat, SRC=str(big), OUT=str(floor_out))
             big_build = run("build", args.repeat, SRC=str(big), OUT=str(work / "big-release" / "x"))
+            big_build2 = run("build --jobs 2", args.repeat, SRC=str(big), OUT=str(work / "big-release2" / "x"))
+            target = f"  (target <= {args.replicate * 1.05:g}x)"
             print(build_line(f"floor, corpus x{args.replicate}", big_floor, floor))
-            print(
-                build_line(f"build, corpus x{args.replicate}", big_build, build)
-                + f"  (target <= {args.replicate * 1.05:g}x)"
-            )
+            print(build_line(f"build, corpus x{args.replicate}", big_build, build) + target)
+            print(build_line(f"build --jobs 2, corpus x{args.replicate}", big_build2, build2) + target)
             print(build_line(f"build x{args.replicate} vs its floor", big_build, big_floor))
             shutil.rmtree(big)
         if args.build_only:

@@ -93,6 +93,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from chatcorpus.release.build import BuildOptions, build_release
     from chatcorpus.validation.report import format_fault
+    from chatcorpus.validation.validate import default_jobs
 
     options = BuildOptions(
         version=args.version,
@@ -104,6 +105,7 @@ def _build(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         base=args.base,
         remove_configs=tuple(args.remove_config),
+        jobs=args.jobs or default_jobs(),
     )
     result = build_release(args.source, args.out, options=options)
     for fault in result.error_faults:
@@ -385,6 +387,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CONFIG",
         help="with --base: leave this config of the base out of the release (repeatable); a base config "
         "the source holds no records for is refused otherwise",
+    )
+    build.add_argument(
+        "--jobs",
+        type=_positive,
+        metavar="N",
+        help="processes (default: the number of cores): with 2 or more, the translation alignment runs in a "
+        "second process while the configs are validated (not with --base); the release is the same for any N",
     )
     build.add_argument("--quiet", action="store_true", help="no progress bars")
     build.set_defaults(handler=_build)

@@ -4,16 +4,20 @@ alignment's originals."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from alignment_fixtures import generate
 from conftest import good_record
 
 from chat_dataset_baseline import FEATURES
-from chatcorpus.release import shards
+from chatcorpus.release import build, shards
+from chatcorpus.release.build import BuildOptions, build_release
 from chatcorpus.release.duplicate_index import IndexWriter
 from chatcorpus.validation.faults import Severity
 from chatcorpus.validation.records import ROW_FIELDS, row_values, to_row
@@ -126,3 +130,88 @@ def test_errors_only_accepts_exactly_what_every_rule_accepts(faulty_english: Pat
         assert [f for f in everything.faults if f.is_error] == errors.faults
         saw_warning |= any(f.severity is Severity.WARNING for f in everything.faults)
     assert saw_warning  # the fixture holds warnings the errors-only validator leaves out
+
+
+def _release_bytes(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def aligned_source(write_source: Callable[..., Path]) -> Path:
+    """Two aligned file pairs (links to find), a zh file with no range, an English file
+    with a rejected record, duplicates across the two configs, and the other configs."""
+    first, second = generate(31, n=90, untranslated=0.2), generate(32, n=40)
+    english = [dict(r) for r in second.english]
+    english[3]["output"] = ""  # rejected: never an original
+    return write_source(
+        {
+            "alpaca-zh/alpaca_data-0-90-中文-已完成.json": first.chinese,
+            "alpaca-en/alpaca_data-0-90-英文.json": first.english,
+            "alpaca-zh/alpaca_data-90-130-中文.json": second.chinese + [first.english[0]],
+            "alpaca-en/alpaca_data-90-130-英文.json": english,
+            "alpaca-zh/no-range.json": [good_record(n, "zh") for n in range(7)],
+            "chatglm-issues/代码问题.json": [good_record(n, "zh") for n in range(3, 9)],
+            "prompts/identity.json": [{"instruction": "你是谁", "output": "我是NAME，由AUTHOR开发"}],
+        }
+    )
+
+
+_ALIGN = build._translation_links
+
+
+def _recording_pid(source: Path, disabled: tuple[str, ...]) -> Any:
+    """The build's alignment, noting the process it ran in (module level: it is sent to the worker)."""
+    Path(os.environ["ALIGNED_PID_FILE"]).write_text(str(os.getpid()))
+    return _ALIGN(source, disabled)
+
+
+@pytest.mark.parametrize("shard_rows", [7, 10_000])
+def test_aligning_in_a_second_process_builds_the_same_release(
+    aligned_source: Path, tmp_path: Path, shard_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aligned_in: list[int] = []
+    monkeypatch.setenv("ALIGNED_PID_FILE", str(tmp_path / "aligned-pid"))
+    monkeypatch.setattr(build, "_translation_links", _recording_pid)
+    releases = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"jobs{jobs}" / "release"
+        result = build_release(
+            aligned_source,
+            out,
+            options=BuildOptions(progress=False, skip_invalid=True, shard_rows=shard_rows, jobs=jobs),
+        )
+        assert result.published
+        releases[jobs] = (_release_bytes(out), [f.to_json() for f in result.faults], result.counts)
+        aligned_in.append(int((tmp_path / "aligned-pid").read_text()))
+    assert aligned_in[0] == os.getpid() != aligned_in[1]  # --jobs 2 aligned in a second process
+    assert releases[1] == releases[2]
+    files, faults, counts = releases[2]
+    zh_shards = [name for name in files if name.startswith("data/alpaca-zh/")]
+    assert len(zh_shards) == -(-counts["alpaca-zh"].written // shard_rows)
+    assert not any(name.endswith(".arrow") for name in files)  # the spill stays out of the release
+    linked = pq.read_table(pa.BufferReader(files[zh_shards[0]])).column("translation_of").to_pylist()
+    assert any(linked)  # there were links to wait for
+    assert any(f["rule"].startswith("align.") for f in faults)  # and the aligner's warnings were kept
+
+
+def test_a_deferred_writer_writes_the_shards_a_writer_with_the_links_writes(tmp_path: Path) -> None:
+    rows = [dict(row, language="zh") for row in _rows()]
+    translations = {row["source"]: (f"{n:016x}", "translated") for n, row in enumerate(rows) if n % 3 == 0}
+    direct = shards.ShardWriter(tmp_path / "direct", "alpaca-zh", 500)
+    (tmp_path / "spill").mkdir()
+    later = shards.DeferredShardWriter(shards.ShardWriter(tmp_path / "later", "alpaca-zh", 500), tmp_path / "spill")
+    for row in rows:
+        link = translations.get(row["source"], ("", ""))
+        direct.add_values(tuple({**row, "translation_of": link[0], "translation_kind": link[1]}[n] for n in ROW_FIELDS))  # type: ignore[arg-type]
+        later.add_values(tuple(row[n] for n in ROW_FIELDS))  # type: ignore[arg-type]
+    written, deferred = direct.close(), later.close(translations)
+    assert written == deferred and len(written) == -(-len(rows) // 500)
+    for info in written:
+        assert (tmp_path / "direct" / info.path).read_bytes() == (tmp_path / "later" / info.path).read_bytes()
+    assert not list((tmp_path / "spill").iterdir())
+
+
+def test_a_deferred_writer_with_no_rows_writes_no_shard(tmp_path: Path) -> None:
+    later = shards.DeferredShardWriter(shards.ShardWriter(tmp_path, "alpaca-zh", 10), tmp_path)
+    assert later.close({"x#0": ("a", "translated")}) == []
+    assert not list(tmp_path.iterdir())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,7 @@ class ShardWriter:
         self.shards.append(self.write_table(table))
 
     def write_table(self, table: pa.Table) -> ShardInfo:
+        """Write ``table`` as the next shard (its name: sequence number and sha256 prefix)."""
         data = parquet_bytes(table)
         digest = hashlib.sha256(data).hexdigest()
         relative = (
@@ -136,3 +138,62 @@ class ShardWriter:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         return ShardInfo(relative, table.num_rows, len(data), digest, table.nbytes)
+
+
+#: The columns a ``DeferredShardWriter`` fills in last: alpaca-zh's link to its original.
+LINK_FIELDS = ("translation_of", "translation_kind")
+#: (``translation_of``, ``translation_kind``) by a row's ``source``
+Translations = Mapping[str, tuple[str, str]]
+
+
+class DeferredShardWriter:
+    """A ``ShardWriter`` for rows whose translation link is not known yet.
+
+    ``build --jobs`` aligns alpaca-zh with alpaca-en in a second process while this one
+    validates the configs, and alpaca-zh is validated first (duplicates are decided in
+    config order). Its rows wait here, a shard's worth at a time in an uncompressed Arrow
+    IPC file under ``spill`` (not in memory: memory follows the shard size), until
+    ``close`` fills in the links and writes the shards, byte for byte the shards the
+    ``ShardWriter`` writes when the links are known up front.
+    """
+
+    def __init__(self, writer: ShardWriter, spill: Path) -> None:
+        self._writer = writer
+        self._path = spill / f"{writer.config}.arrow"
+        self._sink: pa.ipc.RecordBatchFileWriter | None = None
+        self._rows: list[RowValues] = []
+
+    def add_values(self, values: RowValues) -> None:
+        """A row as ``records.row_values`` gives it, with the link left empty."""
+        self._rows.append(values)
+        if len(self._rows) >= self._writer.shard_rows:
+            self._spill()
+
+    def _spill(self) -> None:
+        if self._sink is None:
+            self._sink = pa.ipc.new_file(str(self._path), _SCHEMA)
+        self._sink.write_batch(table_from_values(self._rows).combine_chunks().to_batches()[0])
+        self._rows = []
+
+    def close(self, translations: Translations) -> list[ShardInfo]:
+        """Write the shards, each row linked as ``translations`` says (unlinked when absent)."""
+        if self._rows:
+            self._spill()
+        if self._sink is None:
+            return self._writer.close()
+        self._sink.close()
+        with pa.memory_map(str(self._path)) as source:
+            reader = pa.ipc.open_file(source)
+            for number in range(reader.num_record_batches):
+                table = pa.Table.from_batches([reader.get_batch(number)], _SCHEMA)
+                self._writer.shards.append(self._writer.write_table(_linked(table, translations)))
+        self._path.unlink()
+        return self._writer.shards
+
+
+def _linked(table: pa.Table, translations: Translations) -> pa.Table:
+    links = [translations.get(source, ("", "")) for source in table.column("source").to_pylist()]
+    for position, name in enumerate(LINK_FIELDS):
+        index = _SCHEMA.get_field_index(name)
+        table = table.set_column(index, _SCHEMA.field(index), pa.array([link[position] for link in links], pa.string()))
+    return table
