@@ -214,6 +214,71 @@ class ReleasePathError(ManifestError):
         return (type(self), (self.path, self.reason, self.where))
 
 
+# --- release JSON ---------------------------------------------------------------------
+# A release's JSON files (its manifest, a lock, a ``--base`` someone else published) are
+# data from whoever wrote them. Every reader, here and in the tooling, parses them with
+# ``read_release_json``; the validate path, which may not import this module, imports
+# the copy generated into ``chatcorpus.validation.corpus_shape`` (a test holds them equal).
+
+#: How deeply release JSON may nest. A manifest needs 5 levels; ``json`` (and every
+#: reader that walks the value after it) recurses once per level, so a file nested
+#: 100,000 levels deep would end in a RecursionError instead of a located error.
+MAX_RELEASE_JSON_DEPTH = 32
+
+
+def nesting_exceeds(value: object, limit: int) -> bool:
+    """True when lists and dicts in ``value`` nest deeper than ``limit`` levels (a scalar is level 0).
+
+    Iterative, so that asking about a value never recurses as deeply as the value does.
+    """
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth + 1 > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def read_release_json(data: bytes, where: str, error: Callable[[str], Exception]) -> dict[str, Any]:
+    """The JSON object in ``data`` (a release file named ``where``), or ``error(message)`` saying why not.
+
+    Strict, because readers must all see the same value: UTF-8, no ``NaN`` or
+    ``Infinity``, no key repeated in one object (which readers may resolve differently),
+    an object at the top, and at most ``MAX_RELEASE_JSON_DEPTH`` levels deep.
+    """
+
+    def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj: dict[str, Any] = {}
+        for key, member in pairs:
+            if key in obj:
+                raise ValueError(f"the key {key!r} is repeated in one object")
+            obj[key] = member
+        return obj
+
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON number")
+
+    too_deep = f"{where} nests deeper than {MAX_RELEASE_JSON_DEPTH} levels; no release file does"
+    try:
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=unique_keys, parse_constant=no_constant)
+    except RecursionError:  # the decoder counts its levels against the interpreter's recursion limit
+        raise error(too_deep) from None
+    except ValueError as err:  # also bytes that are not UTF-8
+        raise error(f"{where} is not JSON: {err}") from err
+    if nesting_exceeds(value, MAX_RELEASE_JSON_DEPTH):
+        raise error(too_deep)
+    if not isinstance(value, dict):
+        raise error(f"{where} is not a JSON object")
+    return value
+
+
 def verify_shard(data: bytes, shard: dict[str, Any]) -> None:
     """Raise ShardVerificationError unless ``data`` is the shard the manifest entry describes.
 
@@ -980,10 +1045,7 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
 
     def _read_manifest(self) -> dict[str, Any]:
         url = self.config.release_url(MANIFEST_FILENAME)
-        try:
-            manifest = json.loads(self._manifest_data)
-        except ValueError as err:
-            raise ManifestError(f"cannot read the release manifest {url}: {err}") from err
+        manifest = read_release_json(self._manifest_data, f"the release manifest {url}", ManifestError)
         configs = manifest.get("configs") if isinstance(manifest, dict) else None
         entry = configs.get(self.config.name) if isinstance(configs, dict) else None
         if not isinstance(entry, dict) or not isinstance(entry.get("shards"), list):

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from chatcorpus import __version__
 from chatcorpus.release import DEFAULT_SHARD_ROWS
+from chatcorpus.validation import inert
 
 # The builder's names, from the module generated from it: importing the builder (and so
 # chatcorpus.errors) imports datasets and pandas (1.5 s), which validate never uses.
@@ -601,7 +602,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if mapped is None or os.environ.get(DEBUG_VARIABLE):
             raise
         code, prefix = mapped
-        print(f"chat-dataset-baseline {args.command}: {prefix}{err}", file=sys.stderr)
+        # a message may quote input (a path in a manifest, a field of a release): made inert
+        print(f"chat-dataset-baseline {args.command}: {prefix}{inert.escape(str(err))}", file=sys.stderr)
         return code
 
 

@@ -98,3 +98,83 @@ def point_card_at(release: Path, config: str, paths: list[str]) -> None:
     entry["data_files"] = [{"split": "train", "path": paths}]
     card = f"---\n{yaml.safe_dump(metadata, allow_unicode=True, sort_keys=False)}---\n{body}"
     (release / "README.md").write_text(card, encoding="utf-8")
+
+
+# --- nesting: a release file nested deeper than any reader should recurse -----------------
+
+#: Nesting depths to try: just past the bound, past Python's recursion limit, and far past it.
+HOSTILE_DEPTHS = (33, 1_500, 100_000)
+
+
+def nested_json(depth: int, kind: str) -> str:
+    """A JSON value ``depth`` levels deep, written as text (``json.dumps`` would itself recurse)."""
+    if kind == "array":
+        return "[" * depth + "]" * depth
+    return '{"a":' * depth + "0" + "}" * depth
+
+
+def nest_in_json(text: str, depth: int, kind: str, key: str = "x") -> str:
+    """The JSON object ``text`` with one more member, ``key``, holding a value nested ``depth`` levels."""
+    body = text.rstrip()
+    assert body.endswith("}")
+    return f'{body[:-1].rstrip()}, "{key}": {nested_json(depth, kind)}}}\n'
+
+
+def nest_in_manifest(release: Path, depth: int, kind: str) -> None:
+    manifest = release / "manifest.json"
+    manifest.write_text(nest_in_json(manifest.read_text(encoding="utf-8"), depth, kind), encoding="utf-8")
+
+
+def nested_yaml(depth: int, kind: str) -> str:
+    """A YAML value ``depth`` levels deep: flow sequences, flow mappings, or block mappings by indentation."""
+    if kind == "flow-sequence":
+        return "[" * depth + "]" * depth
+    if kind == "flow-mapping":
+        return "{a: " * depth + "0" + "}" * depth
+    return "".join(f"\n{'  ' * (level + 1)}a:" for level in range(depth)) + " 0"
+
+
+def nest_in_card(release: Path, depth: int, kind: str) -> None:
+    """Give the card's YAML header one more key holding a value nested ``depth`` levels deep."""
+    card = release / "README.md"
+    _, head, body = card.read_text(encoding="utf-8").split("---\n", 2)
+    card.write_text(f"---\n{head}deep: {nested_yaml(depth, kind)}\n---\n{body}", encoding="utf-8")
+
+
+# --- text that acts when printed: workflow commands, terminal escapes, bidi overrides -------
+
+#: Strings a release may carry into a report (a card's paths and config names, a version).
+HOSTILE_TEXT: list[tuple[str, str]] = [
+    ("workflow-command", "x\n::error file=README.md,line=1::injected"),
+    ("old-workflow-command", "x\n##[error]injected"),
+    ("carriage-return", "x\r::warning::injected"),
+    ("ansi-clear", "\x1b[2J\x1b[31mred"),
+    ("c1-csi", "\x9b31mred"),
+    ("bidi-override", "\u202etxt.exe"),
+    ("line-separator", "x\u2028::error::injected"),
+    ("nul", "x\x00y"),
+]
+
+
+def unsafe_output_lines(text: str) -> list[str]:
+    """Lines of ``text`` that a terminal or the GitHub runner would act on: a control or format
+    character (other than the line break itself), or a line that starts a workflow command."""
+    return [
+        line
+        for line in text.split("\n")
+        if any(unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp", "Cs"} for ch in line)
+        or line.lstrip().startswith(("::", "##["))
+    ]
+
+
+def card_lists(release: Path, config: str, paths: list[str], extra_config: str | None = None) -> None:
+    """Make the card list ``paths`` for ``config`` and, if given, a config ``extra_config`` of its own."""
+    point_card_at(release, config, paths)
+    if extra_config is None:
+        return
+    card = (release / "README.md").read_text(encoding="utf-8")
+    _, head, body = card.split("---\n", 2)
+    metadata = yaml.safe_load(head)
+    metadata["configs"].append({"config_name": extra_config, "data_files": [{"split": "train", "path": paths}]})
+    card = f"---\n{yaml.safe_dump(metadata, allow_unicode=True, sort_keys=False)}---\n{body}"
+    (release / "README.md").write_text(card, encoding="utf-8")

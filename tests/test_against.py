@@ -220,7 +220,7 @@ def _foreign_config(release: Path) -> None:
 
 @pytest.mark.parametrize(
     ("damage", "message"),
-    [(_link_index, "is a symbolic link"), (_foreign_config, "lists a config '../../outside'")],
+    [(_link_index, "is reached through a symbolic link"), (_foreign_config, "lists a config '../../outside'")],
     ids=["link", "foreign-config"],
 )
 def test_a_release_folder_is_read_only_at_known_paths_and_never_through_links(

@@ -22,7 +22,15 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 from conftest import good_record
-from hostile_release import HOSTILE_SHARD_PATHS
+from hostile_release import (
+    HOSTILE_DEPTHS,
+    HOSTILE_SHARD_PATHS,
+    HOSTILE_TEXT,
+    card_lists,
+    nest_in_card,
+    nest_in_manifest,
+    unsafe_output_lines,
+)
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -88,6 +96,14 @@ MUTATION = st.one_of(
     ),
     st.tuples(st.just("manifest-bytes"), st.binary(max_size=40), st.none()),
     st.tuples(st.just("manifest-key"), st.sampled_from(["configs", "files", "schema_fingerprint"]), _values),
+    st.tuples(st.just("deep-manifest"), st.sampled_from(HOSTILE_DEPTHS), st.sampled_from(["array", "object"])),
+    st.tuples(
+        st.just("deep-card"), st.sampled_from(HOSTILE_DEPTHS), st.sampled_from(["flow-sequence", "flow-mapping"])
+    ),
+    st.tuples(st.just("card-text"), st.sampled_from([text for _, text in HOSTILE_TEXT]), st.booleans()),
+    st.tuples(
+        st.just("manifest-text"), st.sampled_from(["version", "path"]), st.sampled_from([t for _, t in HOSTILE_TEXT])
+    ),
 )
 TARGET = st.tuples(st.integers(0, len(CONFIGS) - 1), st.integers(0, 2))
 
@@ -150,6 +166,20 @@ def _mutate(release: Path, outside: Path, mutation: tuple[Any, ...], target: tup
         return
     elif kind == "manifest-key":
         manifest[a] = b
+    elif kind == "deep-manifest":
+        nest_in_manifest(release, a, b)
+        return
+    elif kind == "deep-card":
+        nest_in_card(release, a, b)
+        return
+    elif kind == "card-text":  # a card path and, if b, a config name holding text that acts when printed
+        card_lists(release, config, [shard["path"], f"data/{config}/{a}.parquet"], extra_config=f"c{a}" if b else None)
+        return
+    elif kind == "manifest-text":
+        if a == "version":
+            manifest["version"] = f"1.0.0{b}"
+        else:
+            shard["path"] = f"data/{config}/{b}.parquet"
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
 
 
@@ -230,8 +260,8 @@ def test_a_mutated_release_gives_the_manifests_rows_or_a_named_error_and_stays_i
                     else:
                         assert ids == expected
             report = verify_release(str(release))
-            stderr = io.StringIO()
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(stderr):
+            stdout, stderr = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
                 inspected = main(["inspect", str(release), "--cache-dir", str(sandbox / "cache2")])
                 exported = main(["export", str(sandbox / "export"), "--release", str(release), "--format", "jsonl"])
         reads_outside = [path for path in _opened if str(outside) in path or path.startswith(str(sandbox / "outside"))]
@@ -242,3 +272,7 @@ def test_a_mutated_release_gives_the_manifests_rows_or_a_named_error_and_stays_i
             assert inspected == 0 and exported == 0, stderr.getvalue()
         assert inspected in (0, 1, 2) and exported in (0, 2)
         assert "Traceback" not in stderr.getvalue()
+        # nothing the release holds reaches a terminal or a CI log as a control character or a workflow command
+        # (stderr: the command's own error lines; the rest is datasets' progress bars, which redraw with \r)
+        errors = "\n".join(line for line in stderr.getvalue().split("\n") if line.startswith("chat-dataset-baseline "))
+        assert unsafe_output_lines("\n".join([report.format(), stdout.getvalue(), errors])) == []

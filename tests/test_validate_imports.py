@@ -3,6 +3,7 @@ instead of the builder (``corpus_shape``) is exactly what the builder defines.""
 
 from __future__ import annotations
 
+import inspect
 import json
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from test_validate_cli import FILES
 
 import chat_dataset_baseline as builder
 from chatcorpus.validation import corpus_shape
-from chatcorpus.validation.record_schema import corpus_shape_text, record_schema
+from chatcorpus.validation.record_schema import SHARED_FUNCTIONS, corpus_shape_text, record_schema
 
 _HEAVY = ("datasets", "pandas", "chat_dataset_baseline", "huggingface_hub", "jsonschema")
 _RUN = f"""
@@ -63,6 +64,12 @@ def test_corpus_shape_is_what_the_builder_defines() -> None:
     assert corpus_shape.RELEASE_VERSION == builder.RELEASE_VERSION
     assert corpus_shape.DEFAULT_REPO_ID == builder.DEFAULT_REPO_ID
     assert record_schema() == corpus_shape.RECORD_SCHEMA
+
+
+def test_the_validate_path_reads_release_json_with_the_builders_own_code() -> None:
+    for name in SHARED_FUNCTIONS:
+        assert inspect.getsource(getattr(corpus_shape, name)) == inspect.getsource(getattr(builder, name))
+    assert corpus_shape.MAX_RELEASE_JSON_DEPTH == builder.MAX_RELEASE_JSON_DEPTH
 
 
 def test_the_generator_writes_the_committed_values() -> None:

@@ -11,7 +11,6 @@ file is never reported as a duplicate of its own previous version.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import stat
@@ -21,7 +20,7 @@ from pathlib import Path, PurePath
 from typing import Any, NoReturn
 
 from chatcorpus.release.duplicate_index import INDEX_KIND, ConfigIndex, index_path, near_hash, read_index
-from chatcorpus.validation.corpus_shape import CONFIG_NAMES
+from chatcorpus.validation.corpus_shape import CONFIG_NAMES, read_release_json
 from chatcorpus.validation.faults import Problem, Severity
 from chatcorpus.validation.sources import SourceRef, discover
 from chatcorpus.validation.validate import FileResult, ValidationReport, Validator, without_cycle_collection
@@ -42,11 +41,15 @@ class ReferenceRelease:
     indexes: dict[str, ConfigIndex]
 
 
-def refuse(message: str) -> NoReturn:
-    # the error classes import the builder, and so ``datasets``: only on this path
+def refusal(message: str) -> Exception:
+    """The error refusing the release; the error classes import the builder, and so ``datasets``: only on this path."""
     from chatcorpus.errors import ReferenceReleaseError
 
-    raise ReferenceReleaseError(message)
+    return ReferenceReleaseError(message)
+
+
+def refuse(message: str) -> NoReturn:
+    raise refusal(message)
 
 
 def open_reference(spec: str, cache_dir: str | None = None) -> ReferenceRelease:
@@ -64,12 +67,7 @@ def _open_folder(folder: Path) -> ReferenceRelease:
     ``verify`` checks the whole release.
     """
     where = str(folder)
-    try:
-        manifest = json.loads(_read_regular(folder, _MANIFEST))
-    except ValueError as err:
-        refuse(f"{_MANIFEST} of {where} is not JSON: {err}")
-    if not isinstance(manifest, dict):
-        refuse(f"{_MANIFEST} of {where} is not a release manifest")
+    manifest = read_release_json(_read_regular(folder, _MANIFEST), f"{_MANIFEST} of {where}", refusal)
     version, configs, files = manifest.get("version"), manifest.get("configs"), manifest.get("files")
     if not isinstance(version, str) or not _VERSION.fullmatch(version):
         refuse(f"{_MANIFEST} of {where} states no version X.Y.Z")
@@ -147,8 +145,8 @@ def _read_regular(folder: Path, relative: str) -> bytes:
             mode = os.lstat(target).st_mode
         except FileNotFoundError:
             refuse(f"{folder} has no {relative}")
-        if stat.S_ISLNK(mode):
-            refuse(f"{relative} of {folder} is a symbolic link; a release holds regular files only")
+        if stat.S_ISLNK(mode):  # worded as verify words it (``local_release_file``)
+            refuse(f"{folder}: path {relative!r} is reached through a symbolic link; a release holds no links")
     if not stat.S_ISREG(mode):
         refuse(f"{relative} of {folder} is not a regular file")
     return target.read_bytes()

@@ -69,12 +69,14 @@ class Lock:
     def read(cls, path: Path) -> Lock:
         import jsonschema
 
+        from chat_dataset_baseline import read_release_json
         from chatcorpus.errors import LockError
 
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
+            raw = path.read_bytes()
+        except OSError as err:
             raise LockError(f"cannot read the lock {path}: {err}") from err
+        data: dict[str, Any] = read_release_json(raw, f"the lock {path}", LockError)
         errors = sorted(jsonschema.Draft202012Validator(LOCK_SCHEMA).iter_errors(data), key=lambda e: e.json_path)
         if errors:
             raise LockError(

@@ -20,6 +20,7 @@ from chat_dataset_baseline import (
     check_release_manifest,
     local_release_file,
     manifest_sha256,
+    read_release_json,
     release_file_paths,
     schema_fingerprint,
 )
@@ -170,11 +171,7 @@ class Manifest:
     @classmethod
     def from_bytes(cls, data: bytes, where: str = "manifest") -> Manifest:
         """The manifest in ``data``, remembering the sha256 of those bytes: the release's identity."""
-        try:
-            parsed = json.loads(data)
-        except ValueError as err:
-            raise ManifestError(f"{where} is not JSON: {err}") from err
-        manifest = cls.from_dict(parsed, where)
+        manifest = cls.from_dict(read_release_json(data, where, ManifestError), where)
         manifest.sha256 = manifest_sha256(data)
         return manifest
 

@@ -25,7 +25,6 @@ login), never from the command line, where it would end up in shell histories an
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -464,7 +463,7 @@ def _brief(err: BaseException | None) -> str:
 def _manifest_version(data: bytes) -> str:
     """The version of the release a branch holds; a manifest that is not one is refused, not guessed."""
     try:
-        return Manifest.from_dict(json.loads(data), "the branch's manifest").version
+        return Manifest.from_bytes(data, "the branch's manifest").version
     except ValueError as err:  # bad JSON, or not a manifest (ManifestError is a ValueError)
         raise ReleaseRefused(
             f"the branch holds a manifest.json that is not a release manifest ({err}); nothing was pushed"

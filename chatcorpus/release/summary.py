@@ -26,6 +26,7 @@ from chat_dataset_baseline import (
 )
 from chatcorpus.release.manifest import Manifest
 from chatcorpus.release.verify import FolderFiles, card_problems
+from chatcorpus.validation import inert
 
 
 @dataclass
@@ -102,8 +103,11 @@ def format_summary(summaries: list[ConfigSummary]) -> str:
     lines = [header, "-" * len(header)]
     for s in summaries:
         languages = " ".join(f"{k}={v}" for k, v in s.languages.items())
-        verdict = "ok" if s.ok else f"FAILED: {s.error}" if s.error else "MISMATCH"
-        lines.append(f"{s.config:<16}{s.rows:>8,}{s.shards:>8}  {languages:<28}{s.categories:>11}  {verdict}")
+        # the error quotes the release (its card, its paths): made inert, like every report of input
+        verdict = "ok" if s.ok else f"FAILED: {inert.escape(s.error)}" if s.error else "MISMATCH"
+        lines.append(
+            f"{inert.escape(s.config):<16}{s.rows:>8,}{s.shards:>8}  {languages:<28}{s.categories:>11}  {verdict}"
+        )
     lines.append("")
     lines.append(
         "schema (every config): " + ", ".join(f"{name}: {_type_name(feature)}" for name, feature in FEATURES.items())

@@ -27,10 +27,12 @@ from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, 
 from chat_dataset_baseline import (
     CARD_FILENAME,
     MANIFEST_FILENAME,
+    MAX_RELEASE_JSON_DEPTH,
     RELEASE_PLACES,
     SPLIT,
     FileVerificationError,
     local_release_file,
+    nesting_exceeds,
     schema_fingerprint,
     verify_file,
     verify_shard,
@@ -38,6 +40,7 @@ from chat_dataset_baseline import (
 from chatcorpus.errors import ManifestError, ReleaseNotFoundError, UsageError
 from chatcorpus.release.fileset import IGNORED, inventory
 from chatcorpus.release.manifest import Manifest
+from chatcorpus.validation import inert
 
 REPO_TYPE = "dataset"
 _REPO_SPEC = re.compile(r"(?P<repo>[\w.-]+/[\w.-]+)(?:@(?P<revision>.+))?")
@@ -233,12 +236,15 @@ class VerifyReport:
         return check
 
     def format(self) -> str:
-        pinned = f" (commit {self.commit[:12]})" if self.commit else ""
-        lines = [f"verify {self.location}{pinned}"]
+        """The report as text; every string from the release (paths, versions, messages) made inert,
+        so a crafted manifest or card cannot print a workflow command or a terminal escape."""
+        pinned = f" (commit {inert.escape(self.commit[:12])})" if self.commit else ""
+        lines = [f"verify {inert.escape(str(self.location))}{pinned}"]
         for check in self.checks:
+            subject = inert.escape(check.subject)
             if check.ok:
-                lines.append(f"  ok    {check.subject}")
-            lines.extend(f"  FAIL  {check.subject}: {problem}" for problem in check.problems)
+                lines.append(f"  ok    {subject}")
+            lines.extend(f"  FAIL  {subject}: {inert.escape(problem)}" for problem in check.problems)
         lines.append("release verified" if self.ok else f"{self.problems} problem(s) found")
         return "\n".join(lines)
 
@@ -316,10 +322,28 @@ def _manifest_problems(manifest: Manifest, location: ReleaseLocation) -> list[st
     return problems
 
 
+def read_card(card_text: str) -> DatasetCard:
+    """The card parsed by ``huggingface_hub`` (what the Hub and ``datasets`` parse), its YAML bounded in depth.
+
+    PyYAML composes nodes recursively, one level per nesting level, so a header nested
+    50,000 levels deep (``a: [[[[...``) would end in a RecursionError; and one nested a
+    few hundred levels deep would make each reader that walks it recurse as deeply.
+    This is the one place a card is parsed, so the bound is here.
+    """
+    too_deep = ValueError(f"its YAML header nests deeper than {MAX_RELEASE_JSON_DEPTH} levels; no card does")
+    try:
+        card = DatasetCard(card_text)
+    except RecursionError:
+        raise too_deep from None
+    if nesting_exceeds(card.data.to_dict(), MAX_RELEASE_JSON_DEPTH):
+        raise too_deep
+    return card
+
+
 def card_data_files(card_text: str) -> dict[str, list[str]]:
     """Each config's train shards as the card's YAML ``configs:`` lists them, read by ``datasets``' own
     parser, so this is what a plain ``load_dataset`` will read."""
-    configs = MetadataConfigs.from_dataset_card_data(DatasetCard(card_text).data)
+    configs = MetadataConfigs.from_dataset_card_data(read_card(card_text).data)
     out: dict[str, list[str]] = {}
     for name, config in configs.items():
         files = config.get("data_files") or []

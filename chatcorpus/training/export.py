@@ -33,7 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chat_dataset_baseline import CONFIGS, DEFAULT_REPO_ID, IDENTITY_CONFIG, RELEASE_VERSION, SPLIT
+from chat_dataset_baseline import (
+    CONFIGS,
+    DEFAULT_REPO_ID,
+    IDENTITY_CONFIG,
+    RELEASE_VERSION,
+    SPLIT,
+    read_release_json,
+)
 from chatcorpus.errors import UnknownConfigError, UsageError
 from chatcorpus.release.lock import Lock
 from chatcorpus.release.manifest import Manifest
@@ -208,12 +215,9 @@ def merge_dataset_info(path: Path, entries: dict[str, dict[str, Any]]) -> Path:
     """Add ``entries`` to the registry at ``path``, keeping every entry that is already there."""
     registry: dict[str, Any] = {}
     if path.exists():
-        try:
-            registry = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as err:
-            raise UsageError(f"{path} exists and is not JSON ({err}); refusing to overwrite it") from err
-    if not isinstance(registry, dict):
-        raise UsageError(f"{path} is not a JSON object of dataset entries; refusing to overwrite it")
+        registry = read_release_json(
+            path.read_bytes(), str(path), lambda why: UsageError(f"{why}; refusing to overwrite it")
+        )
     registry.update(entries)
     path.write_text(json.dumps(registry, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return path

@@ -4,7 +4,9 @@ GENERATED from ``chat_dataset_baseline`` (CONFIGS, FEATURES) by
 ``python -m chatcorpus.validation.record_schema``; a test checks it is current. Do not edit.
 """
 
+import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 CONFIG_LANGUAGES: dict[str, str] = {"alpaca-zh": "zh", "alpaca-en": "en", "chatglm-issues": "zh", "prompts": "mixed"}
@@ -45,5 +47,59 @@ RECORD_SCHEMA: dict[str, Any] = {
     "required": ["instruction", "output"],
     "additionalProperties": False,
 }
+MAX_RELEASE_JSON_DEPTH: int = 32
 #: The config names, in the builder's order.
 CONFIG_NAMES: tuple[str, ...] = tuple(CONFIG_LANGUAGES)
+
+
+def nesting_exceeds(value: object, limit: int) -> bool:
+    """True when lists and dicts in ``value`` nest deeper than ``limit`` levels (a scalar is level 0).
+
+    Iterative, so that asking about a value never recurses as deeply as the value does.
+    """
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth + 1 > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def read_release_json(data: bytes, where: str, error: Callable[[str], Exception]) -> dict[str, Any]:
+    """The JSON object in ``data`` (a release file named ``where``), or ``error(message)`` saying why not.
+
+    Strict, because readers must all see the same value: UTF-8, no ``NaN`` or
+    ``Infinity``, no key repeated in one object (which readers may resolve differently),
+    an object at the top, and at most ``MAX_RELEASE_JSON_DEPTH`` levels deep.
+    """
+
+    def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj: dict[str, Any] = {}
+        for key, member in pairs:
+            if key in obj:
+                raise ValueError(f"the key {key!r} is repeated in one object")
+            obj[key] = member
+        return obj
+
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON number")
+
+    too_deep = f"{where} nests deeper than {MAX_RELEASE_JSON_DEPTH} levels; no release file does"
+    try:
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=unique_keys, parse_constant=no_constant)
+    except RecursionError:  # the decoder counts its levels against the interpreter's recursion limit
+        raise error(too_deep) from None
+    except ValueError as err:  # also bytes that are not UTF-8
+        raise error(f"{where} is not JSON: {err}") from err
+    if nesting_exceeds(value, MAX_RELEASE_JSON_DEPTH):
+        raise error(too_deep)
+    if not isinstance(value, dict):
+        raise error(f"{where} is not a JSON object")
+    return value

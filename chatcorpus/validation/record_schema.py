@@ -10,6 +10,7 @@ cannot drift.
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any
 
@@ -68,6 +69,11 @@ def record_schema_text() -> str:
 CORPUS_SHAPE_MODULE = "chatcorpus/validation/corpus_shape.py"
 
 
+#: The builder's functions the validate path needs too, copied into ``corpus_shape`` by their
+#: source: the bounded reader of release JSON (``validate --against`` reads a release's manifest).
+SHARED_FUNCTIONS = ("nesting_exceeds", "read_release_json")
+
+
 def corpus_shape_text() -> str:
     """``chatcorpus/validation/corpus_shape.py`` as generated from the builder's ``CONFIGS`` and ``FEATURES``.
 
@@ -94,6 +100,7 @@ def corpus_shape_text() -> str:
         "RELEASE_VERSION": ("str", repr(builder.RELEASE_VERSION)),
         "DEFAULT_REPO_ID": ("str", repr(builder.DEFAULT_REPO_ID)),
         "RECORD_SCHEMA": ("dict[str, Any]", repr(record_schema())),
+        "MAX_RELEASE_JSON_DEPTH": ("int", repr(builder.MAX_RELEASE_JSON_DEPTH)),
     }
     lines = [
         '"""The corpus\'s shape as validation needs it, importable without ``datasets``.',
@@ -102,12 +109,15 @@ def corpus_shape_text() -> str:
         "``python -m chatcorpus.validation.record_schema``; a test checks it is current. Do not edit.",
         '"""',
         "",
+        "import json",
         "import re",
+        "from collections.abc import Callable",
         "from typing import Any",
         "",
         *(f"{name}: {annotation} = {source}" for name, (annotation, source) in values.items()),
         "#: The config names, in the builder's order.",
         "CONFIG_NAMES: tuple[str, ...] = tuple(CONFIG_LANGUAGES)",
+        *(f"\n\n{inspect.getsource(getattr(builder, name)).rstrip()}" for name in SHARED_FUNCTIONS),
     ]
     return "\n".join(lines) + "\n"
 
