@@ -192,7 +192,7 @@ def _expected_ids(release: Path, config: str, ids_by_sha: dict[str, list[str]]) 
     try:
         shards = json.loads((release / "manifest.json").read_bytes())["configs"][config]["shards"]
         return [row for shard in shards for row in ids_by_sha[shard["sha256"]]]
-    except (ValueError, KeyError, TypeError, OSError):
+    except (ValueError, KeyError, TypeError, OSError, RecursionError):
         return None
 
 
