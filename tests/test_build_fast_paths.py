@@ -16,9 +16,9 @@ from alignment_fixtures import generate
 from conftest import good_record
 
 from chat_dataset_baseline import FEATURES
-from chatcorpus.release import build, shards
+from chatcorpus.release import build, duplicate_index, shards
 from chatcorpus.release.build import BuildOptions, build_release
-from chatcorpus.release.duplicate_index import IndexWriter
+from chatcorpus.release.duplicate_index import INDEX_SCHEMA, IndexWriter, near_hash, read_index
 from chatcorpus.validation.faults import Severity
 from chatcorpus.validation.records import ROW_FIELDS, row_values, to_row
 from chatcorpus.validation.sources import scan_config
@@ -86,15 +86,36 @@ def test_shard_writer_takes_dicts_and_values_alike(tmp_path: Path) -> None:
         assert (tmp_path / "1" / info.path).read_bytes() == (tmp_path / "2" / info.path).read_bytes()
 
 
-def test_index_add_file_equals_adding_one_record_at_a_time() -> None:
-    accepted = [AcceptedRecord(i * 3, {}, f"{(i * 7919) % 2**64:016x}", "en", f"key {i} é") for i in range(50)]
+def test_index_add_file_equals_adding_one_record_at_a_time_and_a_table_of_lists() -> None:
+    files = ["alpaca-en/b b.json", "alpaca-en/a.json", "alpaca-en/b b.json", "alpaca-en/中文.json"]  # b comes back
+    accepted = [
+        [
+            AcceptedRecord(i * 3, {}, f"{(i * 0x9E3779B97F4A7C15 + f) % 2**64:016x}", "en", f"key {i} é{f}")
+            for i in range(n)
+        ]
+        for f, n in enumerate((20, 0, 13, 2**10))
+    ]
     one, batch = IndexWriter(), IndexWriter()
-    for record in accepted:
-        one.add("alpaca-en/a b.json", record)
-    batch.add_file("alpaca-en/a b.json", accepted[:20])
-    batch.add_file("alpaca-en/a b.json", [])
-    batch.add_file("alpaca-en/a b.json", accepted[20:])
-    assert one.to_parquet() == batch.to_parquet() and len(batch) == 50
+    for file, records in zip(files, accepted, strict=True):
+        batch.add_file(file, records)
+        for record in records:
+            one.add(file, record)
+    rows = [(file, record) for file, records in zip(files, accepted, strict=True) for record in records]
+    lists = pa.table(
+        [
+            pa.array([int(r.id, 16) for _, r in rows], pa.uint64()),
+            pa.array([near_hash(r.near_key) for _, r in rows], pa.uint64()),
+            pa.array([file for file, _ in rows], pa.string()).dictionary_encode(),
+            pa.array([r.index for _, r in rows], pa.int32()),
+        ],
+        schema=INDEX_SCHEMA,
+    )
+    sink = pa.BufferOutputStream()
+    pq.write_table(lists, sink, **duplicate_index._WRITE_OPTIONS)
+    assert one.to_parquet() == batch.to_parquet() == sink.getvalue().to_pybytes()
+    assert len(batch) == len(rows) and any(int(r.id, 16) >= 2**63 for _, r in rows)  # ids use all 64 bits
+    back = read_index(batch.to_parquet(), "alpaca-en", "index/alpaca-en.parquet")
+    assert back.place(20) == ("alpaca-en/b b.json", 0) and back.place(len(rows) - 1) == ("alpaca-en/中文.json", 3069)
 
 
 @pytest.fixture
