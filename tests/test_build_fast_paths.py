@@ -89,10 +89,7 @@ def test_shard_writer_takes_dicts_and_values_alike(tmp_path: Path) -> None:
 def test_index_add_file_equals_adding_one_record_at_a_time_and_a_table_of_lists() -> None:
     files = ["alpaca-en/b b.json", "alpaca-en/a.json", "alpaca-en/b b.json", "alpaca-en/中文.json"]  # b comes back
     accepted = [
-        [
-            AcceptedRecord(i * 3, {}, f"{(i * 0x9E3779B97F4A7C15 + f) % 2**64:016x}", "en", f"key {i} é{f}")
-            for i in range(n)
-        ]
+        [AcceptedRecord(i * 3, {"instruction": f"q {i} é{f}", "output": "a"}, "en", f"key {i} é{f}") for i in range(n)]
         for f, n in enumerate((20, 0, 13, 2**10))
     ]
     one, batch = IndexWriter(), IndexWriter()
