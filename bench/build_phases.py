@@ -48,6 +48,8 @@ PHASES = [
     ("chatcorpus.release.shards", None, "parquet_bytes", "Parquet (page index, CDC)"),
     ("chatcorpus.release.duplicate_index", "IndexWriter", "add_file", "duplicate index rows"),
     ("chatcorpus.release.duplicate_index", "IndexWriter", "to_parquet", "duplicate index file"),
+    ("chatcorpus.release.build", None, "_write_statistics", "statistics section and PNG charts (matplotlib)"),
+    ("chatcorpus.release.build", None, "croissant_bytes", "croissant.json"),
     ("chatcorpus.release.manifest", "Manifest", "write", "manifest"),
     ("chatcorpus.release.build", None, "render_card", "card"),
 ]
