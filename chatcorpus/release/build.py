@@ -319,8 +319,9 @@ def _translation_links(source: Path, disabled: tuple[str, ...]) -> _Aligned:
         return {record.index for record in english.check(ref).accepted}
 
     alignment = align_tree(source, accepted)
+    faults = [fault for fault in alignment.faults if fault.rule not in disabled]
     translations = {link.zh: (link.en_id, link.kind) for link in alignment.links if link.en is not None}
-    return _Aligned(translations, markdown_table(coverage(source, alignment)), alignment.faults)
+    return _Aligned(translations, markdown_table(coverage(source, alignment)), faults)
 
 
 class _Alignment:
