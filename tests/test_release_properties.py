@@ -21,6 +21,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from conftest import good_record
 from hostile_release import (
     HOSTILE_DEPTHS,
@@ -76,6 +77,8 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 _hostile_paths = st.sampled_from([name for name, _ in HOSTILE_SHARD_PATHS]).map(lambda name: ("hostile", name))
 _values = st.one_of(
     st.integers(-2, 3),
+    st.integers(0, 3).map(float),  # compares equal to a count, is not one
+    st.integers(0, 3).map(str),
     st.text(max_size=8),
     st.none(),
     st.booleans(),
@@ -192,7 +195,7 @@ def _expected_ids(release: Path, config: str, ids_by_sha: dict[str, list[str]]) 
     try:
         shards = json.loads((release / "manifest.json").read_bytes())["configs"][config]["shards"]
         return [row for shard in shards for row in ids_by_sha[shard["sha256"]]]
-    except (ValueError, KeyError, TypeError, OSError):
+    except (ValueError, KeyError, TypeError, OSError, RecursionError):
         return None
 
 
@@ -243,7 +246,15 @@ def test_a_mutated_release_gives_the_manifests_rows_or_a_named_error_and_stays_i
         for mutation, target in mutations:
             # a mutation that needs what an earlier one destroyed (a parseable manifest, a shard) does nothing
             with contextlib.suppress(
-                ValueError, KeyError, TypeError, AttributeError, IndexError, ArithmeticError, OSError
+                ValueError,
+                KeyError,
+                TypeError,
+                AttributeError,
+                IndexError,
+                ArithmeticError,
+                OSError,
+                yaml.YAMLError,
+                RecursionError,
             ):
                 _mutate(release, outside, mutation, target)
         bait = _snapshot(outside)
