@@ -36,6 +36,7 @@ import stat
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import datasets
@@ -290,8 +291,13 @@ def verify_shard(data: bytes, shard: dict[str, Any]) -> None:
     try:
         with closing_parquet_file(pa.BufferReader(data)) as parquet_file:
             rows = parquet_file.metadata.num_rows
+            features = (parquet_file.schema_arrow.metadata or {}).get(b"huggingface")
     except pa.ArrowInvalid as err:  # only reachable when the manifest itself lists a broken shard
         raise ShardVerificationError(shard["path"], f"not a readable Parquet file: {err}") from err
+    if features is not None:
+        # the features JSON ``datasets`` parses when plain ``load_dataset`` opens the shard: whoever
+        # published the release wrote it, so it is read as bounded as the manifest is
+        read_release_json(features, "its huggingface schema metadata", partial(ShardVerificationError, shard["path"]))
     if rows != shard["rows"]:
         raise ShardVerificationError(shard["path"], f"{rows} rows, the manifest says {shard['rows']}")
 

@@ -28,9 +28,11 @@ from hostile_release import (
     nest_in_manifest,
     nested_json,
     read_manifest,
+    rewrite_shard,
     set_field,
     unsafe_output_lines,
     version_impostors,
+    with_schema_metadata,
     write_manifest,
 )
 
@@ -39,6 +41,7 @@ from chat_dataset_baseline import (
     MAX_RELEASE_JSON_DEPTH,
     ChatDatasetBaseline,
     ManifestError,
+    ShardVerificationError,
     nesting_exceeds,
     read_release_json,
 )
@@ -335,3 +338,30 @@ def test_the_changelog_holds_record_ids_of_known_configs(demo_release: Path, tmp
         write_manifest(release, manifest)
         with pytest.raises(ManifestError, match=r"\$.changelog"):
             Manifest.read(release)
+
+
+# --- JSON inside a shard --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", HOSTILE_DEPTHS)
+def test_a_shard_whose_features_metadata_nests_too_deep_is_refused_before_anything_parses_it(
+    demo_release: Path, tmp_path: Path, depth: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Plain ``load_dataset`` parses a shard's ``huggingface`` schema metadata (its features): a shard
+    the manifest vouches for (true bytes, sha256 and rows) may still hold JSON nested past any reader."""
+    release = copy_release(demo_release, tmp_path / "release")
+    good = release / first_shard(release, CONFIG)["path"]
+    path = rewrite_shard(
+        release, CONFIG, with_schema_metadata(good, b"huggingface", nested_json(depth, "object").encode())
+    )
+    report = verify_release(str(release))
+    [failed] = [check for check in report.checks if not check.ok]
+    assert failed.subject == path and "huggingface schema metadata nests deeper" in failed.problems[0]
+    loader = ChatDatasetBaseline(config_name=CONFIG, data_source=str(release), cache_dir=str(tmp_path / "c"))
+    with pytest.raises(ShardVerificationError, match="huggingface schema metadata nests deeper") as refused:
+        list(loader.as_streaming_dataset(split="train"))
+    assert refused.value.shard == path
+    assert main(["inspect", str(release), "--cache-dir", str(tmp_path / "cache")]) == 1
+    captured = capsys.readouterr()
+    assert f"shards failed verification: {path}" in captured.out
+    assert "Traceback" not in captured.err and "RecursionError" not in captured.out + captured.err

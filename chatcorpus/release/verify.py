@@ -273,7 +273,7 @@ def verify_release(spec: str, *, api: HfApi | None = None, cache_dir: str | None
     report.add(f"{CARD_FILENAME} agrees with the manifest", *card_problems(files, manifest))
     for entry in manifest.configs.values():
         for shard in entry["shards"]:
-            report.add(shard["path"], *_shard_problems(files, shard))
+            report.add(shard["path"], *shard_problems(files, shard))
     for file in manifest.files:
         report.add(file["path"], *_file_problems(files, file))
     report.add("the release holds exactly the files its manifest lists", *files.problems(manifest))
@@ -369,7 +369,8 @@ def card_problems(files: ReleaseFiles, manifest: Manifest) -> list[str]:
     return problems
 
 
-def _shard_problems(files: ReleaseFiles, shard: dict) -> list[str]:
+def shard_problems(files: ReleaseFiles, shard: dict) -> list[str]:
+    """What is wrong with a shard's bytes, rows and metadata against its manifest entry (empty when nothing)."""
     return _bytes_problems(files, shard, verify_shard)
 
 
