@@ -317,3 +317,20 @@ def test_a_hub_release_that_is_not_there_is_refused_by_name(
     assert main(["validate", str(pr), "--against", spec]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_a_linked_manifest_is_refused_as_verify_refuses_it(
+    release: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = _copy(release, tmp_path)
+    real = tmp_path / "elsewhere.json"
+    (copy / "manifest.json").rename(real)
+    (copy / "manifest.json").symlink_to(real)
+    pr = _write(tmp_path / "pr", {"alpaca-en/c.json": [good_record(70)]})
+    assert main(["validate", str(pr), "--against", str(copy)]) == 2
+    against = capsys.readouterr().err
+    assert main(["verify", str(copy)]) == 1
+    verified = capsys.readouterr().out
+    refusal = f"{copy}: path 'manifest.json' is reached through a symbolic link; a release holds no links"
+    assert refusal in against and refusal in verified
+    assert "is not JSON" not in against and "Traceback" not in against
