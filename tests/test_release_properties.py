@@ -257,6 +257,9 @@ def test_a_mutated_release_gives_the_manifests_rows_or_a_named_error_and_stays_i
                 RecursionError,
             ):
                 _mutate(release, outside, mutation, target)
+        pull_request = sandbox / "pr" / "alpaca-en" / "new.json"
+        pull_request.parent.mkdir(parents=True)
+        pull_request.write_text(json.dumps([good_record(99)]), encoding="utf-8")
         bait = _snapshot(outside)
         names = _names(release, pristine)
 
@@ -275,13 +278,14 @@ def test_a_mutated_release_gives_the_manifests_rows_or_a_named_error_and_stays_i
             with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
                 inspected = main(["inspect", str(release), "--cache-dir", str(sandbox / "cache2")])
                 exported = main(["export", str(sandbox / "export"), "--release", str(release), "--format", "jsonl"])
+                checked = main(["validate", str(pull_request), "--against", str(release)])
         reads_outside = [path for path in _opened if str(outside) in path or path.startswith(str(sandbox / "outside"))]
         assert reads_outside == []
         assert _snapshot(outside) == bait
-        assert {p.name for p in sandbox.iterdir()} <= {"release", "outside", "cache", "cache2", "export"}
+        assert {p.name for p in sandbox.iterdir()} <= {"release", "outside", "cache", "cache2", "export", "pr"}
         if report.ok:  # a release verify accepts loads as the manifest says (a reordering, say)
-            assert inspected == 0 and exported == 0, stderr.getvalue()
-        assert inspected in (0, 1, 2) and exported in (0, 2)
+            assert inspected == 0 and exported == 0 and checked == 0, stderr.getvalue()
+        assert inspected in (0, 1, 2) and exported in (0, 2) and checked in (0, 2)
         assert "Traceback" not in stderr.getvalue()
         # nothing the release holds reaches a terminal or a CI log as a control character or a workflow command
         # (stderr: the command's own error lines; the rest is datasets' progress bars, which redraw with \r)
