@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.util
+import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -98,6 +100,7 @@ class Timing:
     name: str
     seconds: float
     peak_mib: float | None = None  # of the process, for end-to-end runs
+    cpu: float | None = None  # user + system seconds of the process and its workers, for end-to-end runs
 
 
 def replicate(corpus: Path, copies: int, into: Path) -> Path:
@@ -147,20 +150,26 @@ def in_process(records: list[Any], repeat: int) -> list[Timing]:
     return timings
 
 
-def run_process(how: str, target: str, args: list[str]) -> tuple[float, float | None]:
-    """Wall-clock seconds and peak resident MiB of ``python <how> <target> <args>``.
+def run_process(how: str, target: str, args: list[str]) -> tuple[float, float | None, float]:
+    """Wall-clock seconds, peak resident MiB and CPU seconds of ``python <how> <target> <args>``.
+
+    CPU seconds (user + system, the workers of ``--jobs`` included) say what a run costs
+    whatever the other processes on a shared machine do to its wall-clock time.
 
     The child reports its own peak (VmHWM): a child's ru_maxrss on Linux starts at its
     parent's size when it was forked, and this parent holds the parsed corpus.
     """
     command = [sys.executable, "-c", _MEASURED, how, target, *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     run = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO, text=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if run.returncode not in (0, 1):  # 1: the validate command found faults, as it should
         raise RuntimeError(f"{how} {target[:40]} failed ({run.returncode}):\n{run.stderr[-2000:]}")
     peak = re.search(r"VmHWM-KiB (\d+)", run.stderr)
-    return seconds, int(peak.group(1)) / 1024 if peak else None
+    return seconds, int(peak.group(1)) / 1024 if peak else None, cpu
 
 
 def end_to_end(root: Path, runs: int) -> list[Timing]:
@@ -170,11 +179,17 @@ def end_to_end(root: Path, runs: int) -> list[Timing]:
         ("orjson parse only", "-c", ORJSON_PARSE, [str(root)]),
         ("validate --jobs 1", "-m", "chatcorpus.cli", ["validate", str(root), "--format", "json", "--jobs", "1"]),
     ]
+    # round-robin: each run times every contender once, so that a change of the machine's
+    # load (it is shared) weighs on all of them alike
+    measured: list[list[tuple[float, float | None, float]]] = [[] for _ in commands]
+    for _ in range(runs):
+        for taken, (_, how, target, args) in zip(measured, commands, strict=True):
+            taken.append(run_process(how, target, args))
     timings = []
-    for name, how, target, args in commands:
-        measured = [run_process(how, target, args) for _ in range(runs)]
-        peaks = [peak for _, peak in measured if peak is not None]
-        timings.append(Timing(name, min(seconds for seconds, _ in measured), max(peaks) if peaks else None))
+    for (name, *_), taken in zip(commands, measured, strict=True):
+        peaks = [peak for _, peak, _ in taken if peak is not None]
+        best = min(taken)  # the run with the least wall-clock time
+        timings.append(Timing(name, best[0], max(peaks) if peaks else None, min(cpu for *_, cpu in taken)))
     return timings
 
 
@@ -182,11 +197,13 @@ def print_table(title: str, records: int, timings: list[Timing], note: str) -> N
     """One row per contender: records/s over the same records, and speed against the second row."""
     baseline = timings[1]
     print(f"\n{title}: {records:,} records; speed is relative to {baseline.name}")
-    print(f"  {'':34}{'seconds':>9}{'records/s':>12}{'peak MiB':>10}{'speed':>8}")
+    print(f"  {'':34}{'seconds':>9}{'records/s':>12}{'peak MiB':>10}{'speed':>8}{'CPU s':>8}{'CPU speed':>10}")
     for t in timings:
         peak = f"{t.peak_mib:,.0f}" if t.peak_mib is not None else "-"
+        cpu = f"{t.cpu:8.2f}{baseline.cpu / t.cpu:9.1f}x" if t.cpu and baseline.cpu else ""
         print(
-            f"  {t.name:34}{t.seconds:9.3f}{records / t.seconds:12,.0f}{peak:>10}{baseline.seconds / t.seconds:7.1f}x"
+            f"  {t.name:34}{t.seconds:9.3f}{records / t.seconds:12,.0f}{peak:>10}"
+            f"{baseline.seconds / t.seconds:7.1f}x{cpu}"
         )
     print(f"  {note}")
 
@@ -202,7 +219,18 @@ def bench(root: Path, copies: int, repeat: int, runs: int) -> None:
     target = 5 if copies == 1 else 10
     note = f"validate: {peer / ours:.1f}x the script's speed (target >= {target}x), {ours / floor:.1f}x parsing's time (target <= 3x)"
     note += f"; --jobs (default: {default_jobs()} cores) is {serial / ours:.2f}x --jobs 1 (target >= 1.6x on 2 cores)"
+    cpu_ours, cpu_peer, cpu_floor, cpu_serial = (t.cpu or float("nan") for t in timings)
+    note += (
+        f"; in CPU seconds, --jobs 1 is {cpu_peer / cpu_serial:.1f}x the script's speed and {cpu_serial / cpu_floor:.1f}x"
+        f" parsing's time, --jobs costs {cpu_ours / cpu_serial:.2f}x its CPU"
+    )
+    note += f"; load average {_load()} (others' processes share the cores: the ratios hold only within this run)"
     print_table(f"{copies}x, end to end, whole processes", len(records), timings, note)
+
+
+def _load() -> str:
+    """The 1-minute load average now, and the cores it competes for."""
+    return f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores" if hasattr(os, "getloadavg") else "unknown"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -218,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.corpus.is_dir():
         parser.error(f"no corpus at {args.corpus}")
-    print(f"python {sys.version.split()[0]}, jsonschema {version('jsonschema')}, corpus {args.corpus}")
+    print(f"python {sys.version.split()[0]}, jsonschema {version('jsonschema')}, corpus {args.corpus}, load {_load()}")
     for copies in args.replicate:
         if copies == 1:
             bench(args.corpus, copies, args.repeat, args.runs)

@@ -4,6 +4,7 @@ and input that never acts through any report (generated hostile file names and f
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from importlib.resources import files
@@ -11,11 +12,19 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chatcorpus.cli import main
+from chatcorpus.validation import inert
 from chatcorpus.validation.faults import Fault, Severity
 from chatcorpus.validation.job_summary import MAX_FAULT_ROWS, code_cell, render_job_summary
-from chatcorpus.validation.report import ANNOTATIONS_PER_STEP, select_annotations
+from chatcorpus.validation.report import (
+    ANNOTATIONS_PER_STEP,
+    select_annotations,
+    write_json,
+    write_json_document,
+)
 from chatcorpus.validation.rules import RULES
 from chatcorpus.validation.sarif import artifact_location
 from chatcorpus.validation.validate import ValidationReport
@@ -316,3 +325,48 @@ def test_a_file_level_fault_has_a_location_without_a_region(tmp_path: Path) -> N
     assert not list(_sarif_validator().iter_errors(document))
     location = document["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
     assert "region" not in location and location["artifactLocation"]["uri"] == "data/alpaca-en/gone.json"
+
+
+_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=12) | st.sampled_from(PAYLOADS + ["\ud800x"])
+
+
+@settings(max_examples=150, derandomize=True, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            Fault,
+            path=_TEXT,
+            line=st.integers(0, 10**12),
+            column=st.integers(0, 10**6),
+            rule=st.sampled_from(sorted(RULES)),
+            severity=st.sampled_from(list(Severity)),
+            message=_TEXT,
+            index=st.none() | st.integers(0, 2**40),
+            pointer=_TEXT,
+        ),
+        max_size=4,
+    ),
+    st.integers(0, 5),
+)
+def test_the_json_report_is_the_text_json_dumps_writes(faults: list[Fault], files: int) -> None:
+    """``write_json`` lays faults out by hand (for speed): the text must be ``json.dumps``' own."""
+    report = ValidationReport(faults, files=files, records=7, rejected=2)
+    document = {
+        "files": files,
+        "records": 7,
+        "rejected": 2,
+        "errors": report.errors,
+        "warnings": report.warnings,
+        "faults": [
+            {
+                key: inert.json_safe(value) if key in ("path", "message", "pointer") else value
+                for key, value in f.to_json().items()
+            }
+            for f in faults
+        ],
+    }
+    expected, written = io.StringIO(), io.StringIO()
+    write_json_document(document, expected, indent=1)
+    write_json(report, written)
+    assert written.getvalue() == expected.getvalue()
+    assert json.loads(written.getvalue())["faults"] == document["faults"]

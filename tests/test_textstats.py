@@ -61,3 +61,21 @@ def test_byte_statistics_match_their_definitions(texts: list[str], skip: int) ->
     assert textstats.han_counts(column).tolist() == [len(HAN.findall(t)) for t in texts]
     assert textstats.latin_letter_counts(column).tolist() == [len(re.findall("[A-Za-z]", t)) for t in texts]
     assert textstats.letters_and_digits(column) == [_reference_key(t) for t in texts]
+
+
+def test_table_counts_count_the_marked_characters() -> None:
+    """``bmp_table_counts`` against a plain count, over the blocks and their neighbours, at
+    every chunk boundary; ``traditional_counts`` (built on it) against OpenCC itself."""
+    import numpy as np
+
+    from chatcorpus.validation.normalize import to_simplified, traditional_counts
+
+    table = np.zeros(0x10000, dtype=bool)
+    marked = {"\u4e00", "\u9fff", "\uf900", "\u3001", "\uffff", "\u0800"}
+    table[[ord(c) for c in marked]] = True
+    texts = ["", "\u4e00a\u4e00", "\u0800\u07ff😀\uffff", "ab\u3001\uff01", "\u9fff" * 9, "é\uf900\ufaff"]
+    column = pa.array(["x"] + texts, pa.string()).slice(1)
+    assert textstats.bmp_table_counts(column, table).tolist() == [sum(c in marked for c in t) for t in texts]
+    hanzi = ["漢語和汉语", "简体", "", "乾隆 發現 后来", "臺灣 x 台湾", "安靜"]
+    expected = [sum(to_simplified(c) != c for c in t) for t in hanzi]
+    assert traditional_counts(pa.array(hanzi, pa.string())).tolist() == expected

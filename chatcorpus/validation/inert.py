@@ -51,6 +51,8 @@ def line_start(text: str) -> str:
 
 def json_safe(text: str) -> str:
     """``text`` for a JSON document: lone surrogates (not encodable) become visible escapes."""
+    if text.isascii():  # a constant-time flag of the string: no surrogate in it (most texts)
+        return text
     return _SURROGATE.sub(lambda match: _visible(match.group()), text)
 
 

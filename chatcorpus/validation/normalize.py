@@ -23,7 +23,7 @@ import opencc
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chatcorpus.validation.textstats import from_mask, letters_and_digits, string_array, to_ints
+from chatcorpus.validation.textstats import bmp_table_counts, from_mask, letters_and_digits, string_array
 
 # the blocks OpenCC's Traditional characters live in: CJK Unified Ideographs, Extension A,
 # the compatibility ideographs
@@ -45,13 +45,15 @@ def traditional_characters() -> str:
 
 
 @cache
-def traditional_class() -> str:
-    return "[" + traditional_characters() + "]"
+def _traditional_table() -> np.ndarray:
+    table = np.zeros(0x10000, dtype=bool)  # every Han block here is in the 3-byte UTF-8 range
+    table[[ord(char) for char in traditional_characters()]] = True
+    return table
 
 
 def traditional_counts(texts: pa.Array) -> np.ndarray:
     """How many characters per text OpenCC would change to their Simplified form."""
-    return to_ints(pc.count_substring_regex(texts, traditional_class()))
+    return bmp_table_counts(texts, _traditional_table())
 
 
 def to_simplified(text: str) -> str:

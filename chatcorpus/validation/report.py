@@ -14,6 +14,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring  # the C string encoder json.dumps(ensure_ascii=False) uses
 from pathlib import Path
 from typing import TextIO
 
@@ -178,23 +179,38 @@ def write_github(report: ValidationReport, out: TextIO, options: ReportOptions |
 
 
 def write_json(report: ValidationReport, out: TextIO, options: ReportOptions | None = None) -> None:
-    """One document with every fault, whatever ``options`` say."""
-    document = {
+    """One document with every fault, whatever ``options`` say: ``json.dumps(..., indent=1)``'s text.
+
+    ``json`` indents in pure Python (its C encoder serves ``indent=None`` only), 0.3 s for
+    the seed corpus's 10,000 faults. A fault is a flat object, so each is written here
+    from the C string encoder in the same layout; a test holds the two texts equal.
+    """
+    counts = {
         "files": report.files,
         "records": report.records,
         "rejected": report.rejected,
         "errors": report.errors,
         "warnings": report.warnings,
-        "faults": [_json_fault(fault) for fault in report.faults],
     }
-    write_json_document(document, out, indent=1)
+    head = json.dumps(counts, ensure_ascii=False, indent=1)[: -len("\n}")]
+    faults = [_json_fault_text(fault) for fault in report.faults]
+    listed = "[\n" + ",\n".join(faults) + "\n ]" if faults else "[]"
+    out.write(inert.json_bytes_safe(f'{head},\n "faults": {listed}\n}}') + "\n")
 
 
-def _json_fault(fault: Fault) -> dict[str, object]:
-    data = fault.to_json()
-    for key in ("path", "message", "pointer"):
-        data[key] = inert.json_safe(data[key])
-    return data
+def _json_fault_text(fault: Fault) -> str:
+    """One fault as ``json.dumps`` writes ``Fault.to_json`` (members in its order) at the second
+    level of an ``indent=1`` document; texts that came from the input made ``inert.json_safe``."""
+    path, message, pointer = (
+        encode_basestring(inert.json_safe(text)) for text in (fault.path, fault.message, fault.pointer)
+    )
+    index = "null" if fault.index is None else int.__repr__(fault.index)
+    return (
+        f'  {{\n   "path": {path},\n   "line": {int.__repr__(fault.line)},\n'
+        f'   "column": {int.__repr__(fault.column)},\n   "rule": {encode_basestring(fault.rule)},\n'
+        f'   "severity": {encode_basestring(fault.severity.value)},\n'
+        f'   "message": {message},\n   "index": {index},\n   "pointer": {pointer}\n  }}'
+    )
 
 
 def write_json_document(document: object, out: TextIO, indent: int | None = None) -> None:

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from chatcorpus.validation.corpus_shape import CONFIG_LANGUAGES, IDENTITY_CONFIG, PLACEHOLDER_PATTERN, TEXT_COLUMNS
 from chatcorpus.validation.faults import Finding, Problem, Severity
-from chatcorpus.validation.textstats import string_scalar, to_mask
+from chatcorpus.validation.textstats import from_mask, string_scalar, to_mask
 
 #: The record fields whose strings the lint rules read (the shared schema's text columns).
 TEXT_FIELDS = TEXT_COLUMNS
@@ -37,6 +37,20 @@ class RecordContext:
     language: str
 
 
+#: Pre-filter patterns that look in every text field for something rare (a control
+#: character, a placeholder, a leftover marker), each an RE2 pattern that composes in an
+#: alternation (flags scoped as ``(?i:...)``). One pass per column with their alternation
+#: finds the rows any of them may match, and each then runs on those rows only: one pass
+#: over every text instead of one per pattern (``TextFrame.rare_matches``).
+SCREENED_PATTERNS: list[str] = []
+
+
+def screened(pattern: str) -> str:
+    """Register ``pattern`` for ``TextFrame.rare_matches``; returns it."""
+    SCREENED_PATTERNS.append(pattern)
+    return pattern
+
+
 @dataclass
 class TextFrame:
     """One file's records as Arrow string columns ("" where a field is absent or not a string)."""
@@ -45,6 +59,25 @@ class TextFrame:
     has_history: np.ndarray  # records whose history the columns do not show
     languages: list[str]
     config: str | None
+    _screen: dict[str, np.ndarray] | None = None  # per text field, the rows a screened pattern may match
+
+    def rare_matches(self, pattern: str) -> np.ndarray:
+        """Rows where ``pattern`` (registered by ``screened``) matches in any text field.
+
+        The same rows as ``any_column`` with ``match_substring_regex``: ``pattern`` can only
+        match where the alternation that holds it matches.
+        """
+        assert pattern in SCREENED_PATTERNS, "rare_matches runs the patterns registered with screened() only"
+        if self._screen is None:
+            screen = "|".join(f"(?:{screened})" for screened in SCREENED_PATTERNS)
+            self._screen = {name: to_mask(pc.match_substring_regex(self.columns[name], screen)) for name in TEXT_FIELDS}
+        mask = self.nothing()
+        for name, candidates in self._screen.items():
+            rows = np.flatnonzero(candidates)
+            if len(rows):
+                found = to_mask(pc.match_substring_regex(self.columns[name].filter(from_mask(candidates)), pattern))
+                mask[rows[found]] = True
+        return mask
 
     def __len__(self) -> int:
         return len(self.languages)
@@ -178,12 +211,12 @@ def _empty_text(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]
             yield Finding(f"{pointer[1:]} is {'empty' if not value else 'only whitespace'}", pointer)
 
 
-_CONTROL = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_CONTROL = screened("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_OR_SURROGATE = re.compile(_CONTROL[:-1] + "\ud800-\udfff]")
 
 
 def _has_control(frame: TextFrame) -> np.ndarray:
-    return frame.any_column(lambda col: pc.match_substring_regex(col, _CONTROL)) | frame.has_history
+    return frame.rare_matches(_CONTROL) | frame.has_history
 
 
 @lint_rule("text.control-character", E, "a control character inside the text", _has_control)
@@ -198,11 +231,14 @@ def _control_characters(record: dict[str, Any], ctx: RecordContext) -> Iterator[
             )
 
 
+_PLACEHOLDER_RE2 = screened(PLACEHOLDER_PATTERN.pattern)
+
+
 def _mentions_placeholder(frame: TextFrame) -> np.ndarray:
     if frame.config in (None, IDENTITY_CONFIG):
         return frame.nothing()
     # the builder's pattern, run by RE2 (its \b is ASCII, as the pattern's re.ASCII is)
-    return frame.any_column(lambda col: pc.match_substring_regex(col, PLACEHOLDER_PATTERN.pattern)) | frame.has_history
+    return frame.rare_matches(_PLACEHOLDER_RE2) | frame.has_history
 
 
 @lint_rule(
@@ -258,8 +294,11 @@ def _language_mismatch(record: dict[str, Any], ctx: RecordContext) -> Iterator[F
 _MARKER = re.compile(r"<\s*(noinput|nooutput|no input|no output)\s*>", re.IGNORECASE)
 
 
+_MARKER_RE2 = screened("(?i:<\\s*no)")
+
+
 def _may_hold_marker(frame: TextFrame) -> np.ndarray:
-    return frame.any_column(lambda col: pc.match_substring_regex(col, "(?i)<\\s*no")) | frame.has_history
+    return frame.rare_matches(_MARKER_RE2) | frame.has_history
 
 
 @lint_rule("text.leftover-marker", W, "a leftover marker such as <noinput> or <nooutput>", _may_hold_marker)

@@ -14,11 +14,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-import pyarrow.compute as pc
 
 from chatcorpus.validation.corpus_shape import CONFIG_LANGUAGES
 from chatcorpus.validation.faults import Finding, Severity
-from chatcorpus.validation.normalize import to_simplified, traditional_class
+from chatcorpus.validation.normalize import to_simplified, traditional_counts
 from chatcorpus.validation.rules import RecordContext, TextFrame, lint_rule
 
 #: the configs written in Simplified Chinese (prompts mix Chinese and English, in Simplified script)
@@ -30,7 +29,10 @@ _FIELDS = ("instruction", "input", "output", "system")
 def _holds_traditional(frame: TextFrame) -> np.ndarray:
     if frame.config not in SIMPLIFIED_CONFIGS:
         return frame.nothing()
-    return frame.any_column(lambda col: pc.match_substring_regex(col, traditional_class()), _FIELDS)
+    mask = frame.nothing()
+    for name in _FIELDS:
+        mask |= traditional_counts(frame.columns[name]) > 0
+    return mask
 
 
 def _traditional_in(text: str) -> list[str]:

@@ -87,6 +87,13 @@ class ParsedSource:
         return len(self.records) + self.unparsed
 
     @property
+    def layout(self) -> tuple[list[tuple[int, int]] | None, np.ndarray | None]:
+        """Where the records lie, as far as found: their byte spans (JSONL, an array read
+        element by element) or an array's separators (once a fault needed them), else None.
+        ``reopen`` takes it, so that a file is never parsed twice to place a fault."""
+        return self._spans, self._separators
+
+    @property
     def faults(self) -> list[Fault]:
         """Every fault found so far, located, in the order found."""
         if self._pending:
@@ -465,6 +472,19 @@ def read_source(ref: SourceRef) -> ParsedSource:
         source.records, source.unparsed = [], 0
         source.file_fault("file.unreadable", "ran out of memory reading the file; split it into smaller files")
     return source
+
+
+def reopen(ref: SourceRef, spans: list[tuple[int, int]] | None, separators: np.ndarray | None) -> ParsedSource:
+    """A file ``read_source`` has read, again, to place faults found later (``ParsedSource.place``),
+    without parsing it: ``spans`` and ``separators`` are its ``ParsedSource.layout``. Its
+    records are not read."""
+    try:
+        data = ref.path.read_bytes()
+    except (OSError, MemoryError):  # gone since it was read: the faults are placed at its start
+        data, spans = b"", []
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]  # as read_source: offsets are relative to the text after the BOM
+    return ParsedSource(ref, data, ref.path.suffix == ".jsonl", _spans=spans, _separators=separators)
 
 
 def _read_array(source: ParsedSource) -> None:

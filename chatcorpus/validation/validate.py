@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import pyarrow.compute as pc
 from chatcorpus.validation import schema_check
 from chatcorpus.validation.faults import Fault, Problem, Severity
 from chatcorpus.validation.normalize import duplicate_keys
-from chatcorpus.validation.records import LANGUAGE_FIELDS, content_id, languages_of
+from chatcorpus.validation.records import LANGUAGE_FIELDS, content_id, content_key, languages_of
 from chatcorpus.validation.rules import (
     MANDATORY_PREFIXES,
     RULES,
@@ -32,18 +33,24 @@ from chatcorpus.validation.rules import (
     Rule,
     TextFrame,
 )
-from chatcorpus.validation.sources import ParsedSource, SourceRef, read_source, scan
+from chatcorpus.validation.sources import ParsedSource, SourceRef, read_source, reopen, scan
 from chatcorpus.validation.textstats import string_array, string_scalar
 
 
 @dataclass
 class AcceptedRecord:
+    """A record a build may publish. Its ``id`` (a sha256 of the content) is computed when
+    first read: ``validate`` never reads it, and deduplicates by ``exact_key`` instead."""
+
     index: int
     record: dict[str, Any]
-    id: str
     language: str
     #: what near-duplicates are compared by (``near_duplicate_key``); a release's duplicate index holds its hash
     near_key: str = ""
+
+    @cached_property
+    def id(self) -> str:
+        return content_id(self.record)
 
 
 @dataclass
@@ -84,9 +91,13 @@ class _Candidate:
 
     index: int
     record: dict[str, Any]
-    record_id: str
+    exact: int  # exact_key(record)
     language: str
     near_key: str
+
+
+#: Each record's index, exact key and near-duplicate key hash, as three columns in file order.
+Keys = tuple[list[int], list[int], list[int]]
 
 
 @dataclass
@@ -98,7 +109,8 @@ class Judged:
     faults: list[Fault]
     records_read: int
     rejected: int
-    keys: list[tuple[int, int, int]]  # (record index, content id, near-duplicate key hash)
+    keys: Keys
+    layout: tuple[Any, Any]  # where the records lie, as far as the worker found it (``ParsedSource.layout``)
 
 
 _INDEX_BITS = 32  # a place is one int: (file number << 32) | record index
@@ -127,7 +139,7 @@ class Validator:
             if rule.check is not None and rule.id not in self.disabled and (thorough or rule.id not in THOROUGH_RULES)
         ]
         self._files: list[SourceRef] = []
-        self._exact: dict[int, int] = {}  # record id -> place of its first occurrence
+        self._exact: dict[int, int] = {}  # exact key -> place of its first occurrence
         self._normalized: dict[int, int] = {}  # hash of the near-duplicate key -> place
 
     def check(self, ref: SourceRef) -> FileResult:
@@ -135,17 +147,16 @@ class Validator:
         source, candidates = self.judge(ref)
         self._files.append(ref)
         result = FileResult(source, rejected=source.records_read - len(candidates))
+        duplicates = dict(self._deduplicate(ref, _keys(candidates)))
         for candidate in candidates:
-            found = self._duplicates(int(candidate.record_id, 16), hash(candidate.near_key), ref, candidate.index)
+            found = duplicates.get(candidate.index, [])
             if found:
                 source.record_faults(candidate.index, [(p, _severity(p)) for p in found])
             if any(_severity(p) is Severity.ERROR for p in found) or not ref.publishable_name:
                 result.rejected += 1
             else:
                 result.accepted.append(
-                    AcceptedRecord(
-                        candidate.index, candidate.record, candidate.record_id, candidate.language, candidate.near_key
-                    )
+                    AcceptedRecord(candidate.index, candidate.record, candidate.language, candidate.near_key)
                 )
         result.faults = [fault for fault in source.faults if fault.rule not in self.disabled]
         return result
@@ -173,21 +184,50 @@ class Validator:
                 if erroneous:  # a record with an error is rejected, even when that rule is switched off
                     continue
             near_key = near_duplicate_key(record, normalized[position])
-            candidates.append(_Candidate(index, record, content_id(record), frame.languages[position], near_key))
+            candidates.append(_Candidate(index, record, exact_key(record), frame.languages[position], near_key))
         return source, candidates
 
     def settle(self, judged: Judged) -> tuple[list[Fault], int]:
         """``check`` for a file judged in another process: its faults, duplicates added, and rejected count."""
         self._files.append(judged.ref)
         rejected, late = judged.rejected, []
-        for index, record_id, near in judged.keys:
-            found = self._duplicates(record_id, near, judged.ref, index)
+        for index, found in self._deduplicate(judged.ref, judged.keys):
             late += [(index, p, _severity(p)) for p in found]
             rejected += judged.ref.publishable_name and any(_severity(p) is Severity.ERROR for p in found)
         if not late:
             return judged.faults, rejected
-        # rare: the duplicates' places are found again from the file, which the worker kept
-        return judged.faults + read_source(judged.ref).place(late), rejected
+        # the duplicates' places are found from the file's bytes and the worker's record spans
+        return judged.faults + reopen(judged.ref, *judged.layout).place(late), rejected
+
+    def _deduplicate(self, ref: SourceRef, keys: Keys) -> list[tuple[int, list[Problem]]]:
+        """(record index, problems) of each record of ``ref`` that repeats an earlier one, from
+        the records' keys in file order; every record is remembered.
+
+        Only the records whose key was seen before (in an earlier file, or earlier in this
+        one) go through ``_duplicates`` one by one, in file order; the others, nearly all,
+        cannot be duplicates nor have any (their keys are unique), so they are remembered
+        in bulk at C speed. Which is which is decided by whole-file set operations.
+        """
+        indices, exacts, nears = keys
+        suspects: set[int] = set()
+        for seen, column in ((self._exact, exacts), (self._normalized, nears)):
+            distinct = set(column)
+            if len(distinct) < len(column):  # a key repeats within the file: all but its first place
+                first = dict(zip(reversed(column), range(len(column) - 1, -1, -1), strict=True))
+                suspects.update(position for position, key in enumerate(column) if first[key] != position)
+            clashes = distinct & seen.keys()
+            if clashes:
+                suspects.update(position for position, key in enumerate(column) if key in clashes)
+        if suspects:
+            alone = [position for position in range(len(indices)) if position not in suspects]
+            indices, exacts, nears = ([column[p] for p in alone] for column in keys)
+        base = (len(self._files) - 1) << _INDEX_BITS
+        places = [base | index for index in indices]
+        self._exact.update(zip(exacts, places, strict=True))
+        self._normalized.update(zip(nears, places, strict=True))
+        every, exact_keys, near_keys = keys
+        found = ((every[p], self._duplicates(exact_keys[p], near_keys[p], ref, every[p])) for p in sorted(suspects))
+        return [(index, problems) for index, problems in found if problems]
 
     def _lint_frame(self, frame: TextFrame, records: list[dict[str, Any]], problems: list[list[Problem]]) -> None:
         """Run each lint rule on the records its pre-filter selects."""
@@ -201,10 +241,10 @@ class Validator:
                     ctx = RecordContext(frame.config, frame.languages[position])
                     problems[position].extend(check(records[position], ctx))
 
-    def _duplicates(self, record_id: int, near: int, ref: SourceRef, index: int) -> list[Problem]:
+    def _duplicates(self, exact: int, near: int, ref: SourceRef, index: int) -> list[Problem]:
         """A duplicate problem (if switched on) when an equal record was seen before; else records this one."""
         here = (len(self._files) - 1) << _INDEX_BITS | index
-        earlier = self._exact.setdefault(record_id, here)
+        earlier = self._exact.setdefault(exact, here)
         if earlier != here:
             first, first_index = self._place(earlier)
             if first.config == ref.config:
@@ -233,6 +273,10 @@ class Validator:
         return self._files[place >> _INDEX_BITS], place & ((1 << _INDEX_BITS) - 1)
 
 
+def _keys(candidates: list[_Candidate]) -> Keys:
+    return [c.index for c in candidates], [c.exact for c in candidates], [hash(c.near_key) for c in candidates]
+
+
 def _usage_error(message: str) -> Exception:
     from chatcorpus.errors import UsageError  # imports the builder, and so datasets: only on this error path
 
@@ -247,6 +291,16 @@ def _text_frame(records: list[dict[str, Any]], config: str | None) -> TextFrame:
     has_history = np.array([bool(record.get("history")) for record in records], dtype=bool)
     texts = pc.binary_join_element_wise(*(columns[name] for name in LANGUAGE_FIELDS), string_scalar("\n"))
     return TextFrame(columns, has_history, languages_of(texts), config)
+
+
+def exact_key(record: dict[str, Any]) -> int:
+    """What exact duplicates are compared by: a 64-bit hash of the record's canonical content.
+
+    Python's own bytes hash (SipHash, seeded per run, which forked ``--jobs`` workers
+    share) instead of the sha256 ``content_id``: as wide, a third of the cost, and its
+    collisions cannot be prepared in advance by whoever writes the records.
+    """
+    return hash(content_key(record))
 
 
 def near_duplicate_key(record: dict[str, Any], normalized: str) -> str:
@@ -337,10 +391,26 @@ def _checked(
             yield result.faults, result.records_read, result.rejected
         return
     context = multiprocessing.get_context("fork")
+    # largest files first, so that no worker is left with a big one while the others idle;
+    # duplicates are still settled in file order, each file as soon as those before it are
+    largest_first = sorted(enumerate(refs), key=lambda item: -_size(item[1].path))
+    waiting: dict[int, Judged] = {}
+    settled = 0
     with context.Pool(min(jobs, len(refs)), _start_worker, (validator.disabled, thorough)) as pool:
-        for judged in pool.imap(_judge, refs):
-            faults, rejected = validator.settle(judged)
-            yield faults, judged.records_read, rejected
+        for position, judged in pool.imap_unordered(_judge_at, largest_first):
+            waiting[position] = judged
+            while settled in waiting:
+                judged = waiting.pop(settled)
+                settled += 1
+                faults, rejected = validator.settle(judged)
+                yield faults, judged.records_read, rejected
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # reading it will report why
+        return 0
 
 
 _worker: Validator | None = None  # each worker process's own
@@ -351,11 +421,16 @@ def _start_worker(disabled: frozenset[str], thorough: bool) -> None:
     _worker = Validator(disabled, thorough=thorough)
 
 
+def _judge_at(item: tuple[int, SourceRef]) -> tuple[int, Judged]:
+    position, ref = item
+    return position, _judge(ref)
+
+
 def _judge(ref: SourceRef) -> Judged:
     """A worker's part of ``Validator.check``: everything but deduplication."""
     assert _worker is not None, "the pool's initializer sets the worker's validator"
     source, candidates = _worker.judge(ref)
     faults = [fault for fault in source.faults if fault.rule not in _worker.disabled]
-    keys = [(c.index, int(c.record_id, 16), hash(c.near_key)) for c in candidates]
+    keys = _keys(candidates)
     rejected = source.records_read - len(candidates) + (0 if ref.publishable_name else len(candidates))
-    return Judged(ref, faults, source.records_read, rejected, keys)
+    return Judged(ref, faults, source.records_read, rejected, keys, source.layout)
