@@ -1,5 +1,5 @@
 # Two entry points, each creating its own virtual environment on first use:
-#   make demo   validate and build data/, load every config back, print a summary
+#   make demo   validate and build data/, load every config back, print a summary and the release's statistics
 #   make test   run the test suite
 #   make lint   ruff check, ruff format --check and mypy (the quality gate CI runs)
 #   make test-compat   the builder, view and export tests on the oldest stack setup.cfg accepts
@@ -29,6 +29,7 @@ demo: $(BIN)/chat-dataset-baseline
 	$(BIN)/chat-dataset-baseline validate data
 	$(BIN)/chat-dataset-baseline build --source data --out $(OUT)/chat-dataset-baseline --quiet
 	HF_DATASETS_DISABLE_PROGRESS_BARS=1 $(BIN)/chat-dataset-baseline inspect $(OUT)/chat-dataset-baseline --cache-dir $(OUT)/cache
+	$(BIN)/chat-dataset-baseline stats $(OUT)/chat-dataset-baseline
 	@echo
 	@echo "Next, from this folder, in this shell or a new one:"
 	@echo "  . $(VENV)/bin/activate                      # puts chat-dataset-baseline on PATH"

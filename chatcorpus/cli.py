@@ -152,6 +152,21 @@ def _inspect(args: argparse.Namespace) -> int:
     return EXIT_OK if all(s.ok for s in summaries) else EXIT_FAULTS
 
 
+def _stats(args: argparse.Namespace) -> int:
+    from chatcorpus.errors import PublishError
+    from chatcorpus.release.measures import CHARACTERS, token_measure
+    from chatcorpus.release.stats import format_text, open_release_stats
+    from chatcorpus.release.verify import HUB_ERRORS
+
+    measure = token_measure(args.tokenizer) if args.tokenizer else CHARACTERS
+    try:
+        stats = open_release_stats(args.release, measure, cache_dir=args.cache_dir)
+    except HUB_ERRORS as err:
+        raise PublishError(f"cannot reach the Hub to read {args.release}: {err}") from err
+    print(stats.format_json() if args.format == "json" else format_text(stats))
+    return EXIT_OK
+
+
 def _push(args: argparse.Namespace) -> int:
     from chatcorpus.release.publish import push_release
 
@@ -412,6 +427,29 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("release", type=Path, metavar="OUT", help="a folder written by build")
     inspect.add_argument("--cache-dir", metavar="DIR", help="datasets cache folder (default: the datasets default)")
     inspect.set_defaults(handler=_inspect)
+
+    stats = commands.add_parser(
+        "stats",
+        help="count what a release holds: rows, languages, categories, lengths, what the rules found",
+        description="Reads every shard of a release (each verified against the manifest first) and prints per "
+        "config its rows, rejected records, languages, categories, length distributions (min, p50, p90, p99, max, "
+        "mean of instruction, input, output and total) and the build's fault counts per rule. The card's "
+        "Statistics section shows the same. Lengths are in characters unless --tokenizer names a tokenizer.",
+    )
+    stats.add_argument(
+        "release",
+        metavar="FOLDER|ORG/NAME@vX.Y.Z",
+        help="a release folder, or a Hub release (a revision after @, main if none)",
+    )
+    stats.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    stats.add_argument(
+        "--tokenizer",
+        metavar="NAME_OR_PATH",
+        help="count tokens instead of characters: a tokenizer.json file (read with tokenizers), or a tokenizer "
+        "folder or Hub model id (read with transformers.AutoTokenizer); special tokens are not counted",
+    )
+    stats.add_argument("--cache-dir", metavar="DIR", help="download into DIR (default: a fresh temporary folder)")
+    stats.set_defaults(handler=_stats)
 
     push = commands.add_parser(
         "push",

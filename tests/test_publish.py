@@ -175,10 +175,16 @@ def test_an_append_only_release_uploads_only_its_new_shards_and_both_tags_load(
     mark = hub.mark()
     assert _push(v2) == 0
 
-    # the new shards, and the duplicate index of the config that grew (alpaca-zh's is unchanged: kept)
-    new_files = [*new_shards, "index/alpaca-en.parquet"]
-    uploaded = {sha256 for _, sha256, _ in hub.app.lfs_received[-len(new_files) :]}
+    # the new shards, the duplicate index of the config that grew (alpaca-zh's is unchanged: kept), and the
+    # charts whose counts changed (the others are the same bytes: kept); croissant.json is a regular file
+    v1_files = {f["path"]: f["sha256"] for f in Manifest.read(releases["v1"]).files}
     v2_manifest = Manifest.read(v2)
+    changed_charts = [
+        f["path"] for f in v2_manifest.files if f["kind"] == "image" and v1_files.get(f["path"]) != f["sha256"]
+    ]
+    assert "images/lengths-alpaca-en.png" in changed_charts and "images/lengths-alpaca-zh.png" not in changed_charts
+    new_files = [*new_shards, "index/alpaca-en.parquet", *changed_charts]
+    uploaded = {sha256 for _, sha256, _ in hub.app.lfs_received[-len(new_files) :]}
     sha_of = {s["path"]: s["sha256"] for s in v2_manifest.configs["alpaca-en"]["shards"]}
     sha_of.update({f["path"]: f["sha256"] for f in v2_manifest.files})
     assert uploaded == {sha_of[p] for p in new_files}

@@ -219,7 +219,12 @@ def test_the_manifest_lists_every_file_of_a_built_release(demo_release: Path) ->
         demo_release,
         [e["path"] for c in manifest["configs"].values() for e in c["shards"]] + [f["path"] for f in manifest["files"]],
     )
-    assert listed.problems() == [] and {f["kind"] for f in manifest["files"]} == {"schema", "index"}
+    assert listed.problems() == [] and {f["kind"] for f in manifest["files"]} == {
+        "schema",
+        "index",
+        "image",
+        "croissant",
+    }
     on_disk = sorted(p.relative_to(demo_release).as_posix() for p in demo_release.rglob("*") if p.is_file())
     assert listed.files == on_disk
 

@@ -21,12 +21,15 @@ from chatcorpus.alignment.corpus import EN_CONFIG, ZH_CONFIG, Link, align_tree
 from chatcorpus.alignment.coverage import coverage, markdown_table
 from chatcorpus.errors import BuildRefused, SourceLayoutError, UsageError
 from chatcorpus.release.card import Rejections, render_card
+from chatcorpus.release.card_statistics import statistics_section
+from chatcorpus.release.croissant import CROISSANT_KIND, CROISSANT_PATH, croissant_bytes
 from chatcorpus.release.duplicate_index import INDEX_KIND, IndexWriter, index_path
 from chatcorpus.release.fileset import ReleaseFileSet
 from chatcorpus.release.incremental import BaseRelease, Ledger, ShardReuse, changelog, check_newer, open_base
-from chatcorpus.release.manifest import Manifest, check_version, manifest_schema_text
+from chatcorpus.release.manifest import Manifest, check_version, fault_counts, manifest_schema_text
 from chatcorpus.release.shards import DEFAULT_SHARD_ROWS, ShardInfo, ShardWriter
 from chatcorpus.release.staging import publishing, replace_file, replace_folder, staging_folder
+from chatcorpus.release.stats import release_stats
 from chatcorpus.validation.faults import Fault
 from chatcorpus.validation.record_schema import record_schema_text
 from chatcorpus.validation.records import category_of, to_row
@@ -174,22 +177,38 @@ def _write_release(
         parent=base.version if base else None,
         parent_manifest_sha256=base.manifest.sha256 if base else None,
         changelog=_changelog(built, base),
-        files=files.entries(),
+        faults=fault_counts(faults, configs),
     )
+    statistics = _write_statistics(staging, files, manifest)
+    files.write(CROISSANT_PATH, CROISSANT_KIND, croissant_bytes(manifest, options.repo_id))
+    manifest.files = files.entries()
     manifest.write(staging)  # last but the card: it lists every other file
     arrow_bytes = {config: sum(s.arrow_bytes for s in shards) for config, shards in shard_lists.items()}
     rejections = {config: Rejections(counts[config].rejected, _error_rules(faults, config)) for config in configs}
-    rule_counts = Counter((fault.rule, fault.severity.value) for fault in faults)
     render_card(
         manifest,
         arrow_bytes,
         options.repo_id,
         translation_coverage=coverage_table,
         rejections=rejections,
-        rule_counts=rule_counts,
+        statistics=statistics,
     ).save(staging / CARD_FILENAME)
     faults.sort(key=Fault.sort_key)
     return BuildResult(out, counts, faults, published=False, manifest=manifest)
+
+
+def _write_statistics(staging: Path, files: ReleaseFileSet, manifest: Manifest) -> str:
+    """Count the shards just written, add the charts to the release, and return the card's Statistics section.
+
+    The charts need matplotlib, imported only here (``chatcorpus.release.charts``).
+    """
+    from chatcorpus.release.charts import IMAGE_KIND, release_charts
+
+    stats = release_stats(manifest, lambda path: (staging / path).read_bytes())
+    charts = release_charts(stats)
+    for chart in charts:
+        files.write(chart.path, IMAGE_KIND, chart.data)
+    return statistics_section(stats, charts)
 
 
 def _error_rules(faults: list[Fault], config: str) -> Counter[str]:

@@ -21,6 +21,7 @@ from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from chat_dataset_baseline import CONFIGS, DEFAULT_CONFIG, DEFAULT_REPO_ID, FEATURES, SPLIT
+from chatcorpus.release.croissant import CITATION_BIBTEX
 from chatcorpus.release.manifest import Manifest, format_change_counts
 
 TEMPLATE = "dataset_card.md"
@@ -78,11 +79,11 @@ def render_card(
     repo_id: str = DEFAULT_REPO_ID,
     translation_coverage: str = "",
     rejections: dict[str, Rejections] | None = None,
-    rule_counts: Mapping[tuple[str, str], int] | None = None,
+    statistics: str = "",
 ) -> DatasetCard:
     """The card; ``translation_coverage`` is the Markdown coverage table of alpaca-zh (``chatcorpus.alignment``),
-    ``rejections`` per config say how many records the build rejected and why, ``rule_counts`` the build's
-    faults counted by (rule id, severity), shown in the datasheet."""
+    ``rejections`` per config say how many records the build rejected and why, ``statistics`` is the
+    Markdown of ``chatcorpus.release.card_statistics``. The datasheet's rule counts are the manifest's."""
     template = Template(resources.files("chatcorpus.release.templates").joinpath(TEMPLATE).read_text(encoding="utf-8"))
     body = template.substitute(
         version=manifest.version,
@@ -92,7 +93,9 @@ def render_card(
         changelog=_changelog(manifest),
         rejected=_rejected_section(rejections or {}),
         translation_coverage=translation_coverage or "This release has no alpaca-zh and alpaca-en to align.",
-        rule_counts=_rule_counts_table(rule_counts or {}),
+        rule_counts=_rule_counts_table(_release_rule_counts(manifest)),
+        citation=CITATION_BIBTEX,
+        statistics=statistics or "No statistics were computed for this release.",
     )
     return DatasetCard(f"---\n{card_data(manifest, arrow_bytes).to_yaml()}\n---\n\n{body}")
 
@@ -112,6 +115,14 @@ def _rejected_section(rejections: dict[str, Rejections]) -> str:
         why = ", ".join(f"`{rule}` {count:,}" for rule, count in sorted(rejected.errors_by_rule.items()))
         lines.append(f"| `{config}` | {rejected.records:,} | {why or 'none'} |")
     return "\n".join(lines)
+
+
+def _release_rule_counts(manifest: Manifest) -> Counter[tuple[str, str]]:
+    """The manifest's faults summed over configs: what the build found, by (rule id, severity)."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for entry in manifest.faults:
+        counts[(entry["rule"], entry["severity"])] += entry["count"]
+    return counts
 
 
 def _rule_counts_table(counts: Mapping[tuple[str, str], int]) -> str:

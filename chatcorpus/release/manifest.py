@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from chat_dataset_baseline import (
 )
 from chatcorpus.errors import ManifestError, UsageError
 from chatcorpus.release.strict_schema import INTEGER_COMMENT, strict_validator, whole
+from chatcorpus.validation.faults import Fault, Severity
 
 MANIFEST_FORMAT = 1
 #: X.Y.Z in ASCII digits (``\d`` would admit any Unicode digit, which ``int`` may refuse)
@@ -109,6 +112,22 @@ MANIFEST_SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "faults": {
+            "type": "array",
+            "description": "what the build's rules found, counted per config (null: the source root), rule and severity; "
+            "absent in releases built before it was recorded",
+            "items": {
+                "type": "object",
+                "required": ["config", "rule", "severity", "count"],
+                "additionalProperties": False,
+                "properties": {
+                    "config": {"type": ["string", "null"]},
+                    "rule": {"type": "string"},
+                    "severity": {"enum": [severity.value for severity in Severity]},
+                    "count": {"type": "integer", "minimum": 1},
+                },
+            },
+        },
         "changelog": {
             "type": "object",
             "description": "ids added, removed and changed against the parent, per config",
@@ -122,6 +141,25 @@ MANIFEST_SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+
+def fault_counts(faults: Iterable[Fault], configs: Iterable[str]) -> list[dict[str, Any]]:
+    """The manifest's ``faults``: how many faults each rule found, per config and severity.
+
+    A fault belongs to the config whose folder its file is in; the others (files at the
+    source root that are no config) are counted under ``None``. Sorted, so the manifest
+    bytes do not depend on the order the files were checked in.
+    """
+    folders = {f"{config}/": config for config in configs}
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for fault in faults:
+        head, slash, _ = fault.path.partition("/")
+        config = folders.get(head + slash, "")
+        counts[(config, fault.rule, fault.severity.value)] += 1
+    return [
+        {"config": config or None, "rule": rule, "severity": severity, "count": count}
+        for (config, rule, severity), count in sorted(counts.items())
+    ]
 
 
 def format_change_counts(change: dict[str, list[str]]) -> str:
@@ -140,6 +178,8 @@ class Manifest:
     schema_fingerprint: str = field(default_factory=schema_fingerprint)
     #: every file besides the shards, the manifest and the card (``fileset.ReleaseFileSet.entries``)
     files: list[dict[str, Any]] = field(default_factory=list)
+    #: the build's faults counted by config, rule and severity (``fault_counts``); [] in older releases
+    faults: list[dict[str, Any]] = field(default_factory=list)
     #: sha256 of the bytes this manifest was read from; None for one built in memory
     sha256: str | None = field(default=None, compare=False, repr=False)
 
@@ -152,6 +192,7 @@ class Manifest:
             "schema_fingerprint": self.schema_fingerprint,
             "configs": self.configs,
             "files": self.files,
+            "faults": self.faults,
             "changelog": self.changelog,
         }
 
@@ -178,6 +219,7 @@ class Manifest:
             changelog=data["changelog"],
             schema_fingerprint=data["schema_fingerprint"],
             files=data["files"],
+            faults=data.get("faults", []),
         )
 
     @classmethod

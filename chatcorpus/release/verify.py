@@ -37,6 +37,7 @@ from chat_dataset_baseline import (
     verify_shard,
 )
 from chatcorpus.errors import ManifestError, ReleaseNotFoundError, UsageError
+from chatcorpus.release.croissant import CROISSANT_KIND, croissant_problems
 from chatcorpus.release.fileset import IGNORED, inventory
 from chatcorpus.release.hub_errors import HUB_ERRORS
 from chatcorpus.release.manifest import Manifest
@@ -275,7 +276,10 @@ def verify_release(spec: str, *, api: HfApi | None = None, cache_dir: str | None
         for shard in entry["shards"]:
             report.add(shard["path"], *shard_problems(files, shard))
     for file in manifest.files:
-        report.add(file["path"], *_file_problems(files, file))
+        problems = _file_problems(files, file)
+        if not problems and file["kind"] == CROISSANT_KIND:
+            problems = croissant_problems(files.read(file["path"]), manifest)
+        report.add(file["path"], *problems)
     report.add("the release holds exactly the files its manifest lists", *files.problems(manifest))
     return report
 
