@@ -5,7 +5,8 @@ seed aligned in at most 2 s. The machine is shared, so each figure is the best o
 ``--repeat`` runs, CPU time beside wall time, and every measurement is a fresh process:
 
 - ``align_tree``: the alignment in process, after imports (what ``build`` pays);
-- ``align command``: ``chat-dataset-baseline align SRC`` as a user runs it, imports included;
+- ``align command``: ``chat-dataset-baseline align SRC`` as a user runs it, imports included
+  (it imports neither ``datasets`` nor pandas);
 - ``peer: json.load``: only parsing the same files with the standard library, the floor
   any aligner pays before it does anything;
 - ``peer: read_source``: the project's own located reader over the same files, which the
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import subprocess
 import sys
 import time
@@ -59,15 +62,22 @@ def _snippet(name: str, corpus: Path) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _command(corpus: Path) -> dict[str, float]:
-    start = time.perf_counter()
+    """The whole process, imports included; its CPU time from the children's resource usage."""
+    start, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(
         [sys.executable, "-m", "chatcorpus.cli", "align", str(corpus), "--format", "jsonl"],
         capture_output=True,
         text=True,
         check=True,
     )
-    return {"wall": time.perf_counter() - start, "cpu": float("nan"), "count": done.stdout.count('"en": "')}
+    wall = time.perf_counter() - start
+    return {"wall": wall, "cpu": _children_cpu() - cpu, "count": done.stdout.count('"en": "')}
 
 
 def main() -> None:
@@ -85,11 +95,14 @@ def main() -> None:
             if name not in results or run["wall"] < results[name]["wall"]:
                 results[name] = run
     floor = results["peer: json.load"]["wall"]
-    print(f"best of {args.repeat}, {args.corpus}")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"best of {args.repeat}, {args.corpus}; load average {load} on {os.cpu_count()} cores")
     print(f"{'measurement':<22}{'wall s':>8}{'cpu s':>8}{'x json.load':>13}{'count':>9}")
     for name, run in results.items():
         print(f"{name:<22}{run['wall']:>8.2f}{run['cpu']:>8.2f}{run['wall'] / floor:>13.1f}{int(run['count']):>9,}")
-    print(f"target: align_tree <= 2.00 s wall: {'met' if results['align_tree']['wall'] <= 2.0 else 'NOT met'}")
+    tree = results["align_tree"]
+    for kind in ("cpu", "wall"):
+        print(f"target: align_tree <= 2.00 s {kind}: {'met' if tree[kind] <= 2.0 else 'NOT met'} ({tree[kind]:.2f} s)")
 
 
 if __name__ == "__main__":

@@ -238,9 +238,11 @@ def _align(args: argparse.Namespace) -> int:
     from chatcorpus.validation.report import format_fault
 
     _check_source(args.source)
+    _check_rules(args.disable)
     alignment = align_tree(args.source)
     for fault in alignment.faults:
-        print(format_fault(fault), file=sys.stderr)
+        if fault.rule not in args.disable:
+            print(format_fault(fault), file=sys.stderr)
     links = list(alignment.links)
     if args.format == "jsonl":
         for link in links:
@@ -274,6 +276,17 @@ def _coverage(args: argparse.Namespace) -> int:
     else:
         print(text_table(rows))
     return EXIT_OK
+
+
+def _check_rules(disabled: list[str]) -> None:
+    """``--disable`` of ``align``: only the alignment's own rules can be switched off there."""
+    from chatcorpus.validation.rules import RULES
+
+    unknown = sorted(rule for rule in disabled if not rule.startswith("align.") or rule not in RULES)
+    if unknown:
+        from chatcorpus.errors import UsageError
+
+        raise UsageError(f"not an align rule: {', '.join(unknown)}; see `validate --list-rules` (align.*)")
 
 
 def _check_source(source: Path) -> None:
@@ -514,6 +527,13 @@ def _add_alignment_parsers(commands: argparse._SubParsersAction[argparse.Argumen
     )
     align.add_argument("source", type=Path, metavar="SRC", help="source folder with alpaca-zh/ and alpaca-en/")
     align.add_argument("--format", choices=("jsonl", "text"), default="jsonl", help="output format (default jsonl)")
+    align.add_argument(
+        "--disable",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="do not print an align.* warning (repeatable; `validate --list-rules` lists them)",
+    )
     align.set_defaults(handler=_align)
 
     coverage = commands.add_parser(

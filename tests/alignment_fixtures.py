@@ -134,11 +134,27 @@ def generate(
     insert: float = 0.02,
     duplicate: float = 0.02,
     untranslated: float = 0.05,
+    swap: float = 0.0,
+    block: float = 0.0,
 ) -> Tree:
-    """English records; the Chinese translate them in order, skipping, inserting, repeating and leaving some in English."""
+    """English records; the Chinese translate them in order, skipping, inserting, repeating and leaving some in English.
+
+    ``swap``: the chance that a record and the next are translated in the other order.
+    ``block``: the chance that, after a record, the last 3 to 15 Chinese records are
+    pasted again (every other one with a space and a full stop added: a copy up to form);
+    the copies have no original of their own, the first copy keeps the link.
+    """
     rng = random.Random(seed)
     tree = Tree([english_record(rng, k) for k in range(n)])
-    for k, record in enumerate(tree.english):
+    order = list(range(n))
+    k = 0
+    while swap and k < n - 1:  # no rng call without swaps: the other trees stay as they were
+        if rng.random() < swap:
+            order[k], order[k + 1] = order[k + 1], order[k]
+            k += 1
+        k += 1
+    for k in order:
+        record = tree.english[k]
         if rng.random() < insert:  # a record written in Chinese with no English original
             tree.chinese.append(translated(english_record(rng, 10_000 + k)))
             tree.truth.append(None)
@@ -150,4 +166,14 @@ def generate(
         if rng.random() < duplicate:  # the same record twice: the second has no original of its own
             tree.chinese.append(dict(tree.chinese[-1]))
             tree.truth.append(None)
+        if block and rng.random() < block:
+            pasted = tree.chinese[-rng.randint(3, 15) :]
+            for m, again in enumerate(pasted):
+                tree.chinese.append(_restyled(again) if m % 2 else dict(again))
+                tree.truth.append(None)
     return tree
+
+
+def _restyled(record: dict[str, Any]) -> dict[str, Any]:
+    """The same record up to form: spacing and punctuation added, as a re-pasted copy often has."""
+    return {**record, "instruction": record["instruction"] + " 。", "output": " " + record["output"]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from alignment_fixtures import Tree, generate
 
 from chat_dataset_baseline import TRANSLATED, UNTRANSLATED
 from chatcorpus.alignment.corpus import align_tree
-from chatcorpus.alignment.lexicon import Vocabulary
+from chatcorpus.alignment.lexicon import InstructionWords, Vocabulary
 from chatcorpus.alignment.ranges import Status, name_range
 from chatcorpus.validation.records import content_id
 from chatcorpus.validation.sources import SourceRef
@@ -176,3 +177,65 @@ def test_words_are_numbered_in_the_order_first_seen() -> None:
     vocabulary.encode([words])
     rows, codes = vocabulary.encode([[word] for word in words])  # look each word's number up, one a group
     assert codes.tolist() == list(range(50)) and rows.tolist() == list(range(50))
+
+
+@pytest.mark.parametrize("seed", [21, 22, 23])
+def test_a_block_pasted_twice_keeps_its_links_on_the_first_copy(write_source: Callable[..., Path], seed: int) -> None:
+    """Blocks of 3-15 records repeated (exactly or up to form); the copies face the skipped English records."""
+    tree = generate(seed, n=500, skip=0.15, insert=0.0, block=0.03)
+    assert sum(t is None for t in tree.truth) >= 30  # the tree really holds repeated blocks
+    root = _write_tree(write_source, tree)
+    precision, recall = _measure(root, tree)
+    assert precision >= 0.99 and recall >= 0.98, (precision, recall)
+    links = list(align_tree(root).links)
+    copies = [k for k, t in enumerate(tree.truth) if t is None and tree.chinese[k] in tree.chinese[:k]]
+    assert copies and all(links[k].en is None for k in copies)
+
+
+def test_a_repeated_block_next_to_skipped_english_records_gets_no_link(write_source: Callable[..., Path]) -> None:
+    """The seed's case: a block pasted twice, and the English records after it skipped, so the copy
+    faces English records as many as itself; an order-keeping path would pair them."""
+    tree = generate(24, n=120, skip=0.0, insert=0.0, duplicate=0.0, untranslated=0.0)
+    block = list(range(40, 55))
+    chinese = [*tree.chinese[:55], *(dict(tree.chinese[k]) for k in block), *tree.chinese[70:]]
+    truth: list[int | None] = [*range(55), *([None] * len(block)), *range(70, 120)]
+    n = len(tree.english)
+    root = write_source({ZH.format(n=n): chinese, EN.format(n=n): tree.english})
+    found = [link.en for link in align_tree(root).links]
+    assert found == [None if j is None else f"alpaca-en/alpaca_data-0-{n}-英文.json#{j}" for j in truth]
+
+
+@pytest.mark.parametrize("seed", [31, 32, 33])
+def test_neighbours_translated_in_the_other_order_are_both_linked(write_source: Callable[..., Path], seed: int) -> None:
+    tree = generate(seed, swap=0.06)
+    pairs = [(k, tree.truth[k], tree.truth[k + 1]) for k in range(len(tree.truth) - 1)]
+    crossed = [k for k, a, b in pairs if a is not None and b is not None and a > b]
+    assert len(crossed) >= 10
+    root = _write_tree(write_source, tree)
+    precision, recall = _measure(root, tree)
+    assert precision >= 0.99 and recall >= 0.98, (precision, recall)
+    links = {int(link.zh.rsplit("#", 1)[1]): link.en for link in align_tree(root).links}
+    n = len(tree.english)
+    both = [
+        k
+        for k in crossed
+        if all(links[m] == f"alpaca-en/alpaca_data-0-{n}-英文.json#{tree.truth[m]}" for m in (k, k + 1))
+    ]
+    assert len(both) >= 0.9 * len(crossed), (len(both), len(crossed))
+
+
+def test_bigrams_stay_inside_one_instruction_and_one_run_of_han() -> None:
+    """The vectorized bigrams against their definition: a record's last character never pairs with the
+    next record's first; Latin, punctuation, astral characters and compatibility ideographs break or join runs."""
+    instructions = ["原子结构", "构造", "", "a原b子", "原子。原子", "\U00020000原子", "豈更", "x"]
+    words = InstructionWords.of_chinese(instructions)
+    han = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+    expected = {
+        (k, (ord(run[i]) << 21) | ord(run[i + 1]))
+        for k, text in enumerate(instructions)
+        for run in han.findall(text)
+        for i in range(len(run) - 1)
+    }
+    got = list(zip(words.rows.tolist(), words.codes.tolist(), strict=True))
+    assert set(got) == expected and len(got) == len(expected)  # each bigram once per record
+    assert words.count == len(instructions)

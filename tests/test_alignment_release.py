@@ -13,6 +13,7 @@ from alignment_fixtures import Tree, generate
 from chatcorpus.cli import main
 from chatcorpus.release.build import BuildOptions, build_release
 from chatcorpus.validation.records import content_id
+from chatcorpus.validation.rules import RULES
 
 N = 120
 ZH = f"alpaca-zh/alpaca_data-0-{N}-中文-wys未完成.json"
@@ -123,3 +124,41 @@ def test_coverage_text_is_a_table(source: Path, capsys: pytest.CaptureFixture[st
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["range", "records", "translated", "untranslated", "skipped", "status", "translator"]
     assert lines[1].split()[0] == f"0-{N}" and lines[1].split()[-2:] == ["unfinished", "wys"]
+
+
+# --- the align.* rules are rules like the others: listed, in SARIF's metadata, switched off by --disable ---
+
+ALIGN_RULES = ("align.no-range", "align.missing-original", "align.overlapping-range")
+
+
+def test_the_align_rules_are_listed_with_their_severity(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--list-rules"]) == 0
+    listed = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()}
+    assert {rule: listed.get(rule) for rule in ALIGN_RULES} == dict.fromkeys(ALIGN_RULES, "warning")
+
+
+def test_sarif_describes_the_align_rules(write_source: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
+    source = write_source({"alpaca-en/a.json": generate(4, n=3).english})
+    assert main(["validate", str(source), "--format", "sarif"]) == 0
+    rules = {rule["id"]: rule for rule in json.loads(capsys.readouterr().out)["runs"][0]["tool"]["driver"]["rules"]}
+    for rule in ALIGN_RULES:
+        assert rules[rule]["defaultConfiguration"]["level"] == "warning"
+        assert rules[rule]["fullDescription"]["text"] == RULES[rule].summary and "no" in RULES[rule].summary
+
+
+def test_disable_switches_an_align_warning_off_in_build_and_align(
+    write_source: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tree = generate(5, n=20, duplicate=0.0)
+    source = write_source({"alpaca-zh/no-range-中文.json": tree.chinese, EN.replace(str(N), "20"): tree.english})
+    out = tmp_path / "release"
+
+    def rules(disabled: list[str]) -> set[str]:
+        result = build_release(source, out, options=BuildOptions(disabled_rules=disabled, progress=False))
+        return {fault.rule for fault in result.faults if fault.rule.startswith("align.")}
+
+    assert rules([]) == {"align.no-range"} and rules(["align.no-range"]) == set()
+    assert main(["align", str(source), "--disable", "align.no-range"]) == 0
+    assert "align.no-range" not in capsys.readouterr().err
+    assert main(["align", str(source), "--disable", "json.syntax"]) == 2  # not an align rule
+    assert "not an align rule: json.syntax" in capsys.readouterr().err

@@ -17,16 +17,19 @@ from typing import Any
 
 import numpy as np
 
-from chat_dataset_baseline import TRANSLATED, UNTRANSLATED
 from chatcorpus.alignment.lexicon import InstructionWords, Lexicon, Vocabulary, english_signatures
 from chatcorpus.alignment.monotone import Band, Pairing, align_files
 from chatcorpus.alignment.ranges import FilePair, NamedRange, pair_files
 from chatcorpus.alignment.signals import FileSignals, file_signals
+from chatcorpus.validation.corpus_shape import TRANSLATION_KINDS
 from chatcorpus.validation.faults import Fault
 from chatcorpus.validation.records import content_id
 from chatcorpus.validation.sources import SourceRef, config_sources, read_source
 
 ZH_CONFIG, EN_CONFIG = "alpaca-zh", "alpaca-en"
+# the builder's names, from the module generated from it: importing the builder imports datasets
+# and pandas (1.5 s), which aligning never uses
+TRANSLATED, UNTRANSLATED = TRANSLATION_KINDS
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,7 @@ def _prepare(pair: FilePair, vocabulary: Vocabulary, english: EnglishFilter | No
         allowed = english(pair.en.ref)
         en_records = [(index, record) for index, record in en_records if index in allowed]
     interner = Vocabulary()  # the pair's own: exact-copy numbers need not be shared across files
-    zh_signals = file_signals([r for _, r in zh_records], interner)
+    zh_signals = file_signals([r for _, r in zh_records], interner, translation=True)
     en_signals = file_signals([r for _, r in en_records], interner)
     band = Band.of(zh_signals, en_signals) if len(zh_signals) and len(en_signals) else None
     return _PreparedPair(
@@ -201,7 +204,7 @@ def _prepare(pair: FilePair, vocabulary: Vocabulary, english: EnglishFilter | No
         en_source.records_read,
         zh_signals,
         en_signals,
-        InstructionWords.of_chinese([r["instruction"] for _, r in zh_records], vocabulary),
+        InstructionWords.of_chinese([r["instruction"] for _, r in zh_records]),
         InstructionWords.of_english([r["instruction"] for _, r in en_records], vocabulary),
         band,
         align_files(zh_signals, en_signals, band=band),

@@ -13,8 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from chat_dataset_baseline import TRANSLATED, UNTRANSLATED
-from chatcorpus.alignment.corpus import EN_CONFIG, Alignment, Link
+from chatcorpus.alignment.corpus import EN_CONFIG, TRANSLATED, UNTRANSLATED, Alignment, Link
 from chatcorpus.alignment.ranges import name_range
 from chatcorpus.validation.sources import config_sources, read_source
 

@@ -19,12 +19,23 @@ or embeddings), so it is written here, in NumPy, in time linear in the records:
    Chinese; a band is never wider than ``MAX_BAND``. Work is the sum of band widths.
 3. **Dynamic programme** row by row over the band, each row a few array operations;
    the best path is traced back from the last row.
-4. **Substitutions**: a run of unpaired zh records between two pairs, facing exactly
+   Repeats (``repeats``: a zh record equal up to form (``FileSignals.near_content``) to an
+   earlier record of its file) may not pair at all: a translator who pasted a block
+   twice translated it once, and the copy's records would otherwise pair with whatever
+   English records around them were skipped, which a long repeated block makes likely;
+   the band is laid out over the other records, so a long block does not push the
+   rows after it off their band. The first copy keeps the link, as ``duplicate.exact`` keeps the first and rejects the
+   rest, so the link stays on the row a release publishes.
+4. **Transpositions**: a translator sometimes took two neighbours in the other order.
+   An order-keeping path could take only one of the two crossing pairs, so the
+   programme has a fourth move beside skip, skip and pair: two zh records paired with
+   two en records crossed, at a cost (``SWAP_COST``: a swap is rarer than a skip).
+5. **Substitutions**: a run of unpaired zh records between two pairs, facing exactly
    as many unpaired en records, is paired one to one when no pair is implausible
    (``SUBSTITUTION_FLOOR``): a translator who re-wrote an answer still translated the
    record, and Gale and Church's prior makes a 1-1 pair far likelier than a deletion
    beside an insertion.
-5. **Versions**: an unpaired zh record next to a paired one whose English record it
+6. **Versions**: an unpaired zh record next to a paired one whose English record it
    also matches well (``VERSION_FLOOR``), one of the two left in English and the other
    translated, is another version of that record (unfinished files hold a record left
    in English beside its translation): it gets the same original. Repeats, and
@@ -54,8 +65,11 @@ SUBSTITUTION_RUN = 3
 SUBSTITUTION_FLOOR = -4.0
 #: Log-odds a second version of a paired record needs to share its original.
 VERSION_FLOOR = 5.0
+#: Log-odds a transposition (two neighbours paired crossed) costs on the path, beyond its pairs' own.
+SWAP_COST = 3.0
 _NEG = -1e18
-_UP, _DIAG, _LEFT = 0, 1, 2  # skip the zh record, pair the two, skip the en record
+_OFFSET = 2  # where column 0 is in ``_programme``'s rows: columns -2 and -1 come before it
+_UP, _DIAG, _LEFT, _SWAP = 0, 1, 2, 3  # skip the zh record, pair the two, skip the en record, pair crossed
 
 
 @dataclass(frozen=True)
@@ -148,16 +162,30 @@ class Band:
     columns: np.ndarray  # en record of each cell
     shared: np.ndarray  # rare kept tokens the two records share, per cell
     known: np.ndarray  # rare kept tokens of each zh record
+    repeated: np.ndarray  # bool per zh record: a repeat (``repeats``), which pairs with nothing
 
     @classmethod
     def of(cls, zh: FileSignals, en: FileSignals) -> Band:
-        lo, hi = bands(len(zh), len(en), anchors(zh, en))
+        """The band of the records that are not repeats, each repeat given its predecessor's.
+
+        A repeated block laid out like any other records would push the rows after it
+        off the band the anchors give, by the block's length, which may exceed ``SLACK``.
+        """
+        repeated = repeats(zh)
+        kept = ~repeated
+        position = np.cumsum(kept) - 1  # per row: the last kept row at or before it, among the kept ones
+        found = anchors(zh, en)
+        found = found[kept[found[:, 0]]]
+        found[:, 0] = position[found[:, 0]]
+        lo, hi = bands(int(kept.sum()), len(en), found)
+        at = np.maximum(position, 0)
+        lo, hi = lo[at], hi[at]
         widths = hi - lo + 1
         starts = np.concatenate([[0], np.cumsum(widths)[:-1]])
         rows = np.repeat(np.arange(len(zh)), widths)
         columns = lo[rows] + np.arange(int(widths.sum())) - starts[rows]
         shared, known = shared_tokens(TokenPairs.of(zh, en), len(zh), lo, hi, starts)
-        return cls(lo, hi, starts, rows, columns, shared, known)
+        return cls(lo, hi, starts, rows, columns, shared, known, repeated)
 
 
 def align_files(zh: FileSignals, en: FileSignals, lexical: Lexical | None = None, band: Band | None = None) -> Pairing:
@@ -169,19 +197,33 @@ def align_files(zh: FileSignals, en: FileSignals, lexical: Lexical | None = None
         return Pairing(en_of, log_odds)
     band = band or Band.of(zh, en)
     scores = pair_scores(zh, en, band.rows, band.columns, band.shared, band.known, lexical)
-    choices = _programme(scores + PATH_BONUS, band.lo, band.hi, band.starts)
+    repeated = band.repeated
+    choices = _programme(np.where(repeated[band.rows], _NEG, scores + PATH_BONUS), band.lo, band.hi, band.starts)
     _trace(choices, scores, band.lo, band.hi, band.starts, en_of, log_odds)
-    _substitute(zh, en, en_of, log_odds, lexical)
-    _versions(zh, en, en_of, log_odds, lexical)
+    _substitute(zh, en, en_of, log_odds, lexical, repeated)
+    _versions(zh, en, en_of, log_odds, lexical, repeated)
     return Pairing(en_of, log_odds)
 
 
+def repeats(zh: FileSignals) -> np.ndarray:
+    """Per zh record: is it equal up to form (``FileSignals.near_content``) to an earlier record of the file?"""
+    key = zh.near_content
+    first = np.zeros(len(key), dtype=bool)
+    first[np.unique(key, return_index=True)[1]] = True
+    return ~first & (key >= 0)
+
+
 def _versions(
-    zh: FileSignals, en: FileSignals, en_of: np.ndarray, log_odds: np.ndarray, lexical: Lexical | None
+    zh: FileSignals,
+    en: FileSignals,
+    en_of: np.ndarray,
+    log_odds: np.ndarray,
+    lexical: Lexical | None,
+    repeated: np.ndarray,
 ) -> None:
-    """Give an unpaired record its paired neighbour's original when it is another version of it (step 5)."""
+    """Give an unpaired record its paired neighbour's original when it is another version of it (step 6)."""
     paired = en_of.copy()
-    for k in np.flatnonzero(paired < 0).tolist():
+    for k in np.flatnonzero((paired < 0) & ~repeated).tolist():
         candidates = [
             n for n in (k - 1, k + 1) if 0 <= n < len(paired) and paired[n] >= 0 and zh.content[n] != zh.content[k]
         ]
@@ -197,9 +239,14 @@ def _versions(
 
 
 def _substitute(
-    zh: FileSignals, en: FileSignals, en_of: np.ndarray, log_odds: np.ndarray, lexical: Lexical | None
+    zh: FileSignals,
+    en: FileSignals,
+    en_of: np.ndarray,
+    log_odds: np.ndarray,
+    lexical: Lexical | None,
+    repeated: np.ndarray,
 ) -> None:
-    """Pair the runs of unpaired zh records that face as many unpaired en records (step 4 of the module doc)."""
+    """Pair the runs of unpaired zh records that face as many unpaired en records (step 5 of the module doc)."""
     paired = np.flatnonzero(en_of >= 0)
     before = np.concatenate([[-1], paired])
     after = np.concatenate([paired, [len(en_of)]])
@@ -208,6 +255,8 @@ def _substitute(
     run = after - before - 1
     for k in np.flatnonzero((run >= 1) & (run <= SUBSTITUTION_RUN) & (en_after - en_before - 1 == run)).tolist():
         rows = np.arange(before[k] + 1, after[k])
+        if repeated[rows].any():
+            continue
         columns = np.arange(en_before[k] + 1, en_after[k])
         zero = np.zeros(len(rows))
         scores = pair_scores(zh, en, rows, columns, zero, np.zeros(len(zh)), lexical)
@@ -221,35 +270,56 @@ def _programme(scores: np.ndarray, lo: np.ndarray, hi: np.ndarray, starts: np.nd
 
     ``best[j]`` of a row is the best total of the zh records up to it within the en
     records up to ``j``: never smaller for a larger ``j`` (skipping is free), so a row is
-    the running maximum of (the row above, the row above one column left plus the pair).
-    The row above is laid out over this row's columns, one to the left included: beyond
-    its band it keeps its last value (en records skipped), left of it nothing can come.
+    the running maximum of: the row above (skip the zh record), the row above one column
+    left plus the pair, and the row two above two columns left plus the crossed pairs
+    (zh ``row - 1`` with en ``j``, zh ``row`` with en ``j - 1``, less ``SWAP_COST``).
+
+    The rows are kept over every English column (``_OFFSET`` + column), so that the row
+    above is read over this row's columns by slicing: beyond a row's band its best stays
+    its last value (the English records there are skipped), left of it nothing can be
+    reached; each row writes exactly the columns the next two rows read. One row is a
+    few array operations on views, which is where the alignment spends most of its time.
     """
     choices = np.empty(len(scores), dtype=np.uint8)
-    previous = np.zeros(1)
-    previous_lo = previous_hi = -1
-    for row in range(len(lo)):
-        row_lo, row_hi, start = int(lo[row]), int(hi[row]), int(starts[row])
+    n = len(lo)
+    size = int(hi.max(initial=0)) + _OFFSET + 1
+    # three rows of best totals, rotating; before the first row nothing is paired (total 0), and
+    # column -2 (only ever read as "two columns left" of column 0) cannot be reached
+    rows = [np.zeros(size), np.zeros(size), np.zeros(size)]
+    for buffer in rows:
+        buffer[0] = _NEG
+    own_rows = [np.full(size, _NEG), np.full(size, _NEG)]  # each row's own scores, _NEG outside its band
+    lo_list, hi_list, starts_list = lo.tolist(), hi.tolist(), starts.tolist()
+    for row in range(n):
+        row_lo, row_hi, start = lo_list[row], hi_list[row], starts_list[row]
         width = row_hi - row_lo + 1
-        if row == 0:
-            extended = np.zeros(width + 1)  # before the first row: nothing paired anywhere, total 0
-        else:
-            extended = np.empty(width + 1)  # extended[t] is column row_lo - 1 + t
-            extended.fill(previous[-1])
-            first, last = max(row_lo - 1, previous_lo), min(row_hi, previous_hi)
-            if last >= first:
-                extended[first - row_lo + 1 : last - row_lo + 2] = previous[
-                    first - previous_lo : last - previous_lo + 1
-                ]
-            if row_lo - 1 < previous_lo:
-                extended[0] = _NEG
-        above = extended[1:]
-        paired = extended[:-1] + scores[start : start + width]
+        at = row_lo + _OFFSET
+        own = scores[start : start + width]
+        previous, before, current = rows[(row + 2) % 3], rows[(row + 1) % 3], rows[row % 3]
+        above = previous[at : at + width]
+        paired = previous[at - 1 : at - 1 + width] + own
         take = paired > above
         reach = np.maximum(paired, above)
+        if row > 0:
+            # crossed: zh row - 1 takes column j (its own score there), this row takes j - 1
+            crossed = before[at - 2 : at - 2 + width] + own_rows[(row + 1) % 2][at : at + width]
+            crossed[1:] += own[:-1] - SWAP_COST
+            crossed[0] = _NEG  # column row_lo - 1 is outside this row's band
+            swap = crossed > reach
+            reach = np.maximum(reach, crossed)
+            move = np.where(swap, _SWAP, take)
+        else:
+            move = take
         best = np.maximum.accumulate(reach)
-        choices[start : start + width] = np.where(best > reach, _LEFT, take)
-        previous, previous_lo, previous_hi = best, row_lo, row_hi
+        choices[start : start + width] = np.where(best > reach, _LEFT, move)
+        # what the next two rows read of this one: two columns left of the band, the band, and beyond it
+        reach_end = hi_list[min(row + 2, n - 1)] + _OFFSET + 1
+        current[at - 2 : at] = _NEG
+        current[at : at + width] = best
+        current[at + width : reach_end] = best[-1]
+        mine = own_rows[row % 2]
+        mine[at : at + width] = own
+        mine[at + width : hi_list[min(row + 1, n - 1)] + _OFFSET + 1] = _NEG
     return choices
 
 
@@ -277,5 +347,9 @@ def _trace(
             en_of[row] = column
             log_odds[row] = scores[cell]
             row, column = row - 1, column - 1
+        elif move == _SWAP:  # this row with column - 1, the row above with column (both inside their bands)
+            en_of[row], log_odds[row] = column - 1, scores[cell - 1]
+            en_of[row - 1], log_odds[row - 1] = column, scores[starts_list[row - 1] + column - lo_list[row - 1]]
+            row, column = row - 2, column - 2
         else:
             row -= 1

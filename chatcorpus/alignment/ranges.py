@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from chatcorpus.validation.faults import Fault, Severity
+from chatcorpus.validation.faults import Fault
+from chatcorpus.validation.rules import RULES
 from chatcorpus.validation.sources import SourceRef
 
 # the first "<start>-<end>" of ASCII digits in the file name (not \d: any Unicode digit would match)
@@ -69,7 +70,8 @@ class FilePair:
 
 
 def _warning(ref: SourceRef, rule: str, message: str) -> Fault:
-    return Fault(ref.display, 0, 0, rule, Severity.WARNING, message)
+    """A fault of one of the ``align.*`` rules, with the severity the rule is registered with (``rules``)."""
+    return Fault(ref.display, 0, 0, rule, RULES[rule].severity, message)
 
 
 def pair_files(zh_refs: Iterable[SourceRef], en_refs: Iterable[SourceRef]) -> tuple[list[FilePair], list[Fault]]:

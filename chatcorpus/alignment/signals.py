@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from chatcorpus.alignment.lexicon import Vocabulary, shared_bits
 from chatcorpus.validation.records import content_key
-from chatcorpus.validation.textstats import han_counts
+from chatcorpus.validation.textstats import han_counts, string_array, string_scalar, to_ints, to_mask
 
 # Tokens a translation keeps verbatim: numbers, and Latin words with a capital, a digit or an
 # underscore (names, acronyms, identifiers, parts of URLs). All-lowercase words are left out on both
@@ -42,7 +42,26 @@ def _kept_tokens(texts: pa.Array) -> tuple[np.ndarray, pa.Array]:
     words = pc.utf8_split_whitespace(spaced)
     flat = pc.utf8_trim(pc.list_flatten(words), ".,")
     keep = pc.match_substring_regex(flat, _KEPT)
-    return pc.filter(pc.list_parent_indices(words), keep).to_numpy().astype(np.int64), pc.filter(flat, keep)
+    return _numpy(pc.filter(pc.list_parent_indices(words), keep)), pc.filter(flat, keep)
+
+
+# spacing, punctuation and symbols, any script: what a copy pasted again may differ in
+_NOT_FORM = r"[\s\p{P}\p{S}]+"
+
+
+def _form_free(instruction: list[str], inputs: list[str], outputs: pa.Array) -> np.ndarray:
+    """Per record, a number within the file, equal for records that differ only in form.
+
+    The instruction and input compared without case, spacing and punctuation,
+    the output without the spacing around it: a record pasted again keeps its answer.
+    Arrow kernels over the columns (RE2 only over the short parts), then Arrow's own
+    dictionary numbering: no Python per record. Only records of one file are compared.
+    """
+    heads = string_array([f"{a}\n{b}" for a, b in zip(instruction, inputs, strict=True)])
+    stripped = pc.replace_substring_regex(pc.utf8_lower(heads), _NOT_FORM, "")
+    key = pc.binary_join_element_wise(stripped, pc.utf8_trim_whitespace(outputs), string_scalar("\x00"))
+    codes = _numpy(pc.dictionary_encode(key).indices)
+    return np.where(_numpy(pc.equal(stripped, string_scalar(""))).astype(bool), -1, codes)
 
 
 #: English letters per Han character of a translation, measured on the 2024-05-06 seed's aligned pairs.
@@ -62,6 +81,10 @@ class FileSignals:
 
     # each text as a number, equal where the texts are equal (``Vocabulary``), so exact-copy checks are array compares
     content: np.ndarray  # the canonical content: equal means an exact copy
+    # instruction and input without case, spacing and punctuation, and the output without the spacing around
+    # it, numbered within the file: equal means a copy up to form (-1 where nothing is left); a record equal to
+    # an earlier one is a repeat (``monotone.repeats``)
+    near_content: np.ndarray
     instruction: np.ndarray
     input: np.ndarray  # -1 for an empty input
     output: np.ndarray  # -1 for an output of under 3 characters, too short to tell records apart
@@ -86,27 +109,34 @@ def _has_digits(token_records: np.ndarray, token_texts: pa.Array, n: int) -> np.
 
 
 def _numpy(array: pa.Array) -> np.ndarray:
-    return array.to_numpy(zero_copy_only=False)
+    """A kernel's boolean or integer result as NumPy, read from its buffers (``to_numpy`` imports pandas)."""
+    return to_mask(array) if pa.types.is_boolean(array.type) else to_ints(array)
 
 
-def file_signals(records: Sequence[dict[str, Any]], interner: Vocabulary) -> FileSignals:
-    """The signals of every record of a file; records need ``instruction`` and ``output`` as strings."""
+def file_signals(records: Sequence[dict[str, Any]], interner: Vocabulary, *, translation: bool = False) -> FileSignals:
+    """The signals of every record of a file; records need ``instruction`` and ``output`` as strings.
+
+    ``translation``: the file is the Chinese side, whose repeats matter (``near_content``);
+    an original's are not looked for (every ``near_content`` -1), which saves the kernels.
+    """
     instruction = [r["instruction"] for r in records]
     inputs = [r.get("input") or "" for r in records]
     output = [r["output"] for r in records]
-    joined = [f"{a}\n{b}\n{c}" for a, b, c in zip(instruction, inputs, output, strict=True)]
-    token_records, token_texts = _kept_tokens(pa.array(joined, pa.string()))
-    log_instruction, han_instruction = _log_units(pa.array(instruction, pa.string()))
-    log_output, han_output = _log_units(pa.array(output, pa.string()))
-    input_array = pa.array(inputs, pa.string())
-    stripped_output = pc.utf8_trim_whitespace(pa.array(output, pa.string()))
+    joined = string_array([f"{a}\n{b}\n{c}" for a, b, c in zip(instruction, inputs, output, strict=True)])
+    token_records, token_texts = _kept_tokens(joined)
+    log_instruction, han_instruction = _log_units(string_array(instruction))
+    log_output, han_output = _log_units(string_array(output))
+    input_array = string_array(inputs)
+    output_array = string_array(output)
+    stripped_output = pc.utf8_trim_whitespace(output_array)
     return FileSignals(
         content=interner.codes([content_key(r) for r in records]),
+        near_content=_form_free(instruction, inputs, output_array) if translation else np.full(len(records), -1),
         instruction=interner.codes(instruction),
         input=interner.codes(inputs, [bool(s) for s in inputs]),
         output=interner.codes(output, [len(s) > 2 for s in output]),
         has_han=(han_instruction + han_output + han_counts(input_array)) > 0,
-        input_empty=_numpy(pc.equal(pc.utf8_trim_whitespace(input_array), "")).astype(bool),
+        input_empty=_numpy(pc.equal(pc.utf8_trim_whitespace(input_array), string_scalar(""))).astype(bool),
         log_instruction=log_instruction,
         log_output=log_output,
         output_lines=_numpy(pc.count_substring(stripped_output, "\n")).astype(np.int64),
@@ -133,7 +163,7 @@ class TokenPairs:
 
     @classmethod
     def of(cls, zh: FileSignals, en: FileSignals) -> TokenPairs:
-        codes = pc.dictionary_encode(pa.concat_arrays([zh.token_texts, en.token_texts])).indices.to_numpy()
+        codes = _numpy(pc.dictionary_encode(pa.concat_arrays([zh.token_texts, en.token_texts])).indices)
         vocabulary = int(codes.max()) + 1 if len(codes) else 1
         zh_records, zh_tokens = _distinct(zh.token_records, codes[: len(zh.token_texts)], vocabulary)
         en_records, en_tokens = _distinct(en.token_records, codes[len(zh.token_texts) :], vocabulary)

@@ -283,7 +283,7 @@ def _translation_links(
         return {record.index for record in english.check(ref).accepted}
 
     alignment = align_tree(source, accepted)
-    faults.extend(alignment.faults)
+    faults.extend(fault for fault in alignment.faults if fault.rule not in options.disabled_rules)
     links = {link.zh: link for link in alignment.links if link.en is not None}
     return links, markdown_table(coverage(source, alignment))
 

@@ -21,6 +21,7 @@ TEXT_COLUMNS: tuple[str, ...] = ("instruction", "input", "output", "system")
 PLACEHOLDER_PATTERN: re.Pattern[str] = re.compile("\\b(?:NAME|AUTHOR)\\b", re.RegexFlag(256))
 RELEASE_VERSION: str = "1.0.0"
 DEFAULT_REPO_ID: str = "hikariming/chat-dataset-baseline"
+TRANSLATION_KINDS: tuple[str, ...] = ("translated", "untranslated")
 RECORD_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://github.com/hikariming/chat-dataset-baseline/schema/record.schema.json",

@@ -99,6 +99,7 @@ def corpus_shape_text() -> str:
         ),
         "RELEASE_VERSION": ("str", repr(builder.RELEASE_VERSION)),
         "DEFAULT_REPO_ID": ("str", repr(builder.DEFAULT_REPO_ID)),
+        "TRANSLATION_KINDS": ("tuple[str, ...]", repr(tuple(builder.TRANSLATION_KINDS))),
         "RECORD_SCHEMA": ("dict[str, Any]", repr(record_schema())),
         "MAX_RELEASE_JSON_DEPTH": ("int", repr(builder.MAX_RELEASE_JSON_DEPTH)),
     }

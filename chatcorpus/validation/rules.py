@@ -180,6 +180,24 @@ _register(
     "a record equal to an earlier one up to case, spacing, punctuation, NFC/NFD, full-width forms and "
     "Traditional/Simplified script",
 )
+# the translation link's (``chatcorpus.alignment.ranges``, run by ``align``, ``coverage`` and ``build``): a file
+# pairing the alignment cannot trust, so the records concerned get no link rather than a guess
+_register(
+    "align.no-range",
+    W,
+    "an alpaca-zh or alpaca-en file name gives no Alpaca index range (alpaca_data-0-3252-...): "
+    "its records are not aligned",
+)
+_register(
+    "align.missing-original",
+    W,
+    "no alpaca-en file has the index range of an alpaca-zh file's name: its records get no translation link",
+)
+_register(
+    "align.overlapping-range",
+    W,
+    "a file's index range overlaps another file's of the same config: its records get no translation link",
+)
 
 
 def _strings(record: dict[str, Any], fields: tuple[str, ...] = TEXT_FIELDS) -> Iterator[tuple[str, str]]:
