@@ -78,10 +78,14 @@ def _validate(args: argparse.Namespace) -> int:
         from chatcorpus.errors import UsageError
 
         raise UsageError("validate needs at least one PATH (or --list-rules)")
+    if args.deleted and not args.against:
+        from chatcorpus.errors import UsageError
+
+        raise UsageError("--deleted says which files of the release a change removes; it needs --against")
     if args.against:
         from chatcorpus.release.against import open_reference, validate_against
 
-        report = validate_against(args.paths, open_reference(args.against), disabled=args.disable)
+        report = validate_against(args.paths, open_reference(args.against), disabled=args.disable, deleted=args.deleted)
     else:
         report = validate_paths(
             args.paths, disabled=args.disable, thorough=args.thorough, jobs=args.jobs or default_jobs()
@@ -351,6 +355,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="check only PATH's files, and their duplicates against that release's records (through the duplicate "
         "index it ships; ORG/NAME alone: its latest vX.Y.Z). A given file replaces its earlier version in the "
         "release, so an edited record is never a duplicate of itself",
+    )
+    validate.add_argument(
+        "--deleted",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="with --against: a file of the release that the change deletes (repeatable); its records are no "
+        "longer in the release, so nothing is a duplicate of them",
     )
     validate.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     validate.add_argument(
