@@ -25,6 +25,7 @@ kind through ``chatcorpus.release.fileset.ReleaseFileSet`` after adding the kind
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import json
@@ -35,6 +36,7 @@ import stat
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import datasets
@@ -287,9 +289,15 @@ def verify_shard(data: bytes, shard: dict[str, Any]) -> None:
     """
     _verify_bytes(data, shard, ShardVerificationError)
     try:
-        rows = pq.read_metadata(pa.BufferReader(data)).num_rows
+        with closing_parquet_file(pa.BufferReader(data)) as parquet_file:
+            rows = parquet_file.metadata.num_rows
+            features = (parquet_file.schema_arrow.metadata or {}).get(b"huggingface")
     except pa.ArrowInvalid as err:  # only reachable when the manifest itself lists a broken shard
         raise ShardVerificationError(shard["path"], f"not a readable Parquet file: {err}") from err
+    if features is not None:
+        # the features JSON ``datasets`` parses when plain ``load_dataset`` opens the shard: whoever
+        # published the release wrote it, so it is read as bounded as the manifest is
+        read_release_json(features, "its huggingface schema metadata", partial(ShardVerificationError, shard["path"]))
     if rows != shard["rows"]:
         raise ShardVerificationError(shard["path"], f"{rows} rows, the manifest says {shard['rows']}")
 
@@ -447,14 +455,20 @@ def check_config_entry(entry: dict[str, Any], config: str, where: str = MANIFEST
     for index, shard in enumerate(entry["shards"]):
         at = f"{where}: configs.{config}.shards[{index}]"
         for field in ("rows", "bytes"):
-            value = shard.get(field)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ManifestError(f"{at}.{field} is {value!r}, not a count")
+            if not _is_count(shard.get(field)):
+                raise ManifestError(f"{at}.{field} is {shard.get(field)!r}, not a count")
         if not isinstance(shard.get("sha256"), str) or not _SHA256_HEX.fullmatch(shard["sha256"]):
             raise ManifestError(f"{at}.sha256 is {shard.get('sha256')!r}, not a sha256")
     total = sum(shard["rows"] for shard in entry["shards"])
-    if entry.get("rows") != total:
+    if not _is_count(entry.get("rows")) or entry["rows"] != total:
         raise ManifestError(f"{where}: configs.{config}.rows is {entry.get('rows')!r}, its shards hold {total}")
+
+
+def _is_count(value: object) -> bool:
+    """A row or byte count: an int (JSON ``20``; never ``20.0``, ``true`` or ``"20"``), not negative.
+
+    The tooling's JSON Schema (``strict_schema``) holds integers to the same rule."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def release_file_paths(manifest: dict[str, Any]) -> list[str]:
@@ -1066,16 +1080,18 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
         self, files: list[str], shards: list[dict[str, Any]], verify: bool
     ) -> Iterator[tuple[Any, pa.Table]]:
         for shard_index, (file, shard) in enumerate(zip(files, shards, strict=False)):
-            if verify:
-                parquet_file = pq.ParquetFile(pa.BufferReader(self._read_shard(file, shard)))
-            else:
-                parquet_file = pq.ParquetFile(file)
-            if self.config.shuffle_seed is not None:
-                tables = shuffled_rows(parquet_file, self.config.shuffle_seed, shard)
-            else:
-                tables = (parquet_file.read_row_group(group) for group in range(parquet_file.num_row_groups))
-            for part, table in enumerate(tables):
-                yield _table_key(shard_index, part), self.config.present(self._cast_table(table))
+            source = pa.BufferReader(self._read_shard(file, shard)) if verify else file
+            # Closed when its shard is done, and when the consumer stops early (closing this
+            # generator): a reader left to the garbage collector can outlive Arrow's runtime at
+            # interpreter shutdown, and the process then aborts after its work is done
+            # ("terminate called without an active exception", apache/arrow#45214).
+            with closing_parquet_file(source) as parquet_file:
+                if self.config.shuffle_seed is not None:
+                    tables = shuffled_rows(parquet_file, self.config.shuffle_seed, shard)
+                else:
+                    tables = (parquet_file.read_row_group(group) for group in range(parquet_file.num_row_groups))
+                for part, table in enumerate(tables):
+                    yield _table_key(shard_index, part), self.config.present(self._cast_table(table))
 
     def _read_shard(self, file: str, shard: dict[str, Any]) -> bytes:
         """The shard's bytes, checked against the manifest before any row is trusted.
@@ -1112,6 +1128,20 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
 # across DataLoader workers (each gets whole shards). A shard is a few MB, so it is read
 # whole to be permuted. ``random.Random`` is seeded with ints and strings only, whose
 # sequences the standard library keeps stable across Python versions.
+
+
+@contextlib.contextmanager
+def closing_parquet_file(source: str | pa.NativeFile) -> Iterator[pq.ParquetFile]:
+    """A Parquet reader that is closed on leaving the block, whatever its source.
+
+    ``ParquetFile``'s own ``with`` closes only a file it opened from a path; ``force``
+    closes the reader over an in-memory buffer too.
+    """
+    parquet_file = pq.ParquetFile(source)
+    try:
+        yield parquet_file
+    finally:
+        parquet_file.close(force=True)
 
 
 def check_shuffle_seed(seed: int | None) -> None:

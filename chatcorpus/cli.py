@@ -78,10 +78,14 @@ def _validate(args: argparse.Namespace) -> int:
         from chatcorpus.errors import UsageError
 
         raise UsageError("validate needs at least one PATH (or --list-rules)")
+    if args.deleted and not args.against:
+        from chatcorpus.errors import UsageError
+
+        raise UsageError("--deleted says which files of the release a change removes; it needs --against")
     if args.against:
         from chatcorpus.release.against import open_reference, validate_against
 
-        report = validate_against(args.paths, open_reference(args.against), disabled=args.disable)
+        report = validate_against(args.paths, open_reference(args.against), disabled=args.disable, deleted=args.deleted)
     else:
         report = validate_paths(
             args.paths, disabled=args.disable, thorough=args.thorough, jobs=args.jobs or default_jobs()
@@ -94,6 +98,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from chatcorpus.release.build import BuildOptions, build_release
     from chatcorpus.validation.report import format_fault
+    from chatcorpus.validation.validate import default_jobs
 
     options = BuildOptions(
         version=args.version,
@@ -105,6 +110,7 @@ def _build(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         base=args.base,
         remove_configs=tuple(args.remove_config),
+        jobs=args.jobs or default_jobs(),
     )
     result = build_release(args.source, args.out, options=options)
     for fault in result.error_faults:
@@ -354,6 +360,15 @@ def build_parser() -> argparse.ArgumentParser:
         "index it ships; ORG/NAME alone: its latest vX.Y.Z). A given file replaces its earlier version in the "
         "release, so an edited record is never a duplicate of itself",
     )
+    validate.add_argument(
+        "--deleted",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="with --against: a file of the release that the change deletes (repeatable); its records are no "
+        "longer in the release, so nothing is a duplicate of them",
+    )
     validate.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     validate.add_argument(
         "--jobs",
@@ -419,6 +434,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CONFIG",
         help="with --base: leave this config of the base out of the release (repeatable); a base config "
         "the source holds no records for is refused otherwise",
+    )
+    build.add_argument(
+        "--jobs",
+        type=_positive,
+        metavar="N",
+        help="processes (default: the number of cores): with 2 or more, the translation alignment runs in a "
+        "second process while the configs are validated (not with --base); the release is the same for any N",
     )
     build.add_argument("--quiet", action="store_true", help="no progress bars")
     build.set_defaults(handler=_build)

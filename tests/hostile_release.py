@@ -6,6 +6,7 @@ release loads before the change and is refused (naming the file) after it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -14,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
 OTHER_CONFIG = {"alpaca-zh": "alpaca-en", "alpaca-en": "alpaca-zh", "prompts": "alpaca-zh", "chatglm-issues": "prompts"}
@@ -178,3 +181,79 @@ def card_lists(release: Path, config: str, paths: list[str], extra_config: str |
     metadata["configs"].append({"config_name": extra_config, "data_files": [{"split": "train", "path": paths}]})
     card = f"---\n{yaml.safe_dump(metadata, allow_unicode=True, sort_keys=False)}---\n{body}"
     (release / "README.md").write_text(card, encoding="utf-8")
+
+
+# --- typed fields: a count that is not an int, a digest or version that is almost one --------
+
+
+#: Wrong-typed stand-ins for a count ``n``: each compares equal to it, or reads as it, in some loose reader.
+def count_impostors(n: int) -> list[tuple[str, Any]]:
+    return [("float", float(n)), ("string", str(n)), ("bool", bool(n)), ("negative", -1 - n), ("null", None)]
+
+
+#: Stand-ins for a lowercase hex digest ``digest``, each wrong in one way.
+def digest_impostors(digest: str) -> list[tuple[str, str]]:
+    return [
+        ("trailing-newline", digest + "\n"),
+        ("upper-case", digest.upper()),
+        ("short", digest[:-1]),
+        ("long", digest + "0"),
+        ("leading-space", " " + digest),
+    ]
+
+
+#: Stand-ins for a version ``X.Y.Z``.
+def version_impostors(version: str) -> list[tuple[str, str]]:
+    return [
+        ("trailing-newline", version + "\n"),
+        ("v-prefix", "v" + version),
+        ("unicode-digit", version.replace("1", "\u0661")),  # ARABIC-INDIC DIGIT ONE
+        ("two-parts", version.rsplit(".", 1)[0]),
+    ]
+
+
+#: Fields of a manifest that hold counts, as paths into it (``{config}`` the config to damage).
+COUNT_FIELDS = (
+    ("configs", "{config}", "rows"),
+    ("configs", "{config}", "rejected"),
+    ("configs", "{config}", "shards", 0, "rows"),
+    ("configs", "{config}", "shards", 0, "bytes"),
+    ("files", 0, "bytes"),
+)
+
+
+def _keys(path: tuple[Any, ...], config: str) -> list[Any]:
+    return [key.format(config=config) if isinstance(key, str) else key for key in path]
+
+
+def get_field(manifest: dict[str, Any], path: tuple[Any, ...], config: str) -> Any:
+    """The field at ``path`` (``"{config}"`` replaced by ``config``) in ``manifest``."""
+    target: Any = manifest
+    for key in _keys(path, config):
+        target = target[key]
+    return target
+
+
+def set_field(manifest: dict[str, Any], path: tuple[Any, ...], value: Any, config: str) -> None:
+    *parents, last = _keys(path, config)
+    get_field(manifest, tuple(parents), config)[last] = value
+
+
+def rewrite_shard(release: Path, config: str, data: bytes) -> str:
+    """Put ``data`` in place of the config's first shard and list its true bytes and sha256: the
+    manifest then vouches for it, so only a check of what the bytes hold can refuse it."""
+    manifest = read_manifest(release)
+    shard = manifest["configs"][config]["shards"][0]
+    (release / shard["path"]).write_bytes(data)
+    shard["bytes"], shard["sha256"] = len(data), hashlib.sha256(data).hexdigest()
+    write_manifest(release, manifest)
+    return shard["path"]
+
+
+def with_schema_metadata(shard: Path, key: bytes, value: bytes) -> bytes:
+    """The shard's rows, written again with ``value`` under ``key`` in its Arrow schema metadata."""
+    table = pq.read_table(shard)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), key: value})
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes()

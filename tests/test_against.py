@@ -246,3 +246,91 @@ def test_validating_against_a_release_folder_imports_neither_datasets_nor_pandas
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
     assert "exit 1 imported []" in done.stderr, done.stderr
     assert json.loads(done.stdout)["faults"][0]["rule"] == "duplicate.exact"
+
+
+def test_a_file_the_change_deletes_is_no_longer_a_source_of_duplicates(
+    release: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """b.json's records move to c.json and b.json is deleted (a rename, as git shows it with --no-renames)."""
+    moved = _write(tmp_path / "pr", {"alpaca-en/c.json": EN[4:]})
+    code, faults = _faults([str(moved), "--against", str(release)], capsys)
+    assert code == 1 and [f["rule"] for f in faults] == ["duplicate.exact"] * 4
+    deleted = str(tmp_path / "pr" / "alpaca-en" / "b.json")  # gone from the checkout
+    assert _faults([str(moved), "--against", str(release), "--deleted", deleted], capsys) == (0, [])
+    # deleting another file does not hide b.json's records, and a.json's remain a source too
+    other = str(tmp_path / "pr" / "alpaca-en" / "a.json")
+    code, faults = _faults([str(moved), "--against", str(release), "--deleted", other], capsys)
+    assert code == 1 and len(faults) == 4
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--deleted", "data/alpaca-en/b.json"], "it needs --against"),
+        (["--against", "{release}", "--deleted", "notes/b.json"], "not inside a config folder"),
+    ],
+    ids=["without-against", "outside-configs"],
+)
+def test_deleted_files_are_refused_where_they_mean_nothing(
+    args: list[str], message: str, release: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pr = _write(tmp_path / "pr", {"alpaca-en/c.json": [good_record(70)]})
+    assert main(["validate", str(pr), *(arg.format(release=release) for arg in args)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_validating_against_a_hub_release_imports_neither_datasets_nor_pandas(
+    hub: HubServer, hub_env: dict[str, str], release: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["push", str(release), "--repo", REPO]) == 0
+    capsys.readouterr()
+    pr = _write(tmp_path / "pr", {"alpaca-en/c.json": EN[4:5]})
+    for spec in (f"{REPO}@v1.0.0", REPO):
+        script = (
+            "import sys\n"
+            "from chatcorpus.cli import main\n"
+            f"code = main(['validate', {str(pr)!r}, '--against', {spec!r}, '--format', 'json'])\n"
+            "heavy = sorted(m for m in ('datasets', 'pandas', 'chat_dataset_baseline') if m in sys.modules)\n"
+            "print('exit', code, 'imported', heavy, file=sys.stderr)\n"
+        )
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, env=hub_env)
+        assert "exit 1 imported []" in done.stderr, done.stderr
+        faults = json.loads(done.stdout)["faults"]
+        assert [f["message"] for f in faults] == [f"the same record as alpaca-en/b.json record 0 in {REPO}@v1.0.0"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (f"{REPO}@v9.9.9", "has no revision 'v9.9.9'"),
+        ("org/no-such-repo@v1.0.0", "there is no dataset repo org/no-such-repo"),
+        ("org/no-such-repo", "there is no dataset repo org/no-such-repo"),
+    ],
+)
+def test_a_hub_release_that_is_not_there_is_refused_by_name(
+    hub: HubServer, release: Path, tmp_path: Path, spec: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["push", str(release), "--repo", REPO]) == 0
+    capsys.readouterr()
+    pr = _write(tmp_path / "pr", {"alpaca-en/c.json": [good_record(70)]})
+    assert main(["validate", str(pr), "--against", spec]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_a_linked_manifest_is_refused_as_verify_refuses_it(
+    release: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = _copy(release, tmp_path)
+    real = tmp_path / "elsewhere.json"
+    (copy / "manifest.json").rename(real)
+    (copy / "manifest.json").symlink_to(real)
+    pr = _write(tmp_path / "pr", {"alpaca-en/c.json": [good_record(70)]})
+    assert main(["validate", str(pr), "--against", str(copy)]) == 2
+    against = capsys.readouterr().err
+    assert main(["verify", str(copy)]) == 1
+    verified = capsys.readouterr().out
+    refusal = f"{copy}: path 'manifest.json' is reached through a symbolic link; a release holds no links"
+    assert refusal in against and refusal in verified
+    assert "is not JSON" not in against and "Traceback" not in against

@@ -21,6 +21,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from conftest import good_record
 from hostile_release import (
     HOSTILE_DEPTHS,
@@ -76,6 +77,8 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 _hostile_paths = st.sampled_from([name for name, _ in HOSTILE_SHARD_PATHS]).map(lambda name: ("hostile", name))
 _values = st.one_of(
     st.integers(-2, 3),
+    st.integers(0, 3).map(float),  # compares equal to a count, is not one
+    st.integers(0, 3).map(str),
     st.text(max_size=8),
     st.none(),
     st.booleans(),
@@ -242,11 +245,22 @@ def test_a_mutated_release_gives_the_manifests_rows_or_a_named_error_and_stays_i
                 shutil.copyfile(pristine["release"] / shard["path"], outside / shard["path"].rsplit("/", 1)[-1])
         for mutation, target in mutations:
             # a mutation that needs what an earlier one destroyed (a parseable manifest, a shard) does nothing;
-            # a manifest nested too deep for json.loads (deep-manifest) raises RecursionError
+            # a manifest or card nested too deep for json.loads or yaml (deep-*) raises RecursionError
             with contextlib.suppress(
-                ValueError, KeyError, TypeError, AttributeError, IndexError, ArithmeticError, OSError, RecursionError
+                ValueError,
+                KeyError,
+                TypeError,
+                AttributeError,
+                IndexError,
+                ArithmeticError,
+                OSError,
+                yaml.YAMLError,
+                RecursionError,
             ):
                 _mutate(release, outside, mutation, target)
+        pull_request = sandbox / "pr" / "alpaca-en" / "new.json"
+        pull_request.parent.mkdir(parents=True)
+        pull_request.write_text(json.dumps([good_record(99)]), encoding="utf-8")
         bait = _snapshot(outside)
         names = _names(release, pristine)
 
@@ -265,13 +279,14 @@ def test_a_mutated_release_gives_the_manifests_rows_or_a_named_error_and_stays_i
             with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
                 inspected = main(["inspect", str(release), "--cache-dir", str(sandbox / "cache2")])
                 exported = main(["export", str(sandbox / "export"), "--release", str(release), "--format", "jsonl"])
+                checked = main(["validate", str(pull_request), "--against", str(release)])
         reads_outside = [path for path in _opened if str(outside) in path or path.startswith(str(sandbox / "outside"))]
         assert reads_outside == []
         assert _snapshot(outside) == bait
-        assert {p.name for p in sandbox.iterdir()} <= {"release", "outside", "cache", "cache2", "export"}
+        assert {p.name for p in sandbox.iterdir()} <= {"release", "outside", "cache", "cache2", "export", "pr"}
         if report.ok:  # a release verify accepts loads as the manifest says (a reordering, say)
-            assert inspected == 0 and exported == 0, stderr.getvalue()
-        assert inspected in (0, 1, 2) and exported in (0, 2)
+            assert inspected == 0 and exported == 0 and checked == 0, stderr.getvalue()
+        assert inspected in (0, 1, 2) and exported in (0, 2) and checked in (0, 2)
         assert "Traceback" not in stderr.getvalue()
         # nothing the release holds reaches a terminal or a CI log as a control character or a workflow command
         # (stderr: the command's own error lines; the rest is datasets' progress bars, which redraw with \r)

@@ -10,20 +10,29 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hostile_release import (
+    COUNT_FIELDS,
     HOSTILE_DEPTHS,
     HOSTILE_TEXT,
     card_lists,
     copy_release,
+    count_impostors,
+    digest_impostors,
     first_shard,
+    get_field,
     nest_in_card,
     nest_in_json,
     nest_in_manifest,
     nested_json,
     read_manifest,
+    rewrite_shard,
+    set_field,
     unsafe_output_lines,
+    version_impostors,
+    with_schema_metadata,
     write_manifest,
 )
 
@@ -32,6 +41,7 @@ from chat_dataset_baseline import (
     MAX_RELEASE_JSON_DEPTH,
     ChatDatasetBaseline,
     ManifestError,
+    ShardVerificationError,
     nesting_exceeds,
     read_release_json,
 )
@@ -236,3 +246,122 @@ def test_strings_from_the_manifest_print_inert_in_every_command(
     captured = capsys.readouterr()
     assert "manifest.json" in captured.err
     assert unsafe_output_lines(captured.out + captured.err) == []
+
+
+# --- typed fields --------------------------------------------------------------------------------
+
+
+_IMPOSTORS = [name for name, _ in count_impostors(20)]
+
+
+@pytest.mark.parametrize("impostor", _IMPOSTORS)
+@pytest.mark.parametrize("path", COUNT_FIELDS, ids=[".".join(map(str, p)) for p in COUNT_FIELDS])
+def test_a_count_that_is_not_an_int_is_refused(
+    demo_release: Path, tmp_path: Path, path: tuple[Any, ...], impostor: str
+) -> None:
+    """``"rows": 20.0`` (or ``true``, ``"20"``) is not a count, though it compares or reads as one."""
+    release = copy_release(demo_release, tmp_path / "release")
+    manifest = read_manifest(release)
+    good = get_field(manifest, path, CONFIG)
+    set_field(manifest, path, dict(count_impostors(good))[impostor], CONFIG)
+    write_manifest(release, manifest)
+    report = verify_release(str(release))
+    assert not report.ok and report.checks[0].subject == "manifest.json"
+    assert f".{path[-1]}: " in report.checks[0].problems[0]
+    if path[0] == "configs" and path[-1] != "rejected":  # what the builder itself checks
+        loader = ChatDatasetBaseline(config_name=CONFIG, data_source=str(release), cache_dir=str(tmp_path / "c"))
+        with pytest.raises(ManifestError, match="not a count|its shards hold"):
+            loader.download_and_prepare()
+
+
+@pytest.mark.parametrize("field", ["schema_fingerprint", "shard-sha256", "file-sha256", "parent_manifest_sha256"])
+@pytest.mark.parametrize("impostor", [name for name, _ in digest_impostors("0" * 64)])
+def test_a_digest_that_is_almost_one_is_refused(demo_release: Path, tmp_path: Path, field: str, impostor: str) -> None:
+    release = copy_release(demo_release, tmp_path / "release")
+    manifest = read_manifest(release)
+    targets = {
+        "schema_fingerprint": (manifest, "schema_fingerprint"),
+        "shard-sha256": (manifest["configs"][CONFIG]["shards"][0], "sha256"),
+        "file-sha256": (manifest["files"][0], "sha256"),
+        "parent_manifest_sha256": (manifest, "parent_manifest_sha256"),
+    }
+    holder, key = targets[field]
+    good = holder[key] or "a" * 64
+    holder[key] = dict(digest_impostors(good))[impostor]
+    write_manifest(release, manifest)
+    with pytest.raises(ManifestError, match="not a valid release manifest"):
+        Manifest.read(release)
+    assert not verify_release(str(release)).ok
+
+
+@pytest.mark.parametrize("field", ["version", "parent"])
+@pytest.mark.parametrize("impostor", [name for name, _ in version_impostors("1.0.0")])
+def test_a_version_that_is_almost_one_is_refused(demo_release: Path, tmp_path: Path, field: str, impostor: str) -> None:
+    release = copy_release(demo_release, tmp_path / "release")
+    manifest = read_manifest(release)
+    manifest[field] = dict(version_impostors("1.0.0"))[impostor]
+    write_manifest(release, manifest)
+    with pytest.raises(ManifestError, match=f"\\$.{field}: "):
+        Manifest.read(release)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("format", 1.0),
+        ("format", True),
+        ("tag", "v1.0.0\n"),
+        ("commit", "a" * 40 + "\n"),
+        ("manifest_sha256", "b" * 64 + "\n"),
+        ("repo_id", "org/name\n"),
+    ],
+)
+def test_a_lock_field_that_is_almost_right_is_refused(tmp_path: Path, field: str, value: Any) -> None:
+    good = {"format": 1, "repo_id": "org/name", "tag": "v1.0.0", "commit": "a" * 40, "manifest_sha256": "b" * 64}
+    lock = tmp_path / "release.lock"
+    lock.write_text(json.dumps(good), encoding="utf-8")
+    assert Lock.read(lock).tag == "v1.0.0"
+    lock.write_text(json.dumps({**good, field: value}), encoding="utf-8")
+    with pytest.raises(LockError, match=f"\\$.{field}"):
+        Lock.read(lock)
+
+
+def test_the_changelog_holds_record_ids_of_known_configs(demo_release: Path, tmp_path: Path) -> None:
+    release = copy_release(demo_release, tmp_path / "release")
+    for changelog in (
+        {"no-such-config": {"added": [], "removed": [], "changed": []}},
+        {CONFIG: {"added": ["x\n::error::injected"], "removed": [], "changed": []}},
+        {CONFIG: {"added": [], "removed": [], "changed": [], "extra": []}},
+    ):
+        manifest = read_manifest(release)
+        manifest["changelog"] = changelog
+        write_manifest(release, manifest)
+        with pytest.raises(ManifestError, match=r"\$.changelog"):
+            Manifest.read(release)
+
+
+# --- JSON inside a shard --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", HOSTILE_DEPTHS)
+def test_a_shard_whose_features_metadata_nests_too_deep_is_refused_before_anything_parses_it(
+    demo_release: Path, tmp_path: Path, depth: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Plain ``load_dataset`` parses a shard's ``huggingface`` schema metadata (its features): a shard
+    the manifest vouches for (true bytes, sha256 and rows) may still hold JSON nested past any reader."""
+    release = copy_release(demo_release, tmp_path / "release")
+    good = release / first_shard(release, CONFIG)["path"]
+    path = rewrite_shard(
+        release, CONFIG, with_schema_metadata(good, b"huggingface", nested_json(depth, "object").encode())
+    )
+    report = verify_release(str(release))
+    [failed] = [check for check in report.checks if check.subject == path]
+    assert "huggingface schema metadata nests deeper" in failed.problems[0]
+    loader = ChatDatasetBaseline(config_name=CONFIG, data_source=str(release), cache_dir=str(tmp_path / "c"))
+    with pytest.raises(ShardVerificationError, match="huggingface schema metadata nests deeper") as refused:
+        list(loader.as_streaming_dataset(split="train"))
+    assert refused.value.shard == path
+    assert main(["inspect", str(release), "--cache-dir", str(tmp_path / "cache")]) == 1
+    captured = capsys.readouterr()
+    assert f"shards failed verification: {path}" in captured.out
+    assert "Traceback" not in captured.err and "RecursionError" not in captured.out + captured.err

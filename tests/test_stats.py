@@ -6,6 +6,7 @@ a tokenizer's own ``encode``), independently of the pyarrow/numpy code under tes
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 import zlib
@@ -14,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from chat_dataset_baseline import DEFAULT_REPO_ID
+from chat_dataset_baseline import ARROW_SCHEMA, DEFAULT_REPO_ID
 from chatcorpus.cli import EXIT_OK, EXIT_USAGE, main
 from chatcorpus.release.build import BuildOptions, build_release
 from chatcorpus.release.card_statistics import _text
@@ -252,3 +255,44 @@ def test_names_from_the_release_stay_plain_text_in_the_card() -> None:
 def test_length_summaries_of_no_rows_and_of_one_row() -> None:
     assert LengthSummary.of(np.zeros(0, np.int64)) == LengthSummary(0, 0, 0, 0, 0, 0.0)
     assert LengthSummary.of(np.array([7])) == LengthSummary(7, 7, 7, 7, 7, 7.0)
+
+
+def _relist(release: Path, config: str, index: int, data: bytes, rows: int) -> str:
+    """Replace a shard's bytes and list them in the manifest: a publisher whose manifest matches a bad shard."""
+    manifest_path = release / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    shard = manifest["configs"][config]["shards"][index]
+    (release / shard["path"]).write_bytes(data)
+    shard.update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest(), rows=rows)
+    manifest["configs"][config]["rows"] = sum(s["rows"] for s in manifest["configs"][config]["shards"])
+    manifest_path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return str(shard["path"])
+
+
+def test_stats_refuses_a_listed_shard_whose_columns_are_not_the_schemas(
+    release: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = pa.table(
+        {
+            name: pa.array([7, 8]) if name == "language" else pa.nulls(2, ARROW_SCHEMA.field(name).type)
+            for name in ARROW_SCHEMA.names
+        }
+    )
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    path = _relist(release, "alpaca-en", 0, sink.getvalue().to_pybytes(), 2)
+    assert main(["stats", str(release)]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert path in err and "column language is int64, the schema says string" in err and "Traceback" not in err
+
+
+def test_stats_of_a_release_built_before_the_manifest_kept_fault_counts(
+    release: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest_path = release / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    del manifest["faults"]
+    manifest_path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    assert _stats_json(capsys, str(release))["faults"] == []
+    assert main(["stats", str(release)]) == EXIT_OK
+    assert "none recorded" in capsys.readouterr().out

@@ -68,3 +68,51 @@ def test_every_action_is_pinned_by_commit_and_only_the_sarif_job_may_write() -> 
                 if "actions/checkout" in step.get("uses", ""):
                     assert step["with"]["persist-credentials"] is False
                 assert "${{" not in step.get("run", "")  # values reach scripts through env:
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True, capture_output=True
+    )
+
+
+def test_the_pull_request_step_passes_changed_files_and_deleted_ones(tmp_path: Path) -> None:
+    """The step's own script, run on a pull request that edits, adds, deletes and renames files:
+    the command gets the changed files as PATHs and each deleted (or renamed-away) file as --deleted."""
+    jobs = yaml.safe_load((WORKFLOWS / "validate.yml").read_text(encoding="utf-8"))["jobs"]
+    step = next(s for s in jobs["pull-request"]["steps"] if "--against" in s.get("run", ""))
+    origin, clone = tmp_path / "origin", tmp_path / "clone"
+    for name in ("edited", "deleted", "renamed", "kept"):
+        (origin / "data" / "alpaca-en").mkdir(parents=True, exist_ok=True)
+        (origin / "data" / "alpaca-en" / f"{name}.json").write_text(f'[{{"instruction": "{name}"}}]\n')
+    _git(tmp_path, "init", "-q", "-b", "main", str(origin))
+    _git(origin, "add", ".")
+    _git(origin, "commit", "-qm", "base")
+    _git(tmp_path, "clone", "-q", str(origin), str(clone))
+    folder = clone / "data" / "alpaca-en"
+    (folder / "edited.json").write_text('[{"instruction": "edited again"}]\n')
+    (folder / "new file.json").write_text('[{"instruction": "new"}]\n')
+    _git(clone, "rm", "-q", "data/alpaca-en/deleted.json")
+    _git(clone, "mv", "data/alpaca-en/renamed.json", "data/alpaca-en/moved.json")
+    _git(clone, "add", ".")
+    _git(clone, "commit", "-qm", "pull request")
+    stub = tmp_path / "bin" / "chat-dataset-baseline"
+    stub.parent.mkdir()
+    stub.write_text('#!/bin/sh\nfor arg in "$@"; do printf "%s\\n" "$arg"; done\n')
+    stub.chmod(0o755)
+    env = {"PATH": f"{stub.parent}:/usr/bin:/bin", "BASE_REF": "main", "RELEASE_REPO": "org/name"}
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    args = done.stdout.splitlines()
+    assert args[: args.index("--")] == [
+        "validate", "--format", "github", "--against", "org/name",
+        "--deleted", "data/alpaca-en/deleted.json", "--deleted", "data/alpaca-en/renamed.json",
+    ]  # fmt: skip
+    changed = ["data/alpaca-en/edited.json", "data/alpaca-en/moved.json", "data/alpaca-en/new file.json"]
+    assert sorted(args[args.index("--") + 1 :]) == changed

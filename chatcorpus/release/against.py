@@ -20,6 +20,7 @@ from pathlib import Path, PurePath
 from typing import Any, NoReturn
 
 from chatcorpus.release.duplicate_index import INDEX_KIND, ConfigIndex, index_path, near_hash, read_index
+from chatcorpus.release.hub_errors import HUB_ERRORS
 from chatcorpus.validation.corpus_shape import CONFIG_NAMES, read_release_json
 from chatcorpus.validation.faults import Problem, Severity
 from chatcorpus.validation.sources import SourceRef, discover
@@ -30,6 +31,7 @@ _REPO_ONLY = re.compile(r"[\w.-]+/[\w.-]+")
 _VERSION_TAG = re.compile(r"v([0-9]+\.[0-9]+\.[0-9]+)")
 _VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
 _MANIFEST = "manifest.json"
+_REPO_TYPE = "dataset"
 
 
 @dataclass(frozen=True)
@@ -66,41 +68,68 @@ def _open_folder(folder: Path) -> ReferenceRelease:
     known config names (never a path taken from the manifest), not through links.
     ``verify`` checks the whole release.
     """
-    where = str(folder)
-    manifest = read_release_json(_read_regular(folder, _MANIFEST), f"{_MANIFEST} of {where}", refusal)
+    return _reference(str(folder), lambda path: _read_regular(folder, path))
+
+
+def _reference(where: str, read: Callable[[str], bytes]) -> ReferenceRelease:
+    """The release at ``where``, its files read with ``read``: the manifest (only the fields the
+    check uses), then each config's index, verified against the manifest's bytes and sha256."""
+    manifest = read_release_json(read(_MANIFEST), f"{_MANIFEST} of {where}", refusal)
     version, configs, files = manifest.get("version"), manifest.get("configs"), manifest.get("files")
     if not isinstance(version, str) or not _VERSION.fullmatch(version):
         refuse(f"{_MANIFEST} of {where} states no version X.Y.Z")
     if not isinstance(configs, dict) or not isinstance(files, list):
         refuse(f"{_MANIFEST} of {where} lists no configs and files")
-    return ReferenceRelease(where, version, _indexes(lambda path: _read_regular(folder, path), configs, files, where))
+    return ReferenceRelease(where, version, _indexes(read, configs, files, where))
 
 
 def _open_hub(spec: str, cache_dir: str | None) -> ReferenceRelease:
-    from chatcorpus.errors import ChatDatasetError, ManifestError, ReferenceReleaseError
-    from chatcorpus.release.verify import HUB_ERRORS, ReleaseLocation, open_release, read_manifest
+    """A Hub release, read with ``huggingface_hub`` alone (never ``datasets``), every file from the
+    one commit its revision resolved to, so a branch that moves meanwhile cannot mix two releases."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
 
     if _REPO_ONLY.fullmatch(spec):
         spec = f"{spec}@{latest_release_tag(spec)}"
-    location = ReleaseLocation.parse(spec)
+    repo_id, _, revision = spec.partition("@")
+    if not _REPO_ONLY.fullmatch(repo_id) or not revision:
+        refuse(f"{spec}: no such folder, and not a Hub release ORG/NAME@REVISION either")
+    api = HfApi()
     try:
-        files = open_release(location, cache_dir=cache_dir)
-        manifest = read_manifest(files, str(location))
-        indexes = _indexes(files.read, manifest.configs, manifest.files, str(location))
-    except (ManifestError, ReferenceReleaseError):
-        raise
-    except (ChatDatasetError, *HUB_ERRORS) as err:  # type: ignore[misc]  # a starred tuple of exception types
-        refuse(f"cannot read the release {location}: {err}")
-    if location.is_tag and location.revision != f"v{manifest.version}":
-        refuse(f"{location} holds a manifest of version {manifest.version}")
-    return ReferenceRelease(str(location), manifest.version, indexes)
+        commit = api.repo_info(repo_id, repo_type=_REPO_TYPE, revision=revision).sha
+    except RevisionNotFoundError:
+        refuse(f"{repo_id} has no revision {revision!r}")
+    except RepositoryNotFoundError:
+        refuse(f"there is no dataset repo {repo_id} (or it is private to you)")
+    except HUB_ERRORS as err:
+        refuse(f"cannot reach the release {spec}: {err}")
+
+    def read(path: str) -> bytes:
+        try:
+            local = api.hf_hub_download(repo_id, path, repo_type=_REPO_TYPE, revision=commit, cache_dir=cache_dir)
+            return Path(local).read_bytes()
+        except EntryNotFoundError:
+            refuse(f"{spec} (commit {commit}) has no {path}")
+        except HUB_ERRORS as err:
+            refuse(f"cannot read {path} of {spec}: {err}")
+
+    release = _reference(spec, read)
+    if _VERSION_TAG.fullmatch(revision) and revision != f"v{release.version}":
+        refuse(f"{spec} holds a manifest of version {release.version}")
+    return release
 
 
 def latest_release_tag(repo_id: str) -> str:
     """The highest ``vX.Y.Z`` tag of a Hub dataset repo: its latest published release."""
     from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError
 
-    tags = [tag.name for tag in HfApi().list_repo_refs(repo_id, repo_type="dataset").tags]
+    try:
+        tags = [tag.name for tag in HfApi().list_repo_refs(repo_id, repo_type=_REPO_TYPE).tags]
+    except RepositoryNotFoundError:
+        refuse(f"there is no dataset repo {repo_id} (or it is private to you)")
+    except HUB_ERRORS as err:
+        refuse(f"cannot list the release tags of {repo_id}: {err}")
     versions = [tag for tag in tags if _VERSION_TAG.fullmatch(tag)]
     if not versions:
         refuse(f"{repo_id} has no release tag vX.Y.Z to validate against")
@@ -154,20 +183,45 @@ def _read_regular(folder: Path, relative: str) -> bytes:
 
 def source_path(ref: SourceRef) -> str | None:
     """A file's path from its config folder on (``alpaca-zh/sub/x.json``): the ``source`` a build gives its rows."""
-    if ref.config is None:
-        return None
-    parts = PurePath(ref.path).parts
-    for position in range(len(parts) - 2, -1, -1):  # the nearest enclosing folder named after the config
-        if parts[position] == ref.config:
+    return None if ref.config is None else _from_config_folder(PurePath(ref.path), {ref.config})
+
+
+def _from_config_folder(path: PurePath, configs: Iterable[str]) -> str | None:
+    parts = path.parts
+    for position in range(len(parts) - 2, -1, -1):  # the nearest enclosing folder named after a config
+        if parts[position] in configs:
             return "/".join(parts[position:])
     return None
 
 
-def validate_against(paths: list[Path], release: ReferenceRelease, disabled: Iterable[str] = ()) -> ValidationReport:
-    """Check only ``paths``; duplicates among them and against ``release``'s records."""
+def deleted_sources(paths: Iterable[Path]) -> set[str]:
+    """The release ``source`` of each file a pull request deletes (``--deleted``): its rows are gone.
+
+    A deleted file cannot be read, so its config is the nearest enclosing folder named
+    after one; a path in no config folder is refused (it held no rows of the release).
+    """
+    sources = set()
+    for path in paths:
+        source = _from_config_folder(PurePath(path), CONFIG_NAMES)
+        if source is None:
+            from chatcorpus.errors import UsageError
+
+            raise UsageError(f"--deleted {path}: not inside a config folder ({', '.join(CONFIG_NAMES)})")
+        sources.add(source)
+    return sources
+
+
+def validate_against(
+    paths: list[Path], release: ReferenceRelease, disabled: Iterable[str] = (), deleted: Iterable[Path] = ()
+) -> ValidationReport:
+    """Check only ``paths``; duplicates among them and against ``release``'s records.
+
+    The release's rows from the files given (their earlier versions) and from the files
+    ``deleted`` (a pull request removes them) are left out of the duplicate check.
+    """
     validator = Validator(disabled)
     refs = discover(paths)
-    replaced = {path for path in map(source_path, refs) if path is not None}
+    replaced = {path for path in map(source_path, refs) if path is not None} | deleted_sources(deleted)
     indexes = {config: index.without_files(replaced) for config, index in release.indexes.items()}
     results: list[tuple[SourceRef, FileResult]] = []
     with without_cycle_collection():

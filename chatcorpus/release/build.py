@@ -8,16 +8,21 @@ complete and accepted, so a failed or rejected build never leaves half a release
 
 from __future__ import annotations
 
+import functools
 import json
+import multiprocessing
+import tempfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from huggingface_hub.utils import tqdm
 
 from chat_dataset_baseline import CARD_FILENAME, CONFIGS, DEFAULT_REPO_ID, MANIFEST_FILENAME, RELEASE_VERSION
-from chatcorpus.alignment.corpus import EN_CONFIG, ZH_CONFIG, Link, align_tree
+from chatcorpus.alignment.corpus import EN_CONFIG, ZH_CONFIG, align_tree
 from chatcorpus.alignment.coverage import coverage, markdown_table
 from chatcorpus.errors import BuildRefused, SourceLayoutError, UsageError
 from chatcorpus.release.card import Rejections, render_card
@@ -27,14 +32,16 @@ from chatcorpus.release.duplicate_index import INDEX_KIND, IndexWriter, index_pa
 from chatcorpus.release.fileset import ReleaseFileSet
 from chatcorpus.release.incremental import BaseRelease, Ledger, ShardReuse, changelog, check_newer, open_base
 from chatcorpus.release.manifest import Manifest, check_version, fault_counts, manifest_schema_text
-from chatcorpus.release.shards import DEFAULT_SHARD_ROWS, ShardInfo, ShardWriter
+from chatcorpus.release.shards import DEFAULT_SHARD_ROWS, DeferredShardWriter, ShardInfo, ShardWriter, Translations
 from chatcorpus.release.staging import publishing, replace_file, replace_folder, staging_folder
 from chatcorpus.release.stats import release_stats
 from chatcorpus.validation.faults import Fault
 from chatcorpus.validation.record_schema import record_schema_text
-from chatcorpus.validation.records import category_of, to_row
+from chatcorpus.validation.records import ROW_FIELDS, category_of, row_values
 from chatcorpus.validation.sources import SourceRef, scan_config, scan_root
 from chatcorpus.validation.validate import Validator, without_cycle_collection
+
+_NO_LINK = ("", "")  # translation_of, translation_kind of a row with no original
 
 
 @dataclass
@@ -79,6 +86,9 @@ class BuildOptions:
     base: str | None = None
     #: configs of the base release to leave out of this one; any other base config the source lacks is refused
     remove_configs: tuple[str, ...] = ()
+    #: processes: with 2 or more (and no ``base``), the alignment runs in a second process
+    #: while this one validates and writes the configs; the release is the same for any number
+    jobs: int = 1
 
 
 @dataclass
@@ -90,6 +100,8 @@ class ConfigBuild:
     #: every row's id and near-duplicate key, for ``validate --against`` this release
     index: IndexWriter
     changes: dict[str, list[str]] | None = None  # None without a base
+    #: rows waiting for their translation link (``shards`` is empty until it is closed)
+    deferred: DeferredShardWriter | None = None
 
 
 def build_release(source: Path, out: Path, *, options: BuildOptions | None = None) -> BuildResult:
@@ -151,10 +163,22 @@ def _write_release(
 ) -> BuildResult:
     validator = Validator(options.disabled_rules, thorough=True)  # a release gets every rule
     faults: list[Fault] = scan_root(source, configs=()).faults  # the root's entries that are no config
-    links, coverage_table = _translation_links(source, configs, options, faults)
-    built = {
-        config: _build_config(source, staging, config, validator, faults, options, base, links) for config in configs
-    }
+    aligner_faults_at = len(faults)  # the aligner's warnings go here, wherever it runs
+    with _aligning(source, configs, options) as alignment, tempfile.TemporaryDirectory(prefix="build-") as spill:
+        built: dict[str, ConfigBuild] = {}
+        for config in configs:
+            later = alignment.in_background and config == ZH_CONFIG
+            translations = None if later or config != ZH_CONFIG else alignment.result().translations
+            deferred = Path(spill) if later else None
+            built[config] = _build_config(
+                source, staging, config, validator, faults, options, base, translations, deferred
+            )
+        aligned = alignment.result()
+        for part in built.values():
+            if part.deferred is not None:
+                part.shards = part.deferred.close(aligned.translations)
+    faults[aligner_faults_at:aligner_faults_at] = aligned.faults
+    coverage_table = aligned.coverage_table
     faults[:] = validator.finish(faults)  # duplicate.near, translation.untranslated need every config: after the last
     counts = {config: part.counts for config, part in built.items()}
     shard_lists = {config: part.shards for config, part in built.items()}
@@ -225,15 +249,20 @@ def _build_config(
     faults: list[Fault],
     options: BuildOptions,
     base: BaseRelease | None = None,
-    links: dict[str, Link] | None = None,
+    translations: Translations | None = None,
+    spill: Path | None = None,
 ) -> ConfigBuild:
     """Validate and write one config; with a base, rows already in an unchanged base shard stay there.
 
-    ``links`` (by ``source``) fill the translation link of the alpaca-zh rows.
+    ``translations`` (by ``source``) fill the translation link of the alpaca-zh rows. With
+    ``spill`` (and no base) the link is found meanwhile: the rows wait in a
+    ``DeferredShardWriter`` there, which the caller closes with the links.
     """
     counts = ConfigCounts()
     reuse = ShardReuse(base, config) if base is not None else None
     writer = ShardWriter(staging, config, options.shard_rows, first_number=reuse.next_number if reuse else 0)
+    deferred = DeferredShardWriter(writer, spill) if spill is not None and reuse is None else None
+    add_values = deferred.add_values if deferred is not None else writer.add_values
     ledger: Ledger = []
     index = IndexWriter()
     found = scan_config(source, config)
@@ -246,19 +275,21 @@ def _build_config(
         counts.read += result.records_read
         counts.rejected += result.rejected
         category = category_of(config, ref.display)
+        counts.written += len(result.accepted)
+        index.add_file(ref.display, result.accepted)
         for accepted in result.accepted:
-            row = to_row(accepted.record, accepted.id, accepted.language, category, f"{ref.display}#{accepted.index}")
-            link = links.get(row["source"]) if links else None
-            if link is not None:
-                row["translation_of"], row["translation_kind"] = link.en_id, link.kind
-            counts.written += 1
-            index.add(ref.display, accepted)
+            source_id = f"{ref.display}#{accepted.index}"
+            translation = translations.get(source_id, _NO_LINK) if translations else _NO_LINK
+            values = row_values(accepted.record, accepted.id, accepted.language, category, source_id, translation)
             if reuse is None:
-                writer.add(row)
+                add_values(values)
                 continue
-            ledger.append((row["id"], row["source"]))
+            row = dict(zip(ROW_FIELDS, values, strict=True))
+            ledger.append((accepted.id, source_id))
             if not reuse.claim(row):
                 writer.add(row)
+    if deferred is not None:
+        return ConfigBuild(counts, [], index, deferred=deferred)
     if reuse is None:
         return ConfigBuild(counts, writer.close(), index)
     for row in reuse.rescued_rows():
@@ -266,27 +297,70 @@ def _build_config(
     return ConfigBuild(counts, reuse.copy_kept(staging) + writer.close(), index, changelog(reuse.ledger, ledger))
 
 
-def _translation_links(
-    source: Path, configs: list[str], options: BuildOptions, faults: list[Fault]
-) -> tuple[dict[str, Link], str]:
+@dataclass
+class _Aligned:
+    """What a build takes from the alignment: small enough to cross between processes."""
+
+    translations: dict[str, tuple[str, str]]
+    coverage_table: str  # for the card
+    faults: list[Fault]  # the aligner's warnings
+
+
+def _translation_links(source: Path, disabled: tuple[str, ...]) -> _Aligned:
     """The alpaca-zh rows' links to the alpaca-en rows this release publishes, and the card's coverage table.
 
     Only English records the build accepts may be originals, so that every
     ``translation_of`` names a row of the release; they are found by the same checks
     (a validator of their own: within one config its verdicts do not depend on the
-    other configs). The aligner's warnings join the build's faults.
+    other configs).
     """
-    if ZH_CONFIG not in configs or EN_CONFIG not in configs:
-        return {}, ""
-    english = Validator(options.disabled_rules)
+    english = Validator(disabled, errors_only=True)  # only which records are accepted counts
 
     def accepted(ref: SourceRef) -> set[int]:
         return {record.index for record in english.check(ref).accepted}
 
     alignment = align_tree(source, accepted)
-    faults.extend(fault for fault in alignment.faults if fault.rule not in options.disabled_rules)
-    links = {link.zh: link for link in alignment.links if link.en is not None}
-    return links, markdown_table(coverage(source, alignment))
+    faults = [fault for fault in alignment.faults if fault.rule not in disabled]
+    translations = {link.zh: (link.en_id, link.kind) for link in alignment.links if link.en is not None}
+    return _Aligned(translations, markdown_table(coverage(source, alignment)), faults)
+
+
+class _Alignment:
+    """The alignment of a build, computed on first ``result()`` or in a forked process meanwhile."""
+
+    def __init__(self, compute: Callable[[], _Aligned], future: Future[_Aligned] | None = None) -> None:
+        self._compute = compute
+        self._future = future
+        self._result: _Aligned | None = None
+
+    @property
+    def in_background(self) -> bool:
+        return self._future is not None
+
+    def result(self) -> _Aligned:
+        if self._result is None:
+            self._result = self._future.result() if self._future is not None else self._compute()
+        return self._result
+
+
+@contextmanager
+def _aligning(source: Path, configs: list[str], options: BuildOptions) -> Iterator[_Alignment]:
+    """The alignment, in a second process when ``options.jobs`` allows (a base release needs
+    the links while its rows are compared, so it aligns first, in this process).
+
+    Fork, as ``validate --jobs`` does: the child inherits the loaded modules; it reads the
+    source itself and sends back only the links, the coverage table and its warnings.
+    """
+    if ZH_CONFIG not in configs or EN_CONFIG not in configs:
+        yield _Alignment(lambda: _Aligned({}, "", []))
+        return
+    disabled = tuple(sorted(options.disabled_rules))
+    compute = functools.partial(_translation_links, source, disabled)
+    if options.jobs <= 1 or options.base is not None or "fork" not in multiprocessing.get_all_start_methods():
+        yield _Alignment(compute)
+        return
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield _Alignment(compute, pool.submit(compute))
 
 
 def _changelog(built: dict[str, ConfigBuild], base: BaseRelease | None) -> dict[str, dict[str, list[str]]]:

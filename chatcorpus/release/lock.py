@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chatcorpus.release.strict_schema import INTEGER_COMMENT, strict_validator, whole
+
 # chatcorpus.errors imports the builder, and with it datasets: imported where an error is raised,
 # so that ``--help`` and ``validate``, which name LOCK_FILENAME, stay light
 if TYPE_CHECKING:  # the Hub client and datasets load only when a lock is made or checked, not for --help
@@ -24,17 +26,18 @@ if TYPE_CHECKING:  # the Hub client and datasets load only when a lock is made o
 
 LOCK_FORMAT = 1
 LOCK_FILENAME = "chat-dataset-baseline.lock.json"
-_HEX = {"type": "string", "pattern": "^[0-9a-f]{40}$"}
+_HEX = {"type": "string", "pattern": whole("[0-9a-f]{40}")}
 LOCK_SCHEMA: dict[str, Any] = {
+    "$comment": INTEGER_COMMENT,
     "type": "object",
     "required": ["format", "repo_id", "tag", "commit", "manifest_sha256"],
     "additionalProperties": False,
     "properties": {
-        "format": {"const": LOCK_FORMAT},
-        "repo_id": {"type": "string", "pattern": r"^[\w.-]+/[\w.-]+$"},
-        "tag": {"type": "string", "pattern": r"^v[0-9]+\.[0-9]+\.[0-9]+$"},
+        "format": {"type": "integer", "const": LOCK_FORMAT},
+        "repo_id": {"type": "string", "pattern": whole(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")},
+        "tag": {"type": "string", "pattern": whole(r"v[0-9]+\.[0-9]+\.[0-9]+")},
         "commit": _HEX,
-        "manifest_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "manifest_sha256": {"type": "string", "pattern": whole("[0-9a-f]{64}")},
     },
 }
 
@@ -67,8 +70,6 @@ class Lock:
 
     @classmethod
     def read(cls, path: Path) -> Lock:
-        import jsonschema
-
         from chat_dataset_baseline import read_release_json
         from chatcorpus.errors import LockError
 
@@ -77,7 +78,7 @@ class Lock:
         except OSError as err:
             raise LockError(f"cannot read the lock {path}: {err}") from err
         data: dict[str, Any] = read_release_json(raw, f"the lock {path}", LockError)
-        errors = sorted(jsonschema.Draft202012Validator(LOCK_SCHEMA).iter_errors(data), key=lambda e: e.json_path)
+        errors = sorted(strict_validator(LOCK_SCHEMA).iter_errors(data), key=lambda e: e.json_path)
         if errors:
             raise LockError(
                 f"{path} is not a chat-dataset-baseline lock: "

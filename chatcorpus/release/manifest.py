@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from chat_dataset_baseline import (
+    CONFIGS,
     FILE_KINDS,
     MANIFEST_FILENAME,
     check_release_manifest,
@@ -27,18 +26,24 @@ from chat_dataset_baseline import (
     schema_fingerprint,
 )
 from chatcorpus.errors import ManifestError, UsageError
+from chatcorpus.release.strict_schema import INTEGER_COMMENT, strict_validator, whole
 from chatcorpus.validation.faults import Fault, Severity
 
 MANIFEST_FORMAT = 1
 #: X.Y.Z in ASCII digits (``\d`` would admit any Unicode digit, which ``int`` may refuse)
-VERSION_PATTERN = r"^[0-9]+\.[0-9]+\.[0-9]+$"
-_SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+VERSION_PATTERN = whole(r"[0-9]+\.[0-9]+\.[0-9]+")
+_VERSION = {"type": "string", "pattern": VERSION_PATTERN}
+_SHA256 = {"type": "string", "pattern": whole("[0-9a-f]{64}")}
+_COUNT = {"type": "integer", "minimum": 0}
+#: A record id (``chatcorpus.validation.records.record_id``): 16 lowercase hex digits.
+_RECORD_ID = {"type": "string", "pattern": whole("[0-9a-f]{16}")}
 #: The kinds of change a changelog lists per config, in the order every report shows them.
 CHANGE_KINDS = ("added", "removed", "changed")
 MANIFEST_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://github.com/hikariming/chat-dataset-baseline/schema/manifest.schema.json",
     "title": "chat-dataset-baseline release manifest",
+    "$comment": INTEGER_COMMENT,
     "type": "object",
     "required": [
         "format",
@@ -52,24 +57,29 @@ MANIFEST_SCHEMA: dict[str, Any] = {
     ],
     "additionalProperties": False,
     "properties": {
-        "format": {"const": MANIFEST_FORMAT},
-        "version": {"type": "string", "pattern": VERSION_PATTERN},
-        "parent": {"type": ["string", "null"], "description": "the version this release was built against"},
+        "format": {"type": "integer", "const": MANIFEST_FORMAT},
+        "version": _VERSION,
+        "parent": {
+            "type": ["string", "null"],
+            "pattern": VERSION_PATTERN,
+            "description": "the version this release was built against",
+        },
         "parent_manifest_sha256": {
             "type": ["string", "null"],
-            "pattern": "^[0-9a-f]{64}$",
+            "pattern": _SHA256["pattern"],
             "description": "sha256 of the parent's manifest.json: the identity of the release built on",
         },
         "schema_fingerprint": _SHA256,
         "configs": {
             "type": "object",
+            "propertyNames": {"enum": list(CONFIGS)},
             "additionalProperties": {
                 "type": "object",
                 "required": ["rows", "rejected", "shards"],
                 "additionalProperties": False,
                 "properties": {
-                    "rows": {"type": "integer", "minimum": 0},
-                    "rejected": {"type": "integer", "minimum": 0},
+                    "rows": _COUNT,
+                    "rejected": _COUNT,
                     "shards": {
                         "type": "array",
                         "items": {
@@ -78,8 +88,8 @@ MANIFEST_SCHEMA: dict[str, Any] = {
                             "additionalProperties": False,
                             "properties": {
                                 "path": {"type": "string"},
-                                "rows": {"type": "integer", "minimum": 0},
-                                "bytes": {"type": "integer", "minimum": 0},
+                                "rows": _COUNT,
+                                "bytes": _COUNT,
                                 "sha256": _SHA256,
                             },
                         },
@@ -97,7 +107,7 @@ MANIFEST_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "path": {"type": "string"},
                     "kind": {"enum": list(FILE_KINDS)},
-                    "bytes": {"type": "integer", "minimum": 0},
+                    "bytes": _COUNT,
                     "sha256": _SHA256,
                 },
             },
@@ -121,10 +131,12 @@ MANIFEST_SCHEMA: dict[str, Any] = {
         "changelog": {
             "type": "object",
             "description": "ids added, removed and changed against the parent, per config",
+            "propertyNames": {"enum": list(CONFIGS)},
             "additionalProperties": {
                 "type": "object",
                 "required": list(CHANGE_KINDS),
-                "properties": {k: {"type": "array", "items": {"type": "string"}} for k in CHANGE_KINDS},
+                "additionalProperties": False,
+                "properties": {k: {"type": "array", "items": _RECORD_ID} for k in CHANGE_KINDS},
             },
         },
     },
@@ -192,7 +204,7 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "manifest") -> Manifest:
-        errors = sorted(jsonschema.Draft202012Validator(MANIFEST_SCHEMA).iter_errors(data), key=lambda e: e.json_path)
+        errors = sorted(strict_validator(MANIFEST_SCHEMA).iter_errors(data), key=lambda e: e.json_path)
         if errors:
             raise ManifestError(
                 f"{where} is not a valid release manifest: "

@@ -25,7 +25,7 @@ from chat_dataset_baseline import (
     ChatDatasetError,
 )
 from chatcorpus.release.manifest import Manifest
-from chatcorpus.release.verify import FolderFiles, card_problems
+from chatcorpus.release.verify import FolderFiles, card_problems, shard_problems
 from chatcorpus.validation import inert
 
 
@@ -83,15 +83,22 @@ def summarize_release(release: Path, cache_dir: str | None = None) -> list[Confi
     """Every config loaded back, unless the card disagrees with the manifest.
 
     Plain ``load_dataset`` reads the files the card's YAML names, so a card that points a
-    config at another config's files (or at files outside the release) is never loaded.
+    config at another config's files (or at files outside the release) is never loaded;
+    nor is a config whose shards fail verification (plain loading checks nothing, and
+    parses what a crafted shard's metadata holds).
     """
     manifest = Manifest.read(release)
-    disagreements = card_problems(FolderFiles(release), manifest)
+    files = FolderFiles(release)
+    disagreements = card_problems(files, manifest)
     summaries = []
     for config, entry in manifest.configs.items():
-        if disagreements:
+        damaged = [f"{shard['path']}: {p}" for shard in entry["shards"] for p in shard_problems(files, shard)]
+        if disagreements or damaged:
             summary = ConfigSummary(config, shards=len(entry["shards"]), expected_rows=entry["rows"])
-            summary.error = f"{CARD_FILENAME} disagrees with {MANIFEST_FILENAME}: " + "; ".join(disagreements)
+            if disagreements:
+                summary.error = f"{CARD_FILENAME} disagrees with {MANIFEST_FILENAME}: " + "; ".join(disagreements)
+            else:
+                summary.error = "shards failed verification: " + "; ".join(damaged)
         else:
             summary = summarize_config(release, config, entry, cache_dir)
         summaries.append(summary)

@@ -12,7 +12,6 @@ builds on, so a base is held to the same checks.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,28 +39,13 @@ from chat_dataset_baseline import (
 from chatcorpus.errors import ManifestError, ReleaseNotFoundError, UsageError
 from chatcorpus.release.croissant import CROISSANT_KIND, croissant_problems
 from chatcorpus.release.fileset import IGNORED, inventory
+from chatcorpus.release.hub_errors import HUB_ERRORS
 from chatcorpus.release.manifest import Manifest
 from chatcorpus.validation import inert
 
 REPO_TYPE = "dataset"
 _REPO_SPEC = re.compile(r"(?P<repo>[\w.-]+/[\w.-]+)(?:@(?P<revision>.+))?")
 _VERSION_TAG = re.compile(r"v[0-9]+\.[0-9]+\.[0-9]+")
-
-
-def _transport_error() -> type[Exception]:
-    """The HTTP client's root error. ``huggingface_hub`` raises its transport's errors (a
-    dropped connection, a timeout) as they are, and that transport is ``httpx`` in 1.x and
-    ``httpx2`` in 2.x; its HTTP status errors subclass the same root and ``OSError``."""
-    for name in ("httpx2", "httpx"):
-        try:
-            return importlib.import_module(name).HTTPError
-        except ImportError:
-            continue
-    return OSError
-
-
-#: What a call to the Hub may raise when the network or the server fails.
-HUB_ERRORS: tuple[type[Exception], ...] = (OSError, _transport_error())
 
 
 @dataclass(frozen=True)
@@ -290,7 +274,7 @@ def verify_release(spec: str, *, api: HfApi | None = None, cache_dir: str | None
     report.add(f"{CARD_FILENAME} agrees with the manifest", *card_problems(files, manifest))
     for entry in manifest.configs.values():
         for shard in entry["shards"]:
-            report.add(shard["path"], *_shard_problems(files, shard))
+            report.add(shard["path"], *shard_problems(files, shard))
     for file in manifest.files:
         problems = _file_problems(files, file)
         if not problems and file["kind"] == CROISSANT_KIND:
@@ -389,7 +373,8 @@ def card_problems(files: ReleaseFiles, manifest: Manifest) -> list[str]:
     return problems
 
 
-def _shard_problems(files: ReleaseFiles, shard: dict) -> list[str]:
+def shard_problems(files: ReleaseFiles, shard: dict) -> list[str]:
+    """What is wrong with a shard's bytes, rows and metadata against its manifest entry (empty when nothing)."""
     return _bytes_problems(files, shard, verify_shard)
 
 

@@ -27,6 +27,7 @@ name that the release lacks is an error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -242,7 +243,10 @@ def _export_config(
         lock=options.lock,
         manifest_sha256=options.manifest_sha256,
     )
-    return ExportedFile(config, path, write_jsonl(path, map(shape, rows) if shape else rows))
+    # closed however the writing ends (done, a full disk, an interrupt): closing the dataset's
+    # iterator closes the builder's shard readers then and there, not at interpreter shutdown
+    with contextlib.closing(iter(rows)) as iterator:
+        return ExportedFile(config, path, write_jsonl(path, map(shape, iterator) if shape else iterator))
 
 
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:

@@ -64,22 +64,53 @@ def category_of(config: str, relative_path: str) -> str:
     return relative_path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
 
-def to_row(record: dict[str, Any], row_id: str, language: str, category: str, source: str) -> dict[str, Any]:
-    """A row in ``FEATURES`` order from a record that passed the schema.
+#: The columns of a row, in ``FEATURES`` order (kept equal to it by a test: the builder,
+#: where ``FEATURES`` lives, imports ``datasets``, which the validate path does not).
+ROW_FIELDS = (
+    "id",
+    "instruction",
+    "input",
+    "output",
+    "system",
+    "history",
+    "language",
+    "category",
+    "source",
+    "translation_of",
+    "translation_kind",
+)
+RowValues = tuple[str, str, str, str, str, list[dict[str, str]], str, str, str, str, str]
 
-    The translation link is left empty: it relates a row to another config's rows, so
-    the build fills it once both configs are read (``chatcorpus.alignment``).
+
+def row_values(
+    record: dict[str, Any],
+    row_id: str,
+    language: str,
+    category: str,
+    source: str,
+    translation: tuple[str, str] = ("", ""),
+) -> RowValues:
+    """A row's values in ``ROW_FIELDS`` order from a record that passed the schema.
+
+    A tuple, not a dict: a build makes one per published row, and the shard writer
+    turns a shard's tuples into columns in one ``zip``. ``translation`` is the link
+    (``translation_of``, ``translation_kind``); it relates a row to another config's
+    rows, so the build finds it once both configs are read (``chatcorpus.alignment``).
     """
-    return {
-        "id": row_id,
-        "instruction": record["instruction"],
-        "input": record.get("input", ""),
-        "output": record["output"],
-        "system": record.get("system", ""),
-        "history": [{"user": user, "assistant": assistant} for user, assistant in record.get("history") or []],
-        "language": language,
-        "category": category,
-        "source": source,
-        "translation_of": "",
-        "translation_kind": "",
-    }
+    return (
+        row_id,
+        record["instruction"],
+        record.get("input", ""),
+        record["output"],
+        record.get("system", ""),
+        [{"user": user, "assistant": assistant} for user, assistant in record.get("history") or []],
+        language,
+        category,
+        source,
+        *translation,
+    )
+
+
+def to_row(record: dict[str, Any], row_id: str, language: str, category: str, source: str) -> dict[str, Any]:
+    """``row_values`` as a dict by column name, with the translation link left empty."""
+    return dict(zip(ROW_FIELDS, row_values(record, row_id, language, category, source), strict=True))

@@ -130,8 +130,12 @@ class Validator:
     about 200 bytes), never with the text of files already checked.
     """
 
-    def __init__(self, disabled: Iterable[str] = (), *, thorough: bool = False) -> None:
+    def __init__(self, disabled: Iterable[str] = (), *, thorough: bool = False, errors_only: bool = False) -> None:
+        """``errors_only``: decide acceptance only, as ``build`` needs for the alignment's
+        originals; warning rules and the near-duplicate keys (warnings too) are skipped,
+        so ``accepted`` is the same as with every rule and the faults lack the warnings."""
         self.disabled = frozenset(disabled)
+        self.errors_only = errors_only
         unknown = self.disabled - RULES.keys()
         if unknown:
             raise _usage_error(f"unknown rule id(s): {', '.join(sorted(unknown))}; see `validate --list-rules`")
@@ -143,7 +147,10 @@ class Validator:
         self._lint: list[Rule] = [
             rule
             for rule in RULES.values()
-            if rule.check is not None and rule.id not in self.disabled and (thorough or rule.id not in THOROUGH_RULES)
+            if rule.check is not None
+            and rule.id not in self.disabled
+            and (thorough or rule.id not in THOROUGH_RULES)
+            and (not errors_only or rule.severity is Severity.ERROR)
         ]
         self._files: list[SourceRef] = []
         near = NEAR_RULE not in self.disabled and (thorough or NEAR_RULE not in THOROUGH_RULES)
@@ -189,8 +196,8 @@ class Validator:
         frame = _text_frame(records, ref.config)
         problems = [schema_check.schema_problems(record) for _, record in source.records]
         self._lint_frame(frame, records, problems)
-        folded = _folded_texts(frame)
-        normalized = letters_and_digits(folded)
+        folded = None if self.errors_only else _folded_texts(frame)
+        normalized = None if folded is None else letters_and_digits(folded)
         candidates: list[_Candidate] = []
         kept: list[int] = []
         for position, (index, record) in enumerate(source.records):
@@ -202,11 +209,11 @@ class Validator:
                     source.record_faults(index, [(p, _severity(p)) for p in found])
                 if erroneous:  # a record with an error is rejected, even when that rule is switched off
                     continue
-            near_key = near_duplicate_key(record, normalized[position])
+            near_key = "" if normalized is None else near_duplicate_key(record, normalized[position])
             candidates.append(_Candidate(index, record, exact_key(record), frame.languages[position], near_key))
             kept.append(position)
         shingles = None
-        if self._near is not None:
+        if self._near is not None and folded is not None:
             shingles = shingle_texts(folded, [records[position] for position in kept], frame.languages, kept)
         return source, candidates, shingles
 
@@ -234,7 +241,8 @@ class Validator:
         """
         indices, exacts, nears = keys
         suspects: set[int] = set()
-        for seen, column in ((self._exact, exacts), (self._normalized, nears)):
+        compared = ((self._exact, exacts),) if self.errors_only else ((self._exact, exacts), (self._normalized, nears))
+        for seen, column in compared:  # errors only: the near keys are all "", and never reported
             distinct = set(column)
             if len(distinct) < len(column):  # a key repeats within the file: all but its first place
                 first = dict(zip(reversed(column), range(len(column) - 1, -1, -1), strict=True))
@@ -325,6 +333,8 @@ class Validator:
                     f"the same record is in {first.config} ({first.display} record {first_index})",
                 )
             return [problem] if problem.rule not in self.disabled else []
+        if self.errors_only:  # a near duplicate is only ever a warning
+            return []
         # keys live for one run only, so Python's own string hash serves (64 bits); --jobs
         # forks its workers, which inherit this process's hash seed
         earlier = self._normalized.setdefault(near, here)
