@@ -231,20 +231,32 @@ MAX_RELEASE_JSON_DEPTH = 32
 def nesting_exceeds(value: object, limit: int) -> bool:
     """True when lists and dicts in ``value`` nest deeper than ``limit`` levels (a scalar is level 0).
 
-    Iterative, so that asking about a value never recurses as deeply as the value does.
+    Iterative, so that asking about a value never recurses as deeply as the value does;
+    and each list or dict is measured once, by identity, because parsed YAML may share
+    them (aliases): ten lines of ``&a [*b, *b, ...]`` expand to 10**10 nodes when walked
+    as a tree. A value that contains itself (``&a [*a]``) nests without end.
     """
-    stack: list[tuple[object, int]] = [(value, 0)]
+    heights: dict[int, int] = {}  # id of a finished list or dict -> its levels
+    open_ids: set[int] = set()  # the lists and dicts on the path being measured
+    stack: list[tuple[Any, bool]] = [(value, False)]
     while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            children: Any = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
+        node, done = stack.pop()
+        if not isinstance(node, (dict, list)):
             continue
-        if depth + 1 > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+        children = [c for c in (node.values() if isinstance(node, dict) else node) if isinstance(c, (dict, list))]
+        if done:
+            open_ids.discard(id(node))
+            heights[id(node)] = 1 + max((heights[id(c)] for c in children), default=0)
+            if heights[id(node)] > limit:
+                return True
+        elif id(node) in open_ids:
+            return True  # it contains itself
+        elif id(node) not in heights:
+            if len(open_ids) >= limit:
+                return True
+            open_ids.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in heights)
     return False
 
 
@@ -300,6 +312,41 @@ def verify_shard(data: bytes, shard: dict[str, Any]) -> None:
         read_release_json(features, "its huggingface schema metadata", partial(ShardVerificationError, shard["path"]))
     if rows != shard["rows"]:
         raise ShardVerificationError(shard["path"], f"{rows} rows, the manifest says {shard['rows']}")
+
+
+def check_shard_values(table: pa.Table, path: str) -> None:
+    """Raise ShardVerificationError unless every value of ``table`` is one a build writes.
+
+    The manifest's sha256 proves the shard is the one its publisher listed, not that the
+    publisher wrote it with ``build``: a re-sealed shard may hold nulls (no build writes
+    one, and every reader of a row expects a string) or strings that are not UTF-8 (Arrow
+    checks them only when asked), which would surface later as a TypeError or a
+    UnicodeDecodeError far from the file.
+    """
+    for name in table.column_names:
+        column = table[name]
+        for chunk in column.chunks:
+            null_at = _null_field(chunk, name)
+            if null_at is not None:
+                raise ShardVerificationError(path, f"{null_at} holds nulls, which no release row does")
+        try:
+            column.validate(full=True)
+        except pa.ArrowInvalid as err:
+            raise ShardVerificationError(path, f"column {name} is not valid Arrow data: {err}") from err
+
+
+def _null_field(array: pa.Array, name: str) -> str | None:
+    """The first column or nested field of ``array`` that holds a null, or None."""
+    if array.null_count:
+        return f"column {name}" if "." not in name and "[]" not in name else f"field {name}"
+    if pa.types.is_list(array.type) or pa.types.is_large_list(array.type):
+        return _null_field(array.flatten(), f"{name}[]")
+    if pa.types.is_struct(array.type):
+        for index in range(array.type.num_fields):
+            found = _null_field(array.field(index), f"{name}.{array.type.field(index).name}")
+            if found is not None:
+                return found
+    return None
 
 
 def verify_file(data: bytes, entry: dict[str, Any]) -> None:
@@ -1017,8 +1064,10 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
         if self.config.verify and not streaming:
             # downloaded shards are checked here, before generation, so the error reaches
             # the caller as itself rather than wrapped in a DatasetGenerationError
+            # (values too: generation below runs with verify=False and reads the files as they are)
             for file, shard in zip(files, shards, strict=False):
-                self._read_shard(file, shard)
+                with closing_parquet_file(pa.BufferReader(self._read_shard(file, shard))) as parquet_file:
+                    check_shard_values(self._cast_table(parquet_file.read()), shard["path"])
         gen_kwargs = {"files": files, "shards": shards, "verify": self.config.verify and streaming}
         return [datasets.SplitGenerator(name=SPLIT, gen_kwargs=gen_kwargs)]
 
@@ -1091,7 +1140,10 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
                 else:
                     tables = (parquet_file.read_row_group(group) for group in range(parquet_file.num_row_groups))
                 for part, table in enumerate(tables):
-                    yield _table_key(shard_index, part), self.config.present(self._cast_table(table))
+                    typed = self._cast_table(table)
+                    if verify:
+                        check_shard_values(typed, shard["path"])
+                    yield _table_key(shard_index, part), self.config.present(typed)
 
     def _read_shard(self, file: str, shard: dict[str, Any]) -> bytes:
         """The shard's bytes, checked against the manifest before any row is trusted.

@@ -56,20 +56,32 @@ CONFIG_NAMES: tuple[str, ...] = tuple(CONFIG_LANGUAGES)
 def nesting_exceeds(value: object, limit: int) -> bool:
     """True when lists and dicts in ``value`` nest deeper than ``limit`` levels (a scalar is level 0).
 
-    Iterative, so that asking about a value never recurses as deeply as the value does.
+    Iterative, so that asking about a value never recurses as deeply as the value does;
+    and each list or dict is measured once, by identity, because parsed YAML may share
+    them (aliases): ten lines of ``&a [*b, *b, ...]`` expand to 10**10 nodes when walked
+    as a tree. A value that contains itself (``&a [*a]``) nests without end.
     """
-    stack: list[tuple[object, int]] = [(value, 0)]
+    heights: dict[int, int] = {}  # id of a finished list or dict -> its levels
+    open_ids: set[int] = set()  # the lists and dicts on the path being measured
+    stack: list[tuple[Any, bool]] = [(value, False)]
     while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            children: Any = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
+        node, done = stack.pop()
+        if not isinstance(node, (dict, list)):
             continue
-        if depth + 1 > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+        children = [c for c in (node.values() if isinstance(node, dict) else node) if isinstance(c, (dict, list))]
+        if done:
+            open_ids.discard(id(node))
+            heights[id(node)] = 1 + max((heights[id(c)] for c in children), default=0)
+            if heights[id(node)] > limit:
+                return True
+        elif id(node) in open_ids:
+            return True  # it contains itself
+        elif id(node) not in heights:
+            if len(open_ids) >= limit:
+                return True
+            open_ids.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in heights)
     return False
 
 
