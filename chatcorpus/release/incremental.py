@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 import pyarrow.parquet as pq
 
-from chat_dataset_baseline import ShardVerificationError, verify_shard
+from chat_dataset_baseline import ShardVerificationError, check_shard_values, verify_shard
 from chatcorpus.errors import BaseReleaseError, ManifestError, UsageError
 from chatcorpus.release.manifest import Manifest, version_key
 from chatcorpus.release.shards import ShardInfo
@@ -61,6 +61,7 @@ class BaseRelease:
         try:
             path = self.files.fetch(shard["path"])
             verify_shard(path.read_bytes(), shard)
+            check_shard_values(pq.read_table(path), shard["path"])  # rows are read back as Python values
         except ShardVerificationError as err:
             raise BaseReleaseError(f"the base release {self.location} is damaged: {err}") from err
         except HUB_ERRORS as err:

@@ -121,8 +121,8 @@ MANIFEST_SCHEMA: dict[str, Any] = {
                 "required": ["config", "rule", "severity", "count"],
                 "additionalProperties": False,
                 "properties": {
-                    "config": {"type": ["string", "null"]},
-                    "rule": {"type": "string"},
+                    "config": {"enum": [*CONFIGS, None]},
+                    "rule": {"type": "string", "pattern": whole(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")},  # json.too-deep
                     "severity": {"enum": [severity.value for severity in Severity]},
                     "count": {"type": "integer", "minimum": 1},
                 },

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from chat_dataset_baseline import ARROW_SCHEMA, ShardVerificationError, verify_shard
+from chat_dataset_baseline import ARROW_SCHEMA, ShardVerificationError, check_shard_values, verify_shard
 from chatcorpus.release.manifest import Manifest
 from chatcorpus.release.measures import CHARACTERS, Measure
 from chatcorpus.release.verify import ReleaseLocation, open_release, read_manifest
@@ -154,6 +154,7 @@ def _shard_table(data: bytes, shard: dict[str, Any]) -> pa.Table:
         found, expected = table.schema.field(name).type, ARROW_SCHEMA.field(name).type
         if found != expected:
             raise ShardVerificationError(shard["path"], f"column {name} is {found}, the schema says {expected}")
+    check_shard_values(table, shard["path"])
     return table
 
 
@@ -189,7 +190,7 @@ def format_text(stats: ReleaseStats) -> str:
     lines = [f"release v{stats.version}", ""]
     lines.append(f"{'config':<16}{'rows':>9}{'rejected':>10}  languages")
     for name, config in stats.configs.items():
-        languages = " ".join(f"{k}={v:,}" for k, v in _by_count(config.languages))
+        languages = " ".join(f"{inert.escape(k)}={v:,}" for k, v in _by_count(config.languages))
         lines.append(f"{name:<16}{config.rows:>9,}{config.rejected:>10,}  {languages}")
     lines += [
         "",
@@ -215,7 +216,7 @@ def format_text(stats: ReleaseStats) -> str:
             lines.append(
                 f"{inert.escape(where):<16}{entry['severity']:<9}{entry['count']:>8,}  {inert.escape(entry['rule'])}"
             )
-    return "\n".join(lines)
+    return "\n".join(inert.line_start(line) for line in lines)  # no line may start a workflow command
 
 
 _SUMMARY_KEYS = ("min", "p50", "p90", "p99", "max", "mean")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import pyarrow as pa
 import yaml
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, HfApi
@@ -30,6 +31,9 @@ from chat_dataset_baseline import (
     RELEASE_PLACES,
     SPLIT,
     FileVerificationError,
+    ShardVerificationError,
+    check_shard_values,
+    closing_parquet_file,
     local_release_file,
     nesting_exceeds,
     schema_fingerprint,
@@ -337,6 +341,12 @@ def card_data_files(card_text: str) -> dict[str, list[str]]:
         files = config.get("data_files") or []
         paths = [f["path"] for f in files if isinstance(f, dict) and f.get("split") == SPLIT]
         out[name] = [p for path in paths for p in (path if isinstance(path, list) else [path])]
+        # YAML types what it reads (config_name: 5 is an int, 2001-12-14 a date): only strings name things
+        for value in (name, *out[name]):
+            if not isinstance(value, str):
+                raise ValueError(
+                    f"its configs: {inert.escape(repr(value))} is not a string (a config name or a file path)"
+                )
     return out
 
 
@@ -374,8 +384,19 @@ def card_problems(files: ReleaseFiles, manifest: Manifest) -> list[str]:
 
 
 def shard_problems(files: ReleaseFiles, shard: dict) -> list[str]:
-    """What is wrong with a shard's bytes, rows and metadata against its manifest entry (empty when nothing)."""
-    return _bytes_problems(files, shard, verify_shard)
+    """What is wrong with a shard's bytes, rows, metadata and values against its manifest entry (empty when nothing)."""
+    return _bytes_problems(files, shard, _verify_shard_and_values)
+
+
+def _verify_shard_and_values(data: bytes, shard: dict) -> None:
+    """``verify_shard``, then every value read and checked as the verifying builder checks it while loading."""
+    verify_shard(data, shard)
+    try:
+        with closing_parquet_file(pa.BufferReader(data)) as parquet_file:
+            table = parquet_file.read()
+    except pa.ArrowInvalid as err:
+        raise ShardVerificationError(shard["path"], f"cannot read its rows: {err}") from err
+    check_shard_values(table, shard["path"])
 
 
 def _file_problems(files: ReleaseFiles, entry: dict) -> list[str]:
