@@ -147,7 +147,7 @@ def _category_figure(stats: ReleaseStats) -> Figure:
         bars_drawn = axes.barh(positions, counts, height=0.7)
         axes.bar_label(bars_drawn, labels=[f"{count:,}" for count in counts], padding=3, fontsize="small")
         axes.margins(x=0.12)  # room for the longest bar's label
-        axes.set_yticks(positions, labels)
+        axes.set_yticks(positions, labels, parse_math=False)  # a category is a file name: '$\\foo$' is text
         axes.invert_yaxis()
         axes.set_title(config, loc="left", fontsize="medium")
         axes.set_xlabel("rows")
@@ -155,9 +155,16 @@ def _category_figure(stats: ReleaseStats) -> Figure:
     return figure
 
 
+#: Longer category names are cut (the card's table gives them whole), so one file name cannot squeeze the bars.
+_LABEL_CHARS = 40
+
+
 def _label(rank: int, category: str) -> str:
     """The category's name if the bundled font draws every character of it, else ``#rank``."""
-    return f"#{rank} {category}" if _drawable(category) else f"#{rank}"
+    if not _drawable(category):
+        return f"#{rank}"
+    name = category if len(category) <= _LABEL_CHARS else category[: _LABEL_CHARS - 1] + "…"
+    return f"#{rank} {name}"
 
 
 def _drawable(text: str) -> bool:
