@@ -116,17 +116,11 @@ def test_verify_reports_a_croissant_json_whose_file_objects_are_not_the_shards(
     release: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A publisher who lists a croissant.json (its sha256 in the manifest) that names other shards."""
-    path = release / "croissant.json"
     document = _document(release)
     first = next(d for d in document["distribution"] if d["@type"] == "cr:FileObject")
     first["sha256"] = "0" * 64
     document["recordSet"] = document["recordSet"][:1]
-    path.write_bytes(json.dumps(document).encode("utf-8"))
-    manifest_path = release / "manifest.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    entry = next(f for f in manifest["files"] if f["path"] == "croissant.json")
-    entry["bytes"], entry["sha256"] = path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest()
-    manifest_path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    _relist_croissant(release, json.dumps(document).encode("utf-8"))
     assert main(["verify", str(release)]) != EXIT_OK
     out = capsys.readouterr().out
     assert "FAIL  croissant.json: its FileObjects are not the manifest's shards: 1 shard(s) missing" in out
@@ -136,13 +130,18 @@ def test_verify_reports_a_croissant_json_whose_file_objects_are_not_the_shards(
 def test_verify_reports_a_croissant_json_nested_too_deep_as_a_problem_not_a_crash(
     release: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    _relist_croissant(release, b"[" * 100_000 + b"]" * 100_000)
+    assert main(["verify", str(release)]) != EXIT_OK
+    out = capsys.readouterr().out
+    assert "FAIL  croissant.json: croissant.json nests deeper than" in out
+
+
+def _relist_croissant(release: Path, data: bytes) -> None:
+    """Put ``data`` in croissant.json and list its true bytes and sha256, as a publisher who meant it would."""
     path = release / "croissant.json"
-    path.write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    path.write_bytes(data)
     manifest_path = release / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     entry = next(f for f in manifest["files"] if f["path"] == "croissant.json")
     entry["bytes"], entry["sha256"] = path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest()
     manifest_path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    assert main(["verify", str(release)]) != EXIT_OK
-    out = capsys.readouterr().out
-    assert "FAIL  croissant.json: croissant.json nests deeper than" in out
