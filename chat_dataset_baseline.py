@@ -325,6 +325,11 @@ def check_shard_values(table: pa.Table, path: str) -> None:
     """
     for name in table.column_names:
         column = table[name]
+        if name in ARROW_SCHEMA.names and column.type != ARROW_SCHEMA.field(name).type:
+            # checked first: Arrow validates UTF-8 only in string columns, and a list_view hides its nulls here
+            raise ShardVerificationError(
+                path, f"column {name} is {column.type}, the schema says {ARROW_SCHEMA.field(name).type}"
+            )
         for chunk in column.chunks:
             null_at = _null_field(chunk, name)
             if null_at is not None:
@@ -1067,7 +1072,7 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
             # (values too: generation below runs with verify=False and reads the files as they are)
             for file, shard in zip(files, shards, strict=False):
                 with closing_parquet_file(pa.BufferReader(self._read_shard(file, shard))) as parquet_file:
-                    check_shard_values(self._cast_table(parquet_file.read()), shard["path"])
+                    check_shard_values(parquet_file.read(), shard["path"])
         gen_kwargs = {"files": files, "shards": shards, "verify": self.config.verify and streaming}
         return [datasets.SplitGenerator(name=SPLIT, gen_kwargs=gen_kwargs)]
 
@@ -1140,10 +1145,9 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
                 else:
                     tables = (parquet_file.read_row_group(group) for group in range(parquet_file.num_row_groups))
                 for part, table in enumerate(tables):
-                    typed = self._cast_table(table)
-                    if verify:
-                        check_shard_values(typed, shard["path"])
-                    yield _table_key(shard_index, part), self.config.present(typed)
+                    if verify:  # before the cast, which would fail on a column of another type
+                        check_shard_values(table, shard["path"])
+                    yield _table_key(shard_index, part), self.config.present(self._cast_table(table))
 
     def _read_shard(self, file: str, shard: dict[str, Any]) -> bytes:
         """The shard's bytes, checked against the manifest before any row is trusted.

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -41,9 +42,14 @@ def _broken_values(table: pa.Table, column: str, how: str) -> pa.Table:
         values = pa.array([None if row % 2 else "x" for row in range(table.num_rows)], field.type)
     elif how == "not-utf8":
         values = pa.array([b"\xff\xfe not text"] * table.num_rows, pa.binary()).view(pa.string())
+    elif how == "binary":  # Arrow checks UTF-8 only in string columns
+        values = pa.array([b"\xff\xfe not text"] * table.num_rows, pa.binary())
+    elif how == "list-view":  # a list type whose nulls the list walk would not see
+        turns = pa.array([[{"user": None, "assistant": "a"}]] * table.num_rows, field.type)
+        values = pa.ListViewArray.from_arrays(turns.offsets[:-1], pc.list_value_length(turns), turns.values)
     else:  # a null nested in the history's turns
         values = pa.array([[{"user": None, "assistant": "a"}]] * table.num_rows, field.type)
-    return table.set_column(index, field.with_nullable(True), values)
+    return table.set_column(index, pa.field(column, values.type), values)
 
 
 def _shard_bytes(table: pa.Table) -> bytes:
@@ -52,7 +58,14 @@ def _shard_bytes(table: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-BROKEN = [("language", "null"), ("category", "null"), ("instruction", "not-utf8"), ("history", "turn-null")]
+BROKEN = [
+    ("language", "null"),
+    ("category", "null"),
+    ("instruction", "not-utf8"),
+    ("history", "turn-null"),
+    ("system", "binary"),
+    ("history", "list-view"),
+]
 
 
 @pytest.fixture(params=BROKEN, ids=[f"{column}-{how}" for column, how in BROKEN])
@@ -72,7 +85,7 @@ def test_commands_refuse_values_no_build_writes_naming_the_shard(
     captured = capsys.readouterr()
     out = captured.out + captured.err
     assert shard_path in out
-    assert "holds nulls" in out or "Invalid UTF8" in out
+    assert "holds nulls" in out or "Invalid UTF8" in out or "the schema says" in out
     assert "Traceback" not in out
 
 
