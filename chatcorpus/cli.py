@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import select
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -320,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chat-dataset-baseline",
         description="Validate, build and publish the chat-dataset-baseline corpus.",
-        epilog=f"Exit codes: 0 clean, 1 faults in the data, 2 usage or environment error. {DEBUG_VARIABLE}=1 shows tracebacks.",
+        epilog=f"Exit codes: 0 clean, 1 faults in the data, 2 usage or environment error (a closed stdout, as in | head, ends a command quietly with 2). {DEBUG_VARIABLE}=1 shows tracebacks.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -667,6 +668,42 @@ def _showing_library_log() -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit code comes from ``ERROR_EXITS`` when it fails.
+
+    A closed stdout (``chat-dataset-baseline align SRC | head -1``) ends the command
+    quietly, as Python's documentation recommends for SIGPIPE: stdout is pointed at
+    devnull so the flush at exit cannot fail again, and the exit code is the table's
+    for ``OSError``. stdout is flushed here, inside ``main``, so that output still
+    buffered when the command returns meets the closed pipe here, not at interpreter exit.
+    """
+    try:
+        try:
+            return _run(argv)
+        finally:
+            if sys.stdout is not None:
+                sys.stdout.flush()
+    except BrokenPipeError as err:
+        if not _stdout_closed():
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        mapped = exit_for(err)
+        return mapped[0] if mapped else EXIT_USAGE
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout's reader is gone: a pipe's write end polls as an error once no one reads it.
+
+    A broken pipe to anything else (a socket, a child process) stays an error with its message.
+    """
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows) or no real stdout (captured)
+        return False
+
+
+def _run(argv: Sequence[str] | None) -> int:
     _readable_output()
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -674,6 +711,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _showing_library_log():
             return int(args.handler(args))
     except Exception as err:
+        if isinstance(err, BrokenPipeError) and _stdout_closed():
+            raise  # main ends the command quietly
         mapped = exit_for(err)
         if mapped is None or os.environ.get(DEBUG_VARIABLE):
             raise
