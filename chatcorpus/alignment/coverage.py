@@ -15,6 +15,7 @@ from typing import Any
 
 from chatcorpus.alignment.corpus import EN_CONFIG, TRANSLATED, UNTRANSLATED, Alignment, Link
 from chatcorpus.alignment.ranges import name_range
+from chatcorpus.validation import inert
 from chatcorpus.validation.sources import config_sources, read_source
 
 
@@ -108,12 +109,8 @@ def markdown_table(rows: list[RangeCoverage]) -> str:
     """The coverage as a Markdown table (the card's section), name-derived text escaped for the table."""
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join("---:" if n else "---" for n in _NUMERIC) + "|"]
     for row in rows:
-        lines.append("| " + " | ".join(_escape(cell) for cell in _cells(row)) + " |")
+        lines.append("| " + " | ".join(inert.markdown_text(cell) for cell in _cells(row)) + " |")
     return "\n".join(lines)
-
-
-def _escape(text: str) -> str:
-    return "".join(f"&#{ord(c)};" if c in "|`<>*_[]\\" or not c.isprintable() else c for c in text)
 
 
 def text_table(rows: list[RangeCoverage]) -> str:

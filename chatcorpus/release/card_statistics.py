@@ -21,7 +21,6 @@ from chatcorpus.release.stats import LENGTH_FIELDS, ReleaseStats, category_rows
 from chatcorpus.validation import inert
 
 _PLAIN = re.compile(r"[\w.\-]+")
-_MARKUP = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~])")
 
 
 def statistics_section(stats: ReleaseStats, charts: Sequence[Chart]) -> str:
@@ -87,5 +86,5 @@ def _code(value: str) -> str:
 
 
 def _text(value: str) -> str:
-    """Release-derived text as literal Markdown text: every markup character backslash-escaped, on one line."""
-    return _MARKUP.sub(r"\\\1", inert.escape(value))
+    """Release-derived text as literal Markdown text on one line (``$`` never starts math on the Hub)."""
+    return inert.markdown_text(value)

@@ -27,6 +27,13 @@ _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _COMMAND_START = re.compile(r"^(\s*)([:#])")
 
 
+#: What is markup inside a line of Markdown (a table cell, an image's alt text; never at a
+#: line's start, where ``#``, ``-`` and ``1.`` would be too): emphasis, code, links and
+#: images, HTML tags and entities, table pipes, GFM strikethrough, the dots of a bare
+#: ``www.`` autolink, and ``$``, which the Hub renders as KaTeX math (``$x$``).
+_MARKDOWN = re.compile(r"[\\`*_\[\]<>|~$&.!]")
+
+
 def _visible(char: str) -> str:
     named = _NAMED.get(char)
     if named is not None:
@@ -68,3 +75,13 @@ def json_bytes_safe(document: str) -> str:
 def truncate(text: str, limit: int) -> str:
     """At most ``limit`` characters, ending in an ellipsis when cut (a 1 MB field name stays readable)."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def markdown_text(text: str) -> str:
+    """``text`` (a name from a release or a source) as literal Markdown text, on one line.
+
+    Unsafe characters become visible escapes, then every markup character a numeric
+    character reference (``$`` is ``&#36;``): no ``$`` or ``|`` is left in the source for
+    a math renderer or a table parser to read, and every renderer shows the character.
+    """
+    return _MARKDOWN.sub(lambda match: f"&#{ord(match.group())};", escape(text))
