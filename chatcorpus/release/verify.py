@@ -20,6 +20,7 @@ from typing import Protocol
 
 import pyarrow as pa
 import yaml
+from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, HfApi
 from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
@@ -41,6 +42,7 @@ from chat_dataset_baseline import (
     verify_shard,
 )
 from chatcorpus.errors import ManifestError, ReleaseNotFoundError, UsageError
+from chatcorpus.release.card_shape import card_lists_problem
 from chatcorpus.release.croissant import CROISSANT_KIND, croissant_problems
 from chatcorpus.release.fileset import IGNORED, inventory
 from chatcorpus.release.hub_errors import HUB_ERRORS
@@ -334,19 +336,26 @@ def read_card(card_text: str) -> DatasetCard:
 
 def card_data_files(card_text: str) -> dict[str, list[str]]:
     """Each config's train shards as the card's YAML ``configs:`` lists them, read by ``datasets``' own
-    parser, so this is what a plain ``load_dataset`` will read."""
-    configs = MetadataConfigs.from_dataset_card_data(read_card(card_text).data)
+    parser, so this is what a plain ``load_dataset`` will read.
+
+    YAML types what it reads (``config_name: 5`` is an int, ``[a, b]`` a list, 2001-12-14 a
+    date): the shapes are checked first (``card_shape``), so a hostile entry is named by
+    its place, and ``dataset_info:`` is parsed too, as ``load_dataset`` parses it.
+    """
+    data = read_card(card_text).data
+    problem = card_lists_problem(data.to_dict())
+    if problem is not None:
+        raise ValueError(problem)
+    configs = MetadataConfigs.from_dataset_card_data(data)
+    try:
+        DatasetInfosDict.from_dataset_card_data(data)
+    except Exception as err:  # datasets' parser of features raises what the YAML makes it (KeyError, TypeError)
+        raise ValueError(f"its dataset_info is not what datasets reads: {type(err).__name__}: {err}") from err
     out: dict[str, list[str]] = {}
     for name, config in configs.items():
         files = config.get("data_files") or []
         paths = [f["path"] for f in files if isinstance(f, dict) and f.get("split") == SPLIT]
         out[name] = [p for path in paths for p in (path if isinstance(path, list) else [path])]
-        # YAML types what it reads (config_name: 5 is an int, 2001-12-14 a date): only strings name things
-        for value in (name, *out[name]):
-            if not isinstance(value, str):
-                raise ValueError(
-                    f"its configs: {inert.escape(repr(value))} is not a string (a config name or a file path)"
-                )
     return out
 
 
