@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from chat_dataset_baseline import ARROW_SCHEMA, DEFAULT_REPO_ID
+from chat_dataset_baseline import ARROW_SCHEMA, DEFAULT_REPO_ID, RELEASE_VERSION
 from chatcorpus.cli import EXIT_OK, EXIT_USAGE, main
 from chatcorpus.release.build import BuildOptions, build_release
 from chatcorpus.release.card_statistics import _text
@@ -108,7 +108,7 @@ def test_stats_counts_rows_languages_categories_and_character_lengths_of_every_s
         "chatglm-issues": records["chatglm-issues/加法.json"] + records["chatglm-issues/历史.json"],
     }
     assert list(stats["configs"]) == ["alpaca-zh", "alpaca-en", "chatglm-issues"]
-    assert stats["length_unit"] == "characters" and stats["version"] == "1.0.0"
+    assert stats["length_unit"] == "characters" and stats["version"] == RELEASE_VERSION
     for config, rows in by_config.items():
         got = stats["configs"][config]
         assert got["rows"] == len(rows) and got["rejected"] == 0
@@ -241,7 +241,7 @@ def test_stats_reads_a_hub_release(hub: object, release: Path, capsys: pytest.Ca
     local = _stats_json(capsys, str(release))
     assert main(["push", str(release), "--repo", DEFAULT_REPO_ID]) == EXIT_OK, capsys.readouterr().err
     capsys.readouterr()
-    assert _stats_json(capsys, f"{DEFAULT_REPO_ID}@v1.0.0") == local
+    assert _stats_json(capsys, f"{DEFAULT_REPO_ID}@v{RELEASE_VERSION}") == local
 
 
 def test_names_from_the_release_stay_plain_text_in_the_card() -> None:
