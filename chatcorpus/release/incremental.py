@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chat_dataset_baseline import ShardVerificationError, check_shard_values, verify_shard
@@ -56,17 +57,24 @@ class BaseRelease:
     def version(self) -> str:
         return self.manifest.version
 
-    def shard_file(self, shard: dict[str, Any]) -> Path:
-        """The shard's local file, after checking it is exactly what the base manifest lists."""
+    def shard_table(self, shard: dict[str, Any]) -> tuple[Path, pa.Table]:
+        """The shard's local file and its rows, after checking they are exactly what the base manifest lists.
+
+        The file is read once: the bytes that are hashed are the bytes whose values are
+        checked and whose rows the build compares (reading the file again would trust a
+        file that may have changed since it was checked).
+        """
         try:
             path = self.files.fetch(shard["path"])
-            verify_shard(path.read_bytes(), shard)
-            check_shard_values(pq.read_table(path), shard["path"])  # rows are read back as Python values
+            data = path.read_bytes()
+            verify_shard(data, shard)
+            table = pq.read_table(pa.BufferReader(data))
+            check_shard_values(table, shard["path"])  # rows are read back as Python values
         except ShardVerificationError as err:
             raise BaseReleaseError(f"the base release {self.location} is damaged: {err}") from err
         except HUB_ERRORS as err:
             raise BaseReleaseError(f"cannot read {shard['path']} of the base release {self.location}: {err}") from err
-        return path
+        return path, table
 
 
 def open_base(spec: str, cache_dir: str | None = None) -> BaseRelease:
@@ -118,10 +126,9 @@ class ShardReuse:
         self.ledger: Ledger = []
         self._index: dict[str, list[tuple[int, int, bytes]]] = {}
         for position, entry in enumerate(base.manifest.configs.get(config, {}).get("shards", [])):
-            self._add_shard(base.shard_file(entry), entry, position)
+            self._add_shard(*base.shard_table(entry), entry, position)
 
-    def _add_shard(self, file: Path, entry: dict[str, Any], position: int) -> None:
-        table = pq.read_table(file)
+    def _add_shard(self, file: Path, table: pa.Table, entry: dict[str, Any], position: int) -> None:
         number = _SHARD_NUMBER.search(entry["path"])
         shard_index = len(self.shards)
         self.shards.append(
