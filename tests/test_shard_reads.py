@@ -8,6 +8,9 @@ file level: every open by Python (the ``open`` audit event, which ``Path.read_by
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -22,8 +25,10 @@ from hostile_release import copy_release, read_manifest, rewrite_shard
 
 import chat_dataset_baseline
 from chat_dataset_baseline import ChatDatasetBaseline, ShardVerificationError
-from chatcorpus.release import incremental
+from chatcorpus.release import build, incremental
 from chatcorpus.release.build import BuildOptions, build_release
+from chatcorpus.release.manifest import Manifest
+from chatcorpus.release.stats import ReleaseStats, release_stats
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -50,8 +55,15 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
     elif event == "open" and path == opens.copying:
         opens.copied[path] += 1
         opens.copying = None
-    elif event == "open":
+    elif event == "open" and _reads(args[1], args[2]):
         opens[path] += 1
+
+
+def _reads(mode: str | None, flags: int) -> bool:
+    """An open to read, not to write (``open``'s mode, or ``os.open``'s flags when mode is None)."""
+    if mode is not None:
+        return "r" in mode and "+" not in mode
+    return flags & os.O_ACCMODE == os.O_RDONLY
 
 
 sys.addaudithook(_audit)
@@ -116,11 +128,58 @@ def test_build_on_a_base_reads_each_base_shard_once(
         )
     assert result.published
     assert {path: opened[path] for path in shards} == dict.fromkeys(shards, 1)
-    # every shard was kept: the same source, so the same shards, copied into the new release
+    # every shard was kept: the same source, so the same shards, copied into the new release,
+    # and their statistics counted from the tables already read: no other shard is read
     assert {path: opened.copied[path] for path in shards} == dict.fromkeys(shards, 1)
+    assert [path for path in opened if path.endswith(".parquet") and path not in shards] == []
     assert sorted(p.removeprefix(str(base.resolve())) for p in shards) == sorted(
         p.removeprefix(str((tmp_path / "next").resolve())) for p in _shard_files(tmp_path / "next")
     )
+
+
+def _counting_statistics(monkeypatch: pytest.MonkeyPatch) -> list[ReleaseStats]:
+    """The statistics each build puts in its card, as it counted them."""
+    seen: list[ReleaseStats] = []
+    write_statistics = build._write_statistics
+
+    def recording(files: Any, stats: ReleaseStats, charts: Any) -> str:
+        seen.append(stats)
+        return write_statistics(files, stats, charts)
+
+    monkeypatch.setattr(build, "_write_statistics", recording)
+    return seen
+
+
+def _read_back(release: Path) -> dict[str, Any]:
+    """The statistics of a published release, read from its shards as ``stats`` reads them."""
+    manifest = Manifest.read(release)
+    return release_stats(manifest, lambda path: (release / path).read_bytes()).to_json()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_build_reads_no_shard_back_for_its_statistics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    counted = _counting_statistics(monkeypatch)
+    with counting_opens(monkeypatch) as opened:
+        result = build_release(DATA, tmp_path / "release", options=BuildOptions(progress=False, jobs=jobs))
+    assert result.published
+    assert [path for path in opened if path.endswith((".parquet", ".png"))] == []
+    assert [stats.to_json() for stats in counted] == [_read_back(tmp_path / "release")]
+
+
+def test_a_build_on_a_base_counts_kept_and_new_shards_as_the_release_holds_them(
+    demo_release: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "source"
+    shutil.copytree(DATA, source)
+    extra = [{"instruction": f"A new question {n}?", "input": "", "output": "A new answer " * n} for n in range(1, 4)]
+    (source / "alpaca-en" / "more.json").write_text(json.dumps(extra), encoding="utf-8")
+    counted = _counting_statistics(monkeypatch)
+    options = BuildOptions(version="9.0.0", base=str(demo_release), progress=False, skip_invalid=True)
+    assert build_release(source, tmp_path / "next", options=options).published
+    assert [stats.to_json() for stats in counted] == [_read_back(tmp_path / "next")]
+    assert counted[0].configs["alpaca-en"].rows == read_manifest(demo_release)["configs"]["alpaca-en"]["rows"] + 3
 
 
 @pytest.mark.parametrize("config", ["alpaca-zh", "prompts"])

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,12 +121,17 @@ class ShardReuse:
     kept are read back from its file at the end.
     """
 
-    def __init__(self, base: BaseRelease, config: str) -> None:
+    def __init__(self, base: BaseRelease, config: str, on_table: Callable[[str, pa.Table], None] | None = None) -> None:
+        """``on_table`` is called with each base shard's path and its rows, as checked: a
+        build counts the statistics of the shards it may keep there, instead of reading them again."""
         self.shards: list[_BaseShard] = []
         self.ledger: Ledger = []
         self._index: dict[str, list[tuple[int, int, bytes]]] = {}
         for position, entry in enumerate(base.manifest.configs.get(config, {}).get("shards", [])):
-            self._add_shard(*base.shard_table(entry), entry, position)
+            file, table = base.shard_table(entry)
+            if on_table is not None:
+                on_table(entry["path"], table)
+            self._add_shard(file, table, entry, position)
 
     def _add_shard(self, file: Path, table: pa.Table, entry: dict[str, Any], position: int) -> None:
         number = _SHARD_NUMBER.search(entry["path"])
