@@ -214,6 +214,7 @@ def _write_release(
             if part.deferred is not None:
                 part.shards = part.deferred.close(aligned.translations)
                 written(config, part)
+        aligned.translations = {}  # every link is written: not held through the near-duplicate pass
         faults[aligner_faults_at:aligner_faults_at] = aligned.faults
         coverage_table = aligned.coverage_table
         faults[:] = validator.finish(
