@@ -217,9 +217,8 @@ def _write_release(
         aligned.translations = {}  # every link is written: not held through the near-duplicate pass
         faults[aligner_faults_at:aligner_faults_at] = aligned.faults
         coverage_table = aligned.coverage_table
-        faults[:] = validator.finish(
-            faults
-        )  # duplicate.near, translation.untranslated need every config: after the last
+        # duplicate.near, translation.untranslated need every config: after the last
+        faults[:] = validator.finish(faults)
         counts = {config: part.counts for config, part in built.items()}
         shard_lists = {config: part.shards for config, part in built.items()}
         files = ReleaseFileSet(staging)
