@@ -43,7 +43,6 @@ import datasets
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from datasets.exceptions import DatasetGenerationError
 from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
 
@@ -1066,30 +1065,16 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
         manifest = self._read_manifest()  # the bytes the cache is keyed by, read when the builder was made
         shards = shuffled_shards(manifest["configs"][self.config.name]["shards"], self.config.shuffle_seed)
         files = dl_manager.download([self.config.release_url(shard["path"]) for shard in shards])
-        # every shard is read once, and checked (bytes, then values) while it is generated;
-        # ``_prepare_split`` hands a refused shard's error to the caller as itself
-        gen_kwargs = {"files": files, "shards": shards, "verify": self.config.verify}
+        streaming = isinstance(dl_manager, datasets.StreamingDownloadManager)
+        if self.config.verify and not streaming:
+            # downloaded shards are checked here, before generation, so the error reaches
+            # the caller as itself rather than wrapped in a DatasetGenerationError
+            # (values too: generation below runs with verify=False and reads the files as they are)
+            for file, shard in zip(files, shards, strict=False):
+                with closing_parquet_file(pa.BufferReader(self._read_shard(file, shard))) as parquet_file:
+                    check_shard_values(parquet_file.read(), shard["path"])
+        gen_kwargs = {"files": files, "shards": shards, "verify": self.config.verify and streaming}
         return [datasets.SplitGenerator(name=SPLIT, gen_kwargs=gen_kwargs)]
-
-    def _prepare_split(self, split_generator: datasets.SplitGenerator, *args: Any, **kwargs: Any) -> None:
-        """Generate the split; a shard refused meanwhile raises its ``ChatDatasetError``.
-
-        ``datasets`` wraps whatever generation raises in a ``DatasetGenerationError``. Its
-        cause is the shard's error in this process; from a ``num_proc`` worker the cause is
-        lost on the way back, and only then are the shards checked again here, to name the
-        refused one. A load that succeeds reads each shard once.
-        """
-        try:
-            super()._prepare_split(split_generator, *args, **kwargs)
-        except DatasetGenerationError as err:
-            if isinstance(err.__cause__, ChatDatasetError):
-                raise err.__cause__ from None
-            gen_kwargs = split_generator.gen_kwargs
-            if gen_kwargs["verify"]:
-                for file, shard in zip(gen_kwargs["files"], gen_kwargs["shards"], strict=False):
-                    with closing_parquet_file(pa.BufferReader(self._read_shard(file, shard))) as parquet_file:
-                        check_shard_values(parquet_file.read(), shard["path"])
-            raise
 
     # --- the release's identity: the manifest, read once, keys the cache ------------------
 

@@ -1,7 +1,7 @@
-"""Each shard is read once: by ``build --base`` and by the verifying builder, when nothing is wrong.
+"""Each shard is read once by ``build --base``, and a build reads none of its own shards back.
 
 A reader that checks a shard and then opens it again to use it reads it twice, and trusts
-a file that may have changed since it was checked. Both readers are counted here at the
+a file that may have changed since it was checked. Reads are counted here at the
 file level: every open by Python (the ``open`` audit event, which ``Path.read_bytes`` and
 ``open`` raise) and every path handed to pyarrow, which opens files natively.
 """
@@ -21,10 +21,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hostile_release import copy_release, read_manifest, rewrite_shard
+from hostile_release import copy_release, read_manifest
 
 import chat_dataset_baseline
-from chat_dataset_baseline import ChatDatasetBaseline, ShardVerificationError
 from chatcorpus.release import build, incremental
 from chatcorpus.release.build import BuildOptions, build_release
 from chatcorpus.release.manifest import Manifest
@@ -89,7 +88,7 @@ def counting_opens(monkeypatch: pytest.MonkeyPatch) -> Iterator[Opens]:
         record(source)
         return read_table(source, *args, **kwargs)
 
-    # every copy of pyarrow.parquet in use: making a datasets builder imports a second one
+    # every copy of pyarrow.parquet in use (making a datasets builder imports a second one)
     for module in {
         id(m): m for m in (pq, sys.modules["pyarrow.parquet"], chat_dataset_baseline.pq, incremental.pq)
     }.values():
@@ -180,34 +179,3 @@ def test_a_build_on_a_base_counts_kept_and_new_shards_as_the_release_holds_them(
     assert build_release(source, tmp_path / "next", options=options).published
     assert [stats.to_json() for stats in counted] == [_read_back(tmp_path / "next")]
     assert counted[0].configs["alpaca-en"].rows == read_manifest(demo_release)["configs"]["alpaca-en"]["rows"] + 3
-
-
-@pytest.mark.parametrize("config", ["alpaca-zh", "prompts"])
-def test_the_verifying_builder_reads_each_shard_once(
-    demo_release: Path, config: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    shards = _shard_files(demo_release, config)
-    builder = ChatDatasetBaseline(config_name=config, data_source=str(demo_release), cache_dir=str(tmp_path / "c"))
-    with counting_opens(monkeypatch) as opened:
-        builder.download_and_prepare()
-    assert {path: opened[path] for path in shards} == dict.fromkeys(shards, 1)
-    rows = builder.as_dataset(split="train")
-    assert rows.num_rows == sum(entry["rows"] for entry in read_manifest(demo_release)["configs"][config]["shards"])
-    assert rows.num_rows == sum(pq.read_metadata(path).num_rows for path in shards)
-
-
-def test_a_shard_refused_in_a_num_proc_worker_is_still_named_by_its_own_error(tmp_path: Path) -> None:
-    """A worker's error reaches the parent without its cause: the shards are checked again there."""
-    release = tmp_path / "release"
-    build_release(DATA, release, options=BuildOptions(shard_rows=2, progress=False))
-    table = pq.read_table(release / read_manifest(release)["configs"]["alpaca-zh"]["shards"][0]["path"])
-    language = table.schema.get_field_index("language")
-    nulls = pa.nulls(table.num_rows, pa.string())
-    sink = pa.BufferOutputStream()
-    pq.write_table(table.set_column(language, table.schema.field(language), nulls), sink)
-    shard_path = rewrite_shard(release, "alpaca-zh", sink.getvalue().to_pybytes())
-    assert len(read_manifest(release)["configs"]["alpaca-zh"]["shards"]) >= 2  # so that two workers run
-    builder = ChatDatasetBaseline(config_name="alpaca-zh", data_source=str(release), cache_dir=str(tmp_path / "c"))
-    with pytest.raises(ShardVerificationError, match="holds nulls") as refused:
-        builder.download_and_prepare(num_proc=2)
-    assert refused.value.path == shard_path
