@@ -26,7 +26,7 @@ from chatcorpus.validation.faults import Fault, Problem, Severity
 from chatcorpus.validation.near_duplicates import RULE as NEAR_RULE
 from chatcorpus.validation.near_duplicates import NearDuplicateIndex
 from chatcorpus.validation.normalize import fold
-from chatcorpus.validation.records import LANGUAGE_FIELDS, content_id, content_key, languages_of
+from chatcorpus.validation.records import LANGUAGE_FIELDS, content_id, languages_of
 from chatcorpus.validation.rules import (
     MANDATORY_PREFIXES,
     RULES,
@@ -39,6 +39,7 @@ from chatcorpus.validation.rules import (
 from chatcorpus.validation.shingles import Shingles, shingle_texts
 from chatcorpus.validation.sources import ParsedSource, SourceRef, read_source, reopen, scan
 from chatcorpus.validation.textstats import letters_and_digits, string_array, string_scalar
+from chatcorpus.validation.typed_records import exact_key, exact_keys, typed_records
 from chatcorpus.validation.untranslated import RULE as UNTRANSLATED_RULE
 from chatcorpus.validation.untranslated import SUPERSEDED, UntranslatedCopies, same_range_pair
 
@@ -194,7 +195,13 @@ class Validator:
         source = read_source(ref)
         records = [record if isinstance(record, dict) else {} for _, record in source.records]
         frame = _text_frame(records, ref.config)
-        problems = [schema_check.schema_problems(record) for _, record in source.records]
+        typed = typed_records([record for _, record in source.records])
+        if typed is None:  # some record breaks the schema: name every violation of every record
+            problems = [schema_check.schema_problems(record) for _, record in source.records]
+            exacts = None
+        else:
+            problems = [[] for _ in records]
+            exacts = exact_keys(typed)
         self._lint_frame(frame, records, problems)
         folded = None if self.errors_only else _folded_texts(frame)
         normalized = None if folded is None else letters_and_digits(folded)
@@ -210,7 +217,8 @@ class Validator:
                 if erroneous:  # a record with an error is rejected, even when that rule is switched off
                     continue
             near_key = "" if normalized is None else near_duplicate_key(record, normalized[position])
-            candidates.append(_Candidate(index, record, exact_key(record), frame.languages[position], near_key))
+            exact = exact_key(record) if exacts is None else exacts[position]
+            candidates.append(_Candidate(index, record, exact, frame.languages[position], near_key))
             kept.append(position)
         shingles = None
         if self._near is not None and folded is not None:
@@ -257,8 +265,8 @@ class Validator:
         places = [base | index for index in indices]
         self._exact.update(zip(exacts, places, strict=True))
         self._normalized.update(zip(nears, places, strict=True))
-        every, exact_keys, near_keys = keys
-        found = ((every[p], self._duplicates(exact_keys[p], near_keys[p], ref, every[p])) for p in sorted(suspects))
+        every, exact_column, near_column = keys
+        found = ((every[p], self._duplicates(exact_column[p], near_column[p], ref, every[p])) for p in sorted(suspects))
         return [(index, problems) for index, problems in found if problems]
 
     def _remember_shingles(self, keys: Keys, shingles: Shingles | None) -> None:
@@ -371,16 +379,6 @@ def _text_frame(records: list[dict[str, Any]], config: str | None) -> TextFrame:
     has_history = np.array([bool(record.get("history")) for record in records], dtype=bool)
     texts = pc.binary_join_element_wise(*(columns[name] for name in LANGUAGE_FIELDS), string_scalar("\n"))
     return TextFrame(columns, has_history, languages_of(texts), config)
-
-
-def exact_key(record: dict[str, Any]) -> int:
-    """What exact duplicates are compared by: a 64-bit hash of the record's canonical content.
-
-    Python's own bytes hash (SipHash, seeded per run, which forked ``--jobs`` workers
-    share) instead of the sha256 ``content_id``: as wide, a third of the cost, and its
-    collisions cannot be prepared in advance by whoever writes the records.
-    """
-    return hash(content_key(record))
 
 
 def near_duplicate_key(record: dict[str, Any], normalized: str) -> str:

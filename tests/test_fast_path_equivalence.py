@@ -1,0 +1,185 @@
+"""validate's fast path finds exactly the faults of its exact path, on generated hostile files.
+
+The fast path skips work a whole file proves unnecessary: the per-record schema check
+when ``msgspec`` accepts every record (``typed_records``), and a lint rule's check on the
+records its pre-filter or screen leaves out. The exact path checks every record with
+every rule (no pre-filters) and names schema violations record by record. A screen
+that misses what its rule flags, or a typed check that accepts what the schema refuses,
+makes the two reports differ here.
+
+Each file is a clean Alpaca-like corpus with faults of one rule (or of all of them)
+planted at random records; some files are written with ``\\uXXXX`` escapes, CRLF line
+ends, a BOM or as JSON Lines, and some are left clean.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_schema_parity import records as schema_records
+
+from chatcorpus.validation import rules, validate
+from chatcorpus.validation.records import content_key
+from chatcorpus.validation.rules import RULES
+from chatcorpus.validation.schema_check import schema_problems
+from chatcorpus.validation.typed_records import exact_key, exact_keys, typed_records
+from chatcorpus.validation.validate import validate_paths
+
+Record = dict[str, Any]
+#: One way to break a record per rule: it changes the record in place (a record of ``config``).
+_PLANTS: dict[str, Callable[[Record, random.Random], None]] = {
+    "text.empty": lambda r, rng: r.update(output=rng.choice(["", "   ", "\u3000\n"])),
+    "text.control-character": lambda r, rng: r.update(input=r.get("input", "") + rng.choice("\x00\x07\x1b\x7f")),
+    "placeholder.outside-prompts": lambda r, rng: r.update(output=str(r.get("output", "")) + " I am NAME."),
+    "language.mismatch": lambda r, rng: r.update(instruction="请把这句话翻译成中文", input="", output="好的这是中文"),
+    "text.leftover-marker": lambda r, rng: r.update(input=rng.choice(["<noinput>", "< No Output >", "<NOINPUT>"])),
+    "clean.merged-instruction": lambda r, rng: r.update(
+        output=str(r.get("output", "")) + "\n##\n18. Instruction: do more"
+    ),
+    "clean.url-only-input": lambda r, rng: r.update(input=rng.choice([" https://example.com/a ", "<www.x.org>"])),
+    "clean.media-request": lambda r, rng: r.update(instruction="Draw a picture of a red cat"),
+    "clean.na-output": lambda r, rng: r.update(output=rng.choice(["N/A", " n / a. ", "Not applicable", "不适用。"])),
+    "clean.empty-code": lambda r, rng: r.update(output="```python\n```"),
+    "clean.echo": lambda r, rng: r.update(input="Same Words", output=" same words "),
+    "script.traditional": lambda r, rng: r.update(output=str(r.get("output", "")) + "這個問題很難"),
+    "schema.additionalProperties": lambda r, rng: r.update(answer="extra"),
+    "schema.type": lambda r, rng: r.update(input=rng.choice([3, None, ["x"], {"a": "b"}])),
+    "schema.required": lambda r, rng: r.pop("output", None),
+    "schema.minItems": lambda r, rng: r.update(history=[["only user"]]),
+    "schema.maxItems": lambda r, rng: r.update(history=[["u", "a", "x"]]),
+    "quality.char-repetition": lambda r, rng: r.update(output="abcdefghijk " * 30),
+    "quality.special-characters": lambda r, rng: r.update(output="!@#$%^&*()1234567890" * 4),
+}
+_CONFIGS = ("alpaca-en", "alpaca-zh", "chatglm-issues", "prompts")
+
+
+def _clean(rng: random.Random, config: str, n: int) -> Record:
+    """A record no rule flags, of ``config``'s language, unique in the corpus."""
+    if config == "alpaca-en":
+        record: Record = {"instruction": f"Explain topic {n} briefly.", "output": f"Topic {n} is about {rng.random()}."}
+    elif config == "prompts":
+        record = {"instruction": f"你是谁？第{n}次", "output": f"我是 NAME，由 AUTHOR 开发。{n}"}
+    else:
+        record = {"instruction": f"请解释第{n}个话题。", "output": f"第{n}个话题是关于{rng.randint(0, 10**9)}的。"}
+    if rng.random() < 0.3:
+        record["input"] = f"context {n}" if config == "alpaca-en" else f"背景{n}"
+    if rng.random() < 0.1:
+        record["history"] = [[f"earlier {n}", f"answer {n}"]]
+    return record
+
+
+def _write(path: Path, records: list[Any], rng: random.Random) -> None:
+    """One of the ways contributors write files: pretty, compact, escaped, CRLF, BOM, JSON Lines."""
+    style = rng.choice(["pretty", "compact", "ascii", "crlf", "bom", "jsonl"])
+    if style == "jsonl":
+        path = path.with_suffix(".jsonl")
+        text = "".join(json.dumps(record, ensure_ascii=rng.random() < 0.5) + "\n" for record in records)
+    else:
+        text = json.dumps(records, ensure_ascii=style == "ascii", indent=None if style == "compact" else 2)
+        if style == "crlf":
+            text = text.replace("\n", "\r\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes((b"\xef\xbb\xbf" if style == "bom" else b"") + text.encode("utf-8"))
+
+
+def _corpus(root: Path, seed: int, rules_planted: list[str]) -> None:
+    """Files of every config; each planted rule in some of them at random records, duplicates across them."""
+    rng = random.Random(seed)
+    counter = 0
+    written: list[Record] = []
+    for number in range(8):
+        config = _CONFIGS[number % len(_CONFIGS)]
+        records = []
+        for _ in range(rng.randint(1, 40)):
+            counter += 1
+            records.append(_clean(rng, config, counter))
+        if number % 3 != 2:  # every third file stays clean
+            for _ in range(rng.randint(1, 4)):
+                rule = rng.choice(rules_planted)
+                _PLANTS[rule](rng.choice(records), rng)
+        if written and rng.random() < 0.7:  # an exact copy, and one differing only in case and spacing
+            records.insert(rng.randrange(len(records) + 1), dict(rng.choice(written)))
+            copy = dict(rng.choice(written))
+            copy["instruction"] = "  " + str(copy.get("instruction", "")).upper() + " "
+            records.insert(rng.randrange(len(records) + 1), copy)
+        written += [record for record in records if isinstance(record.get("instruction"), str)]
+        _write(root / config / f"part-{number}.json", records, rng)
+
+
+def _report(root: Path, thorough: bool) -> list[dict[str, Any]]:
+    return [fault.to_json() for fault in validate_paths([root], thorough=thorough).faults]
+
+
+def _exact_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every lint rule on every record, every record through the per-record schema check."""
+    for rule_id, rule in list(RULES.items()):
+        if rule.prefilter is not None:
+            monkeypatch.setitem(RULES, rule_id, dataclasses.replace(rule, prefilter=None))
+    monkeypatch.setattr(validate, "typed_records", lambda values: None)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("planted", ["one rule", "every rule"])
+def test_fast_and_exact_paths_report_the_same_faults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int, planted: str
+) -> None:
+    rule_ids = sorted(_PLANTS)
+    chosen = [rule_ids[seed * 7 % len(rule_ids)]] if planted == "one rule" else rule_ids
+    _corpus(tmp_path / "contrib", seed, chosen)
+    thorough = seed % 2 == 1
+    fast = _report(tmp_path / "contrib", thorough)
+    with monkeypatch.context() as patched:
+        _exact_path(patched)
+        exact = _report(tmp_path / "contrib", thorough)
+    assert fast == exact
+    assert fast  # the planted faults and duplicates are found at all
+
+
+@pytest.mark.parametrize("rule_id", sorted(set(_PLANTS) - {"quality.char-repetition", "quality.special-characters"}))
+def test_each_planted_fault_is_found(tmp_path: Path, rule_id: str) -> None:
+    """The plants do plant their rule's fault, so the comparison above compares something."""
+    _corpus(tmp_path / "contrib", 99, [rule_id])
+    assert rule_id in {fault["rule"] for fault in _report(tmp_path / "contrib", thorough=False)}
+
+
+def test_the_lint_rules_are_all_planted() -> None:
+    """A new lint rule must get a plant here, or its screen would go untested."""
+    lint = {rule_id for rule_id, rule in RULES.items() if rule.check is not None}
+    assert lint - set(_PLANTS) == {"placeholder.missing"}  # every prompts record is checked: no screen
+    assert rules.RULES is RULES
+
+
+# --- the typed schema: msgspec accepts exactly what the schema accepts ---------------------
+
+
+@settings(max_examples=200, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(schema_records, max_size=3))
+def test_typed_records_accept_exactly_the_files_the_schema_accepts(values: list[Any]) -> None:
+    assert (typed_records(values) is not None) == all(not schema_problems(value) for value in values)
+
+
+_valid = st.fixed_dictionaries(
+    {"instruction": st.sampled_from(["a", "b"]), "output": st.sampled_from(["x", ""])},
+    optional={
+        "input": st.sampled_from(["", "i"]),
+        "system": st.sampled_from(["", "s"]),
+        "history": st.lists(st.lists(st.sampled_from(["u", "v"]), min_size=2, max_size=2), max_size=2),
+    },
+)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(_valid, _valid)
+def test_exact_keys_are_equal_exactly_when_the_content_is(first: Record, second: Record) -> None:
+    typed = typed_records([first, second])
+    assert typed is not None
+    assert exact_keys(typed) == [exact_key(first), exact_key(second)]
+    assert (exact_key(first) == exact_key(second)) == (content_key(first) == content_key(second))
