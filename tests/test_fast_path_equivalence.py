@@ -21,35 +21,74 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_schema_parity import records as schema_records
 
 from chatcorpus.validation import rules, validate
+from chatcorpus.validation.normalize import _HAN_BLOCKS, to_simplified, traditional_counts
 from chatcorpus.validation.records import content_key
-from chatcorpus.validation.rules import RULES
+from chatcorpus.validation.rules import RULES, UNICODE_SPACE
 from chatcorpus.validation.schema_check import schema_problems
+from chatcorpus.validation.textstats import string_array, to_mask
 from chatcorpus.validation.typed_records import exact_key, exact_keys, typed_records
 from chatcorpus.validation.validate import validate_paths
 
 Record = dict[str, Any]
 #: One way to break a record per rule: it changes the record in place (a record of ``config``).
 _PLANTS: dict[str, Callable[[Record, random.Random], None]] = {
-    "text.empty": lambda r, rng: r.update(output=rng.choice(["", "   ", "\u3000\n"])),
+    "text.empty": lambda r, rng: r.update(output=rng.choice(["", "   ", "\u3000\n", "\x1c\x85", "\u2028"])),
     "text.control-character": lambda r, rng: r.update(input=r.get("input", "") + rng.choice("\x00\x07\x1b\x7f")),
-    "placeholder.outside-prompts": lambda r, rng: r.update(output=str(r.get("output", "")) + " I am NAME."),
-    "language.mismatch": lambda r, rng: r.update(instruction="请把这句话翻译成中文", input="", output="好的这是中文"),
-    "text.leftover-marker": lambda r, rng: r.update(input=rng.choice(["<noinput>", "< No Output >", "<NOINPUT>"])),
-    "clean.merged-instruction": lambda r, rng: r.update(
-        output=str(r.get("output", "")) + "\n##\n18. Instruction: do more"
+    "placeholder.outside-prompts": lambda r, rng: r.update(
+        output=_text(r, "output") + rng.choice([" NAME", "AUTHOR."])
     ),
-    "clean.url-only-input": lambda r, rng: r.update(input=rng.choice([" https://example.com/a ", "<www.x.org>"])),
-    "clean.media-request": lambda r, rng: r.update(instruction="Draw a picture of a red cat"),
-    "clean.na-output": lambda r, rng: r.update(output=rng.choice(["N/A", " n / a. ", "Not applicable", "不适用。"])),
-    "clean.empty-code": lambda r, rng: r.update(output="```python\n```"),
-    "clean.echo": lambda r, rng: r.update(input="Same Words", output=" same words "),
-    "script.traditional": lambda r, rng: r.update(output=str(r.get("output", "")) + "這個問題很難"),
+    "language.mismatch": lambda r, rng: r.update(instruction="请把这句话翻译成中文", input="", output="好的这是中文"),
+    "text.leftover-marker": lambda r, rng: r.update(
+        input=rng.choice(["<noinput>", "< No Output >", "<NOINPUT>", "<\u3000noinput>", "<\x0bno input>"])
+    ),
+    "clean.merged-instruction": lambda r, rng: r.update(
+        output=_text(r, "output")
+        + rng.choice(["\n##\n18. Instruction: do", "\n\u3000１８. Input: x", "\n\x0b7. ınstruction: x", "\n3、输出："])
+    ),
+    "clean.url-only-input": lambda r, rng: r.update(
+        input=rng.choice([" https://example.com/a ", "<www.x.org>", "\u3000http://x.y\u3000", "\x0bwww.a.b"])
+    ),
+    "clean.media-request": lambda r, rng: r.update(
+        instruction=rng.choice(
+            ["Draw a picture of a red cat", "draw an ımage of it", "画一张图片", "生成画draw a logo"]
+        )
+    ),
+    "clean.na-output": lambda r, rng: r.update(
+        output=rng.choice(["N/A", " n / a. ", "Not applicable", "不适用。", "\u3000N/A", "not applıcable", "n\x0b/a"])
+    ),
+    "clean.empty-code": lambda r, rng: r.update(
+        rng.choice(
+            [
+                {"output": "```python\n```"},
+                {"output": "```日本\n```"},
+                {"output": "```\u3000```"},
+                {"instruction": "Fix the following code:", "input": ""},
+                {"instruction": "Fix the following code:\u3000", "input": "\u3000"},
+                {"instruction": "解释以下代码\x0b", "input": " "},
+            ]
+        )
+    ),
+    "clean.echo": lambda r, rng: r.update(
+        rng.choice(
+            [
+                {"input": "Same Words", "output": " same words "},
+                {"input": "ΑΣ", "output": "ας"},
+                {"input": "\u212a", "output": "k"},
+                {"input": "İ", "output": "i\u0307"},
+                {"input": "同样", "output": "同样\u3000"},
+            ]
+        )
+    ),
+    "script.traditional": lambda r, rng: r.update(
+        output=_text(r, "output") + rng.choice(["這個問題很難", "\U00021ed5", "歲\U0002005e"])
+    ),
     "schema.additionalProperties": lambda r, rng: r.update(answer="extra"),
     "schema.type": lambda r, rng: r.update(input=rng.choice([3, None, ["x"], {"a": "b"}])),
     "schema.required": lambda r, rng: r.pop("output", None),
@@ -58,6 +97,13 @@ _PLANTS: dict[str, Callable[[Record, random.Random], None]] = {
     "quality.char-repetition": lambda r, rng: r.update(output="abcdefghijk " * 30),
     "quality.special-characters": lambda r, rng: r.update(output="!@#$%^&*()1234567890" * 4),
 }
+
+
+def _text(record: Record, name: str) -> str:
+    value = record.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
 _CONFIGS = ("alpaca-en", "alpaca-zh", "chatglm-issues", "prompts")
 
 
@@ -183,3 +229,26 @@ def test_exact_keys_are_equal_exactly_when_the_content_is(first: Record, second:
     assert typed is not None
     assert exact_keys(typed) == [exact_key(first), exact_key(second)]
     assert (exact_key(first) == exact_key(second)) == (content_key(first) == content_key(second))
+
+
+def test_the_pre_filters_whitespace_is_what_str_strip_removes() -> None:
+    every = [chr(code) for code in range(0x10000) if not 0xD800 <= code <= 0xDFFF]
+    matched = to_mask(pc.match_substring_regex(string_array(every), f"^{UNICODE_SPACE}$"))
+    assert [char for char, hit in zip(every, matched, strict=True) if hit] == [c for c in every if c.isspace()]
+
+
+def test_every_traditional_character_of_the_bmp_is_in_the_table_s_blocks() -> None:
+    """``traditional_counts`` looks BMP characters up in a table of the Han blocks only."""
+    outside = [chr(code) for code in range(0x10000) if not 0xD800 <= code <= 0xDFFF and not _in_han_blocks(code)]
+    outside = [char for char in outside if char != "\n"]
+    converted = to_simplified("\n".join(outside)).split("\n")
+    assert [char for char, simple in zip(outside, converted, strict=True) if char != simple] == []
+
+
+def test_traditional_characters_beyond_the_bmp_are_counted() -> None:
+    texts = string_array(["\U00021ed5", "岁", "歲\U0002005e😀", "", "\U00020000"])
+    assert traditional_counts(texts).tolist() == [1, 0, 2, 0, 0]
+
+
+def _in_han_blocks(code: int) -> bool:
+    return any(low <= code <= high for low, high in _HAN_BLOCKS)

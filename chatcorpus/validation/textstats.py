@@ -107,19 +107,20 @@ def _chunks(data: np.ndarray) -> Iterator[tuple[int, int, np.ndarray, int]]:
 def _select(data: np.ndarray, offsets: np.ndarray, selector: Selector) -> tuple[np.ndarray, list[np.ndarray]]:
     """Count of selected bytes before each offset, and the selected bytes themselves.
 
-    The selected bytes' positions and a binary search of the offsets among them give the
-    counts: an int64 running sum over every byte (eight times the text's size) cost
-    more than the selection itself.
+    Chunk by chunk, the selected bytes' positions and a binary search of the chunk's
+    offsets among them give the counts: an int64 running sum over every byte (eight
+    times the chunk) cost more than the selection itself.
     """
-    positions: list[np.ndarray] = []
+    at_offsets = np.zeros(len(offsets), dtype=np.int64)
     selected: list[np.ndarray] = []
+    total = 0
     for start, stop, window, pad in _chunks(data):
-        chunk = window[pad : pad + stop - start]
         found = np.flatnonzero(selector(window)[pad : pad + stop - start])
-        selected.append(chunk[found])
-        positions.append(found + start)
-    where = np.concatenate(positions) if positions else np.zeros(0, np.int64)
-    return np.searchsorted(where, offsets, side="left").astype(np.int64), selected
+        selected.append(window[pad : pad + stop - start][found])
+        first, last = np.searchsorted(offsets, [start, stop], side="right")
+        at_offsets[first:last] = total + np.searchsorted(found, offsets[first:last] - start, side="left")
+        total += len(found)
+    return at_offsets, selected
 
 
 def _counts(strings: pa.Array, selector: Selector) -> np.ndarray:
@@ -166,6 +167,23 @@ def bmp_table_counts(strings: pa.Array, table: np.ndarray) -> np.ndarray:
         hits.append(leads[table[code]] + start)
     found = np.concatenate(hits) if hits else np.zeros(0, np.int64)
     return np.diff(np.searchsorted(found, offsets))
+
+
+def wide_counts(strings: pa.Array, marked: Callable[[np.ndarray], list[bool]]) -> np.ndarray:
+    """Characters per string beyond the BMP (4-byte UTF-8: CJK Extension B and later, emoji)
+    whose code point ``marked`` selects; it is given each distinct code point once, in
+    increasing order, and returns a flag for each. Such characters are rare: one pass finds them."""
+    data, offsets = _bytes_and_offsets(strings)
+    leads = np.flatnonzero(data >= 0xF0)  # valid UTF-8: three continuation bytes follow each
+    if not len(leads):
+        return np.zeros(len(offsets) - 1, dtype=np.int64)
+    code = (data[leads].astype(np.int64) & 0x07) << 18
+    code |= (data[leads + 1].astype(np.int64) & 0x3F) << 12
+    code |= (data[leads + 2].astype(np.int64) & 0x3F) << 6
+    code |= data[leads + 3].astype(np.int64) & 0x3F
+    distinct, which = np.unique(code, return_inverse=True)
+    hits = leads[np.asarray(marked(distinct), dtype=bool)[which]]
+    return np.diff(np.searchsorted(hits, offsets))
 
 
 def latin_letter_counts(strings: pa.Array) -> np.ndarray:

@@ -36,7 +36,7 @@ def typed_records(values: list[Any]) -> list[Record] | None:
     """``values`` as ``Record``s when every one of them passes the schema, else None."""
     try:
         return msgspec.convert(values, _RECORDS)
-    except msgspec.ValidationError:
+    except (msgspec.ValidationError, UnicodeEncodeError):  # the latter: a key holding a lone surrogate
         return None
 
 
