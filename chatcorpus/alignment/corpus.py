@@ -20,7 +20,7 @@ import numpy as np
 from chatcorpus.alignment.lexicon import InstructionWords, Lexicon, Vocabulary, english_signatures
 from chatcorpus.alignment.monotone import Band, Pairing, align_files
 from chatcorpus.alignment.ranges import FilePair, NamedRange, pair_files
-from chatcorpus.alignment.signals import FileSignals, file_signals
+from chatcorpus.alignment.signals import FileSignals, pair_signals
 from chatcorpus.validation.corpus_shape import TRANSLATION_KINDS
 from chatcorpus.validation.faults import Fault
 from chatcorpus.validation.records import content_id
@@ -114,16 +114,10 @@ def align_tree(root: Path, english: EnglishFilter | None = None) -> Alignment:
     files = [part.align(lexicon) for part in prepared]
     for ref in config_sources(root, ZH_CONFIG):  # named without a range: every record unlinked
         if ref.display not in named:
-            records = _readable(read_source(ref).records)
-            files.append(
-                FileAlignment(None, ref, None, 0, [_unlinked(ref, index, record) for index, record in records])
-            )
+            records = _Records.of(_readable(read_source(ref).records))
+            files.append(FileAlignment(None, ref, None, 0, _unlinked_all(ref, records)))
     files.sort(key=lambda part: part.zh_ref.display.encode("utf-8"))
     return Alignment(files, sorted(faults))
-
-
-def _unlinked(ref: SourceRef, index: int, record: dict[str, Any] | None = None) -> Link:
-    return Link(f"{ref.display}#{index}", None, 0.0, "", "", record["instruction"] if record else "")
 
 
 #: Pairs of the first pass with at least these log-odds teach the lexicon.
@@ -131,12 +125,29 @@ CONFIDENT_LOG_ODDS = 1.0
 
 
 @dataclass
+class _Records:
+    """What the alignment keeps of a file's readable records, which it drops once their signals are taken."""
+
+    indices: list[int]  # each record's index in its file
+    instructions: list[str]  # for a person checking a pair (``Link``)
+    ids: list[str]  # the English records' ``id`` (``content_id``); empty for a Chinese file
+
+    @classmethod
+    def of(cls, records: list[tuple[int, dict[str, Any]]], *, ids: bool = False) -> _Records:
+        return cls(
+            [index for index, _ in records],
+            [record["instruction"] for _, record in records],
+            [content_id(record) for _, record in records] if ids else [],
+        )
+
+
+@dataclass
 class _PreparedPair:
     """A file pair read, with its signals and its first-pass pairing."""
 
     pair: FilePair
-    zh_records: list[tuple[int, dict[str, Any]]]
-    en_records: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    zh_records: _Records
+    en_records: _Records | None = None
     en_read: int = 0
     zh_signals: FileSignals | None = None
     en_signals: FileSignals | None = None
@@ -155,53 +166,59 @@ class _PreparedPair:
         return self.zh_words, self.en_words, rows, self.first.en_of[rows]
 
     def align(self, lexicon: Lexicon) -> FileAlignment:
-        pair = self.pair
-        if pair.en is None or self.zh_signals is None or self.en_signals is None:
-            return FileAlignment(
-                pair.zh, pair.zh.ref, None, 0, [_unlinked(pair.zh.ref, i, r) for i, r in self.zh_records]
-            )
+        pair, zh = self.pair, self.zh_records
+        if pair.en is None or self.en_records is None or self.zh_signals is None or self.en_signals is None:
+            return FileAlignment(pair.zh, pair.zh.ref, None, 0, _unlinked_all(pair.zh.ref, zh))
         assert self.zh_words is not None and self.en_words is not None
         lexical = (lexicon.signatures(self.zh_words), english_signatures(self.en_words))
         pairing = align_files(self.zh_signals, self.en_signals, lexical, self.band)
+        en, zh_file, en_file = self.en_records, pair.zh.ref.display, pair.en.ref.display
         links = []
-        for k, (index, zh_record) in enumerate(self.zh_records):
+        for k, (index, instruction) in enumerate(zip(zh.indices, zh.instructions, strict=True)):
             j = int(pairing.en_of[k])
             if j < 0:
-                links.append(_unlinked(pair.zh.ref, index, zh_record))
+                links.append(Link(f"{zh_file}#{index}", None, 0.0, "", "", instruction))
                 continue
-            en_index, en_record = self.en_records[j]
             links.append(
                 Link(
-                    f"{pair.zh.ref.display}#{index}",
-                    f"{pair.en.ref.display}#{en_index}",
+                    f"{zh_file}#{index}",
+                    f"{en_file}#{en.indices[j]}",
                     _logistic(float(pairing.log_odds[k])),
                     _kind(self.zh_signals, k),
-                    content_id(en_record),
-                    zh_record["instruction"],
-                    en_record["instruction"],
+                    en.ids[j],
+                    instruction,
+                    en.instructions[j],
                 )
             )
         return FileAlignment(pair.zh, pair.zh.ref, pair.en, self.en_read, links)
 
 
+def _unlinked_all(ref: SourceRef, records: _Records) -> list[Link]:
+    return [
+        Link(f"{ref.display}#{index}", None, 0.0, "", "", instruction)
+        for index, instruction in zip(records.indices, records.instructions, strict=True)
+    ]
+
+
 def _prepare(pair: FilePair, vocabulary: Vocabulary, english: EnglishFilter | None) -> _PreparedPair:
+    """Read the pair's files, take their signals and align them a first time; their records are not kept."""
     zh_records = _readable(read_source(pair.zh.ref).records)
     if pair.en is None:
-        return _PreparedPair(pair, zh_records)
+        return _PreparedPair(pair, _Records.of(zh_records))
     en_source = read_source(pair.en.ref)
     en_records = _readable(en_source.records)
+    en_read = en_source.records_read
+    del en_source  # its bytes and records: only the readable records are used
     if english is not None:
         allowed = english(pair.en.ref)
         en_records = [(index, record) for index, record in en_records if index in allowed]
-    interner = Vocabulary()  # the pair's own: exact-copy numbers need not be shared across files
-    zh_signals = file_signals([r for _, r in zh_records], interner, translation=True)
-    en_signals = file_signals([r for _, r in en_records], interner)
+    zh_signals, en_signals = pair_signals([r for _, r in zh_records], [r for _, r in en_records])
     band = Band.of(zh_signals, en_signals) if len(zh_signals) and len(en_signals) else None
     return _PreparedPair(
         pair,
-        zh_records,
-        en_records,
-        en_source.records_read,
+        _Records.of(zh_records),
+        _Records.of(en_records, ids=True),
+        en_read,
         zh_signals,
         en_signals,
         InstructionWords.of_chinese([r["instruction"] for _, r in zh_records]),

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chatcorpus.alignment.lexicon import Vocabulary, shared_bits
+from chatcorpus.alignment.lexicon import shared_bits
 from chatcorpus.validation.records import content_key
 from chatcorpus.validation.textstats import han_counts, string_array, string_scalar, to_ints, to_mask
 
@@ -49,7 +49,7 @@ def _kept_tokens(texts: pa.Array) -> tuple[np.ndarray, pa.Array]:
 _NOT_FORM = r"[\s\p{P}\p{S}]+"
 
 
-def _form_free(instruction: list[str], inputs: list[str], outputs: pa.Array) -> np.ndarray:
+def _form_free(instruction: pa.Array, inputs: pa.Array, outputs: pa.Array) -> np.ndarray:
     """Per record, a number within the file, equal for records that differ only in form.
 
     The instruction and input compared without case, spacing and punctuation,
@@ -57,7 +57,7 @@ def _form_free(instruction: list[str], inputs: list[str], outputs: pa.Array) -> 
     Arrow kernels over the columns (RE2 only over the short parts), then Arrow's own
     dictionary numbering: no Python per record. Only records of one file are compared.
     """
-    heads = string_array([f"{a}\n{b}" for a, b in zip(instruction, inputs, strict=True)])
+    heads = pc.binary_join_element_wise(instruction, inputs, string_scalar("\n"))
     stripped = pc.replace_substring_regex(pc.utf8_lower(heads), _NOT_FORM, "")
     key = pc.binary_join_element_wise(stripped, pc.utf8_trim_whitespace(outputs), string_scalar("\x00"))
     codes = _numpy(pc.dictionary_encode(key).indices)
@@ -79,7 +79,8 @@ def _log_units(texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 class FileSignals:
     """Per record of one file: the keys of exact copies, the numeric signals and the kept tokens."""
 
-    # each text as a number, equal where the texts are equal (``Vocabulary``), so exact-copy checks are array compares
+    # each text as a number, equal where the texts are equal in either file of the pair, so exact-copy checks are
+    # array compares
     content: np.ndarray  # the canonical content: equal means an exact copy
     # instruction and input without case, spacing and punctuation, and the output without the spacing around
     # it, numbered within the file: equal means a copy up to form (-1 where nothing is left); a record equal to
@@ -95,7 +96,7 @@ class FileSignals:
     output_lines: np.ndarray  # int: newlines inside the stripped output
     has_digits: np.ndarray  # bool
     token_records: np.ndarray  # int64: the record of each kept token (a record's tokens may repeat)
-    token_texts: pa.Array  # string: the kept tokens themselves
+    token_codes: np.ndarray  # int64: the token's number, the same for the same token in the pair's two files
 
     def __len__(self) -> int:
         return len(self.content)
@@ -113,37 +114,69 @@ def _numpy(array: pa.Array) -> np.ndarray:
     return to_mask(array) if pa.types.is_boolean(array.type) else to_ints(array)
 
 
-def file_signals(records: Sequence[dict[str, Any]], interner: Vocabulary, *, translation: bool = False) -> FileSignals:
-    """The signals of every record of a file; records need ``instruction`` and ``output`` as strings.
+def _codes(texts: pa.Array, keep: np.ndarray | None = None) -> np.ndarray:
+    """Each text as a number, equal where the texts are equal (Arrow's hash table); -1 where ``keep`` is false."""
+    codes = _numpy(pc.dictionary_encode(texts).indices)
+    return codes if keep is None else np.where(keep, codes, -1)
 
-    ``translation``: the file is the Chinese side, whose repeats matter (``near_content``);
-    an original's are not looked for (every ``near_content`` -1), which saves the kernels.
-    """
-    instruction = [r["instruction"] for r in records]
-    inputs = [r.get("input") or "" for r in records]
-    output = [r["output"] for r in records]
-    joined = string_array([f"{a}\n{b}\n{c}" for a, b, c in zip(instruction, inputs, output, strict=True)])
-    token_records, token_texts = _kept_tokens(joined)
-    log_instruction, han_instruction = _log_units(string_array(instruction))
-    log_output, han_output = _log_units(string_array(output))
-    input_array = string_array(inputs)
-    output_array = string_array(output)
-    stripped_output = pc.utf8_trim_whitespace(output_array)
-    return FileSignals(
-        content=interner.codes([content_key(r) for r in records]),
-        near_content=_form_free(instruction, inputs, output_array) if translation else np.full(len(records), -1),
-        instruction=interner.codes(instruction),
-        input=interner.codes(inputs, [bool(s) for s in inputs]),
-        output=interner.codes(output, [len(s) > 2 for s in output]),
-        has_han=(han_instruction + han_output + han_counts(input_array)) > 0,
-        input_empty=_numpy(pc.equal(pc.utf8_trim_whitespace(input_array), string_scalar(""))).astype(bool),
-        log_instruction=log_instruction,
-        log_output=log_output,
-        output_lines=_numpy(pc.count_substring(stripped_output, "\n")).astype(np.int64),
-        has_digits=_has_digits(token_records, token_texts, len(records)),
-        token_records=token_records,
-        token_texts=token_texts,
+
+def _binary_array(values: list[bytes]) -> pa.Array:
+    """An Arrow binary array of ``values`` (the content keys), from its two buffers, as ``string_array``."""
+    ends = np.fromiter(map(len, values), dtype=np.int64, count=len(values)).cumsum()
+    offsets = np.concatenate((np.zeros(1, np.int64), ends))
+    return pa.Array.from_buffers(
+        pa.large_binary(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(values))]
     )
+
+
+def pair_signals(zh: Sequence[dict[str, Any]], en: Sequence[dict[str, Any]]) -> tuple[FileSignals, FileSignals]:
+    """The signals of every record of a translated file and of its original; records need ``instruction``
+    and ``output`` as strings.
+
+    Both files are read as one set of Arrow columns, so every kernel runs once per pair
+    and the exact-copy numbers (``FileSignals.content`` and the rest) are comparable
+    across the two files. Only the Chinese side's repeats matter (``near_content``): an
+    original's are not looked for (every ``near_content`` -1), which saves the kernels.
+    The records are not kept: the signals are a few numbers per record.
+    """
+    records = [*zh, *en]
+    n, n_zh = len(records), len(zh)
+    instruction = string_array([r["instruction"] for r in records])
+    inputs = string_array([r.get("input") or "" for r in records])
+    output = string_array([r["output"] for r in records])
+    newline = string_scalar("\n")
+    token_records, token_texts = _kept_tokens(pc.binary_join_element_wise(instruction, inputs, output, newline))
+    token_codes = _codes(token_texts)
+    log_instruction, han_instruction = _log_units(instruction)
+    log_output, han_output = _log_units(output)
+    stripped_output = pc.utf8_trim_whitespace(output)
+    whole = {
+        "content": _codes(_binary_array([content_key(r) for r in records])),
+        "instruction": _codes(instruction),
+        "input": _codes(inputs, _numpy(pc.not_equal(inputs, string_scalar(""))).astype(bool)),
+        "output": _codes(output, _numpy(pc.utf8_length(output)) > 2),
+        "has_han": (han_instruction + han_output + han_counts(inputs)) > 0,
+        "input_empty": _numpy(pc.equal(pc.utf8_trim_whitespace(inputs), string_scalar(""))).astype(bool),
+        "log_instruction": log_instruction,
+        "log_output": log_output,
+        "output_lines": _numpy(pc.count_substring(stripped_output, "\n")).astype(np.int64),
+        "has_digits": _has_digits(token_records, token_texts, n),
+    }
+    near = _form_free(instruction.slice(0, n_zh), inputs.slice(0, n_zh), output.slice(0, n_zh))
+    zh_tokens = token_records < n_zh
+    zh_signals = FileSignals(
+        near_content=near,
+        token_records=token_records[zh_tokens],
+        token_codes=token_codes[zh_tokens],
+        **{name: values[:n_zh] for name, values in whole.items()},
+    )
+    en_signals = FileSignals(
+        near_content=np.full(n - n_zh, -1),
+        token_records=token_records[~zh_tokens] - n_zh,
+        token_codes=token_codes[~zh_tokens],
+        **{name: values[n_zh:] for name, values in whole.items()},
+    )
+    return zh_signals, en_signals
 
 
 #: A kept token found in more English records of the file than this says little about which one.
@@ -163,10 +196,10 @@ class TokenPairs:
 
     @classmethod
     def of(cls, zh: FileSignals, en: FileSignals) -> TokenPairs:
-        codes = _numpy(pc.dictionary_encode(pa.concat_arrays([zh.token_texts, en.token_texts])).indices)
+        codes = np.concatenate([zh.token_codes, en.token_codes])
         vocabulary = int(codes.max()) + 1 if len(codes) else 1
-        zh_records, zh_tokens = _distinct(zh.token_records, codes[: len(zh.token_texts)], vocabulary)
-        en_records, en_tokens = _distinct(en.token_records, codes[len(zh.token_texts) :], vocabulary)
+        zh_records, zh_tokens = _distinct(zh.token_records, zh.token_codes, vocabulary)
+        en_records, en_tokens = _distinct(en.token_records, en.token_codes, vocabulary)
         order = np.lexsort((en_records, en_tokens))
         en_records, en_tokens = en_records[order], en_tokens[order]
         count = np.bincount(en_tokens, minlength=vocabulary)
