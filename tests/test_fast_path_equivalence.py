@@ -28,7 +28,9 @@ from hypothesis import strategies as st
 from test_schema_parity import records as schema_records
 
 from chatcorpus.validation import rules, validate
+from chatcorpus.validation.locate import pointer_offsets
 from chatcorpus.validation.normalize import _HAN_BLOCKS, to_simplified, traditional_counts
+from chatcorpus.validation.positions import array_separators, element_span
 from chatcorpus.validation.records import content_key
 from chatcorpus.validation.rules import RULES, UNICODE_SPACE
 from chatcorpus.validation.schema_check import schema_problems
@@ -252,3 +254,28 @@ def test_traditional_characters_beyond_the_bmp_are_counted() -> None:
 
 def _in_han_blocks(code: int) -> bool:
     return any(low <= code <= high for low, high in _HAN_BLOCKS)
+
+
+# --- placing a fault: the byte search over a flat record finds what the walk finds --------
+
+_TRICKY = st.lists(
+    st.sampled_from(['"', "\\", ":", '"output":', "input", " ", "{", "}", "é", "\n", "a"]), max_size=6
+).map("".join)
+_FLAT = st.fixed_dictionaries(
+    {"instruction": _TRICKY, "output": _TRICKY},
+    optional={"input": _TRICKY, "system": _TRICKY, "history": st.lists(st.lists(_TRICKY, min_size=2, max_size=2))},
+)
+_POINTERS = ["", "/instruction", "/output", "/input", "/system", "/history", "/history/0/1", "/answer"]
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.lists(_FLAT, min_size=1, max_size=3), st.booleans(), st.sampled_from([None, 1]), st.booleans())
+def test_flat_records_are_placed_as_the_walk_places_them(
+    records: list[Record], ascii_only: bool, indent: int | None, spaced: bool
+) -> None:
+    separators = (" , ", " : ") if spaced else None
+    data = json.dumps(records, ensure_ascii=ascii_only, indent=indent, separators=separators).encode()
+    separators_at = array_separators(data)
+    for index in range(len(records)):
+        span = element_span(data, separators_at, index)
+        assert pointer_offsets(data, *span, _POINTERS, flat=True) == pointer_offsets(data, *span, _POINTERS)

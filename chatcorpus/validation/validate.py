@@ -182,7 +182,7 @@ class Validator:
         self._remember_shingles(keys, shingles)
         refused: set[int] = set()
         for index, found in duplicates:  # in file order
-            source.record_faults(index, [(p, _severity(p)) for p in found])
+            source.record_faults(index, [(p, _severity(p)) for p in found], flat=True)  # it passed the schema
             if any(_severity(p) is Severity.ERROR for p in found):
                 refused.add(index)
         if not ref.publishable_name:
@@ -225,7 +225,7 @@ class Validator:
             index = source.records[position][0]
             shown = [p for p in found if p.rule not in self.disabled]
             if shown:
-                source.record_faults(index, [(p, _severity(p)) for p in shown])
+                source.record_faults(index, [(p, _severity(p)) for p in shown], flat=typed is not None)
             if any(_severity(p) is Severity.ERROR for p in found):  # rejected, even when that rule is switched off
                 refused.add(position)
         kept = [position for position in range(len(records)) if position not in refused] if refused else None
