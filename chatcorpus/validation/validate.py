@@ -406,12 +406,11 @@ def _text_frame(records: list[dict[str, Any]], config: str | None) -> TextFrame:
 
 def near_duplicate_key(record: dict[str, Any], normalized: str) -> str:
     """What near-duplicates are compared by: the text without case, spacing and punctuation, then the turns."""
-    history = record.get("history")
-    return normalized + repr(history) if history else normalized
+    return near_duplicate_keys([record], [normalized])[0]
 
 
 def near_duplicate_keys(records: list[dict[str, Any]], normalized: list[str]) -> list[str]:
-    """``near_duplicate_key`` of each record (its ``letters_and_digits`` text given): most have no history."""
+    """``near_duplicate_key`` of each record, its ``letters_and_digits`` text given (most have no history)."""
     histories = [record.get("history") for record in records]
     return [text + repr(history) if history else text for text, history in zip(normalized, histories, strict=True)]
 
