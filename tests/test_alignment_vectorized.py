@@ -3,7 +3,8 @@
 Each step was written over whole arrays for speed (``bench/align.py``); these tests hold
 it to the few lines of plain Python it replaced: the dynamic programme's recurrence cell
 by cell, several file pairs at once against each alone, the stemmed English words
-against ``re`` and ``str.lower``, the kept tokens against ``re``.
+against ``re`` and ``str.lower``, the kept tokens against ``re``, the exact-copy numbers
+against ``content_key``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import pytest
 
 from chatcorpus.alignment import monotone
 from chatcorpus.alignment.lexicon import _STOP, InstructionWords, Vocabulary
-from chatcorpus.alignment.signals import _kept_tokens
+from chatcorpus.alignment.signals import _kept_tokens, pair_signals
+from chatcorpus.validation.records import content_key
 from chatcorpus.validation.textstats import string_array
 
 NEG = -1e18
@@ -141,3 +143,29 @@ def test_kept_tokens_are_the_regex_tokens_of_each_text() -> None:
         if re.match(r"(?:[0-9]|[A-Z_]|[a-z]+[A-Z0-9_])", token)
     ]
     assert list(zip(records.tolist(), tokens.to_pylist(), strict=True)) == expected
+
+
+def test_exact_copy_numbers_are_equal_exactly_where_the_content_keys_are() -> None:
+    """Records differing only in an absent versus empty ``input``/``system``/``history`` are copies;
+    any other difference in any of the five parts, or a part's text moved to another, is not."""
+    rnd = random.Random(9)
+    parts = ["", "a", "b", "a\\nb", "中"]
+
+    def record() -> dict[str, object]:
+        made: dict[str, object] = {"instruction": rnd.choice(parts), "output": rnd.choice(parts)}
+        for key in ("input", "system"):
+            if rnd.random() < 0.7:
+                made[key] = rnd.choice(parts)
+        if rnd.random() < 0.5:
+            made["history"] = rnd.choice([[], [["a", "b"]], [["b", "a"]], None])
+        return made
+
+    zh = [record() for _ in range(300)]
+    en = [record() for _ in range(300)]
+    zh_signals, en_signals = pair_signals(zh, en)
+    codes = [*zh_signals.content.tolist(), *en_signals.content.tolist()]
+    keys = [content_key(r) for r in [*zh, *en]]
+    assert len(set(keys)) > 50  # the records really differ, and really repeat
+    for a in range(len(keys)):
+        for b in range(a + 1, len(keys)):
+            assert (codes[a] == codes[b]) == (keys[a] == keys[b])

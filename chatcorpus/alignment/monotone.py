@@ -16,9 +16,10 @@ or embeddings), so it is written here, in NumPy, in time linear in the records:
    longest chain increasing on both sides.
 2. **Band**: between two anchors, record ``i`` may only pair with the English records
    the anchors leave room for, plus ``SLACK`` on each side for records added in the
-   Chinese; a band is never wider than ``MAX_BAND``. Work is the sum of band widths.
-3. **Dynamic programme** row by row over the band, each row a few array operations;
-   the best path is traced back from the last row.
+   Chinese; a band is never wider than ``MAX_BAND``, which bounds the work per record.
+3. **Dynamic programme** row by row over the band, row ``r`` of every file pair in one
+   step of a few array operations (``_programmes``); each best path is traced back from
+   its last row.
    Repeats (``repeats``: a zh record equal up to form (``FileSignals.near_content``) to an
    earlier record of its file) may not pair at all: a translator who pasted a block
    twice translated it once, and the copy's records would otherwise pair with whatever
@@ -169,7 +170,7 @@ Lexical = tuple[np.ndarray, np.ndarray]  # word signatures of the zh and the en 
 
 @dataclass(frozen=True)
 class Band:
-    """The cells a file pair's programme visits, and what the token signal found in them.
+    """The cells a file pair's programme visits, and their scores but the lexical signal's.
 
     Computed once per file pair and reused by both passes of the alignment.
     """
