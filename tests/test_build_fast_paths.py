@@ -54,8 +54,26 @@ def test_to_row_is_row_values_by_name() -> None:
 
 
 def _rows() -> list[dict[str, Any]]:
-    records = _hostile_records() * 700  # several row groups
+    """4,200 rows, five row groups (and five 1,000-row shards), each group holding every hostile record.
+
+    The 200 kB record comes once per row group, not in every seventh row: 700 copies made each
+    of the four tables a test holds 140 MB, and the suite peaked over 1 GB here.
+    """
+    hostile = _hostile_records()
+    huge = max(range(len(hostile)), key=lambda k: len(str(hostile[k])))
+    records = []
+    for n in range(700 * len(hostile)):
+        k = n % len(hostile)
+        if k == huge and n % shards.ROW_GROUP_ROWS >= len(hostile):
+            k = 0  # the first whole cycle of each row group keeps the huge record
+        records.append(hostile[k])
     return [to_row(r, f"{n:016x}", "en" if n % 3 else "zh", "alpaca", f"d/a.json#{n}") for n, r in enumerate(records)]
+
+
+def test_the_rows_cover_several_row_groups_each_with_the_huge_record() -> None:
+    rows = _rows()
+    huge = [n for n, row in enumerate(rows) if len(row["instruction"]) >= 200_000]
+    assert len(rows) == 700 * len(_hostile_records()) and [n // shards.ROW_GROUP_ROWS for n in huge] == [0, 1, 2, 3, 4]
 
 
 def test_a_shard_from_row_values_is_byte_identical_to_one_from_row_dicts() -> None:
