@@ -47,8 +47,10 @@ from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
 
 #: The release this copy of the builder was published with; loads default to it
-#: rather than to the moving ``main`` branch.
-RELEASE_VERSION = "1.0.0"
+#: rather than to the moving ``main`` branch. The one definition of the version: the
+#: default of ``build --version``, the builder's ``datasets.Version`` and the tag it pins
+#: derive from it. Its major moves whenever the shared schema does (``SCHEMA_CHANGES``).
+RELEASE_VERSION = "2.0.0"
 #: Where releases are published when no ``data_source`` is given.
 DEFAULT_REPO_ID = "hikariming/chat-dataset-baseline"
 #: The release manifest: rows, bytes and sha256 of every shard, the schema fingerprint.
@@ -117,6 +119,12 @@ UNTRANSLATED = "untranslated"
 TRANSLATION_KINDS = (TRANSLATED, UNTRANSLATED)
 #: The Arrow schema of every shard, without the ``huggingface`` metadata.
 ARROW_SCHEMA: pa.Schema = FEATURES.arrow_schema.remove_metadata()
+#: The columns each major release added to the shared schema of every config. A change of
+#: the schema is a new major: readers of one schema refuse a release of another
+#: (``ReleaseSchemaError``, worded by ``schema_problem``), so the version says which schema a release has.
+SCHEMA_CHANGES: dict[int, tuple[str, ...]] = {2: ("translation_of", "translation_kind")}
+#: The major of this builder's release, whose schema is ``ARROW_SCHEMA``.
+SCHEMA_MAJOR = int(RELEASE_VERSION.split(".", 1)[0])
 
 
 def manifest_sha256(data: bytes) -> str:
@@ -132,6 +140,21 @@ def schema_fingerprint(schema: pa.Schema = ARROW_SCHEMA) -> str:
     """sha256 of the schema's field names and types, so a manifest can name the schema it was built with."""
     canonical = json.dumps([[field.name, str(field.type)] for field in schema], separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def schema_of_major(major: int) -> pa.Schema:
+    """The shared schema as releases of ``major`` have it: ``ARROW_SCHEMA`` without the columns later majors added."""
+    later = {column for added_in, columns in SCHEMA_CHANGES.items() if added_in > major for column in columns}
+    return pa.schema([field for field in ARROW_SCHEMA if field.name not in later])
+
+
+def majors_of_schema(fingerprint: object) -> list[int]:
+    """The majors up to this builder's whose releases have the schema of ``fingerprint`` (none: not one of ours)."""
+    return [major for major in range(1, SCHEMA_MAJOR + 1) if schema_fingerprint(schema_of_major(major)) == fingerprint]
+
+
+#: The first major whose releases have ``ARROW_SCHEMA``: no release of this schema is numbered below it.
+SCHEMA_SINCE = majors_of_schema(schema_fingerprint())[0]
 
 
 # --- errors ---------------------------------------------------------------------------
@@ -197,6 +220,59 @@ class ManifestMismatch(ManifestError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.where, self.pinned, self.found))
+
+
+_STATED_VERSION = re.compile(r"[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}")
+
+
+def schema_problem(fingerprint: object, version: object) -> str | None:
+    """What is wrong with a release whose manifest states ``fingerprint`` and ``version`` for this
+    builder, or None when it has this builder's schema.
+
+    The one wording of a schema mismatch: the builder's ``ReleaseSchemaError`` and ``verify``
+    both say it. The version comes from a manifest that may be hostile: it is named only
+    when it is a plain ``X.Y.Z``.
+    """
+    if fingerprint == schema_fingerprint():
+        return None
+    stated = f"release {version}" if isinstance(version, str) and _STATED_VERSION.fullmatch(version) else "the release"
+    majors = majors_of_schema(fingerprint)
+    if not majors:
+        return (
+            f"{stated} was built with a schema this builder ({RELEASE_VERSION}) does not know, neither its own "
+            f"nor that of an earlier major: a release of a later major, or not of this corpus"
+        )
+    major = majors[-1]
+    missing = ", ".join(
+        f"{', '.join(columns)} (added in {added_in}.0.0)"
+        for added_in, columns in sorted(SCHEMA_CHANGES.items())
+        if added_in > major
+    )
+    return (
+        f"{stated} has the {major}.x schema, without the columns {missing} that every config has since; "
+        f"this builder is {RELEASE_VERSION} and reads releases of the {SCHEMA_MAJOR}.x schema"
+    )
+
+
+class ReleaseSchemaError(ManifestError):
+    """A release of another schema than this builder's: one of an earlier (or later) major
+    (CLI exit code 2). The message says how to load it as it is, and how to publish it again
+    in this builder's schema."""
+
+    def __init__(self, where: str, problem: str, load_call: str, base: str) -> None:
+        super().__init__(
+            f"{where}: {problem}. Load that release as it is, with its own columns, with plain {load_call} "
+            f"(no builder needed) or with the builder published with it; or publish the corpus again in the "
+            f"{SCHEMA_MAJOR}.x schema: chat-dataset-baseline build --source SRC --base {base} "
+            f"--version {SCHEMA_MAJOR}.0.0 (or later)"
+        )
+        self.where = where
+        self.problem = problem
+        self.load_call = load_call
+        self.base = base
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.where, self.problem, self.load_call, self.base))
 
 
 class ReleasePathError(ManifestError):
@@ -962,7 +1038,7 @@ class ChatDatasetBaselineConfig(datasets.BuilderConfig):
         data_source: a local release folder, or a Hub dataset repo id
             (default ``DEFAULT_REPO_ID``).
         revision: the Hub revision to read; defaults to the tag of ``version``
-            (``v1.0.0``), never the moving ``main``.
+            (``v`` and ``RELEASE_VERSION``), never the moving ``main``.
         verify: check every shard's sha256 and row count against the manifest.
         format: the view to serve, one of ``VIEWS``; ``alpaca`` is the shared schema.
         model_name, model_author: fill the NAME and AUTHOR placeholders of the
@@ -1006,6 +1082,21 @@ class ChatDatasetBaselineConfig(datasets.BuilderConfig):
     @property
     def revision_or_tag(self) -> str:
         return self.revision or f"v{self.version}"
+
+    @property
+    def spec(self) -> str:
+        """The release as the CLI names it: a folder, or ``ORG/NAME@REVISION``."""
+        if self.data_source is not None and self.is_local:
+            return self.data_source
+        return f"{self.data_source or DEFAULT_REPO_ID}@{self.revision_or_tag}"
+
+    @property
+    def plain_load_call(self) -> str:
+        """The ``datasets.load_dataset`` call that reads the same release with no builder."""
+        if self.data_source is not None and self.is_local:
+            return f"datasets.load_dataset({self.data_source!r}, {self.name!r})"
+        repo_id = self.data_source or DEFAULT_REPO_ID
+        return f"datasets.load_dataset({repo_id!r}, {self.name!r}, revision={self.revision_or_tag!r})"
 
     @property
     def renders_identity(self) -> bool:
@@ -1120,11 +1211,9 @@ class ChatDatasetBaseline(datasets.ArrowBasedBuilder):
             raise ManifestError(f"the release manifest {url} lists no shards for config {self.config.name!r}")
         check_release_manifest(manifest, url)  # every path, every config: before any shard is opened
         check_config_entry(entry, self.config.name, url)
-        if manifest.get("schema_fingerprint") != schema_fingerprint():
-            raise ManifestError(
-                f"the release at {url} was built with another schema than this builder's FEATURES; "
-                "use the builder published with that release"
-            )
+        problem = schema_problem(manifest.get("schema_fingerprint"), manifest.get("version"))
+        if problem is not None:
+            raise ReleaseSchemaError(f"the release at {url}", problem, self.config.plain_load_call, self.config.spec)
         return manifest
 
     def _generate_shards(self, files: list[str], shards: list[dict[str, Any]], verify: bool) -> Iterator[str]:

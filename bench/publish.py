@@ -2,11 +2,11 @@
 
 Not a test: it prints figures and their ratio. Both publishers run in this process against
 the same local Hub (``tests/hub_server.py``), which counts every request and every byte it
-receives. The scenario: a config of ``--rows`` records is published as v1.0.0, then
-``--new`` records are appended and v1.1.0 is published. Only the second publication is
-measured:
+receives. The scenario: a config of ``--rows`` records is published as this package's
+``RELEASE_VERSION`` (vX.0.0), then ``--new`` records are appended and the next minor (vX.1.0) is
+published. Only the second publication is measured:
 
-* ``push``: ``build --base ORG/NAME@v1.0.0`` keeps every unchanged shard, so the push
+* ``push``: ``build --base ORG/NAME@vX.0.0`` keeps every unchanged shard, so the push
   uploads the new shards, the card and the manifest;
 * ``push_to_hub``: the whole config, as ``datasets`` publishes it.
 
@@ -105,6 +105,7 @@ def main() -> None:
     import datasets
     from huggingface_hub.utils import disable_progress_bars
 
+    from chat_dataset_baseline import RELEASE_VERSION
     from chatcorpus.cli import main as cli
     from chatcorpus.release.build import BuildOptions, build_release
 
@@ -116,15 +117,17 @@ def main() -> None:
         second = {**first, "b.json": records(args.rows, args.new)}
         options = dict(shard_rows=args.shard_rows, progress=False, configs=(CONFIG,))
         v1 = root / "v1" / "chat-dataset-baseline"
-        build_release(write_source(root / "src1", first), v1, options=BuildOptions(version="1.0.0", **options))
+        major, minor, _ = (int(part) for part in RELEASE_VERSION.split("."))
+        first_version, second_version = RELEASE_VERSION, f"{major}.{minor + 1}.0"
+        build_release(write_source(root / "src1", first), v1, options=BuildOptions(version=first_version, **options))
 
-        # push: v1.0.0, then v1.1.0 built on the published v1.0.0
+        # push: the first version, then the next minor built on the published first
         measure(hub, lambda: cli(["push", str(v1), "--repo", "bench/push"]))
         v2 = root / "v2" / "chat-dataset-baseline"
         build_release(
             write_source(root / "src2", second),
             v2,
-            options=BuildOptions(version="1.1.0", base="bench/push@v1.0.0", **options),
+            options=BuildOptions(version=second_version, base=f"bench/push@v{first_version}", **options),
         )
         ours = measure(hub, lambda: cli(["push", str(v2), "--repo", "bench/push"]))
 

@@ -165,8 +165,10 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=20_000, help="records for the in-process library comparison")
     parser.add_argument("--near-only", action="store_true", help="only the near-duplicate measurements")
     parser.add_argument("--parameters", action="store_true", help="also planted precision/recall per parameter set")
+    parser.add_argument("--copies", type=int, default=2_000, help="groups of ten near-copies in the linearity case")
     args = parser.parse_args()
     _near_duplicate_cost(args.corpus, args.runs)
+    _copies_linearity(args.copies, args.runs)
     _libraries(args.corpus, args.sample)
     if args.parameters:
         _parameters(args.corpus)
@@ -198,6 +200,41 @@ def _near_duplicate_cost(corpus: Path, runs: int) -> None:
         f"validate --thorough with it:                {timed:.2f} s wall, {timed_cpu:.2f} s CPU, peak {timed_kb / 1024:.0f} MB  "
         f"(+{timed - base:.2f} s wall = {timed / base:.2f}x, +{timed_cpu - base_cpu:.2f} s CPU, "
         f"+{(timed_kb - base_kb) / 1024:.0f} MB)"
+    )
+
+
+def _copies_file(path: Path, groups: int) -> None:
+    """Groups of ten records that differ in one word: each record pairs with nine others in every band."""
+    import orjson
+
+    rng = np.random.default_rng(7)
+    letters = np.array(list("etaoinshrdlucmfwypvbgk"))
+    words = ["".join(rng.choice(letters, int(rng.integers(3, 9))).tolist()) for _ in range(5_000)]
+    records = []
+    for group in range(groups):
+        text, answer = (" ".join(rng.choice(words, size).tolist()) for size in (60, 40))
+        for copy in range(10):
+            records.append(
+                {"instruction": f"Rewrite the text {group}.", "input": f"{text} {words[copy]}", "output": answer}
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(records))
+
+
+def _copies_linearity(groups: int, runs: int) -> None:
+    """``validate --thorough`` on n and 2n records in groups of near-copies, whole processes: the
+    near-duplicates found grow with the records, and the time must grow no faster."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        times = []
+        for scale in (1, 2):
+            corpus = Path(scratch) / f"x{scale}"
+            _copies_file(corpus / "alpaca-en" / "copies.json", groups * scale)
+            times.append(min(_validate_run(corpus, [], ("--thorough",))[0] for _ in range(runs)))
+    print(
+        f"validate --thorough, {groups * 10:,} records in groups of ten near-copies: {times[0]:.2f} s; "
+        f"{groups * 20:,}: {times[1]:.2f} s  ratio {times[1] / times[0]:.2f}x (linear: 2x)"
     )
 
 

@@ -10,11 +10,17 @@ from typing import Any
 
 import pytest
 
+from chat_dataset_baseline import RELEASE_VERSION
 from chatcorpus.release.build import BuildOptions, build_release
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "data"
 SEED = REPO.parent / "shared" / "seed-data"
+#: The release after ``RELEASE_VERSION`` (what a build makes by default): its next minor. Tests that
+#: publish "a release, then the next one" use these two, never literal versions; a release of an
+#: earlier major (the schema before 2.0.0) is ``older_release.PREVIOUS_VERSION``.
+_MAJOR, _MINOR, _ = (int(part) for part in RELEASE_VERSION.split("."))
+NEXT_VERSION = f"{_MAJOR}.{_MINOR + 1}.0"
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -16,6 +16,7 @@ import pytest
 from conftest import good_record
 from hub_server import HubServer
 
+from chat_dataset_baseline import RELEASE_VERSION
 from chatcorpus.cli import main
 from chatcorpus.release.build import BuildOptions, build_release
 from chatcorpus.release.duplicate_index import read_index
@@ -213,10 +214,12 @@ def test_against_a_hub_release_by_tag_and_latest(
     assert main(["push", str(release), "--repo", REPO]) == 0
     capsys.readouterr()
     moved = _write(tmp_path / "moved", {"alpaca-en/c.json": EN[4:5]})
-    for spec in (f"{REPO}@v1.0.0", REPO):
+    for spec in (f"{REPO}@v{RELEASE_VERSION}", REPO):
         code, faults = _faults([str(moved), "--against", spec], capsys)
         assert code == 1
-        assert [f["message"] for f in faults] == [f"the same record as alpaca-en/b.json record 0 in {REPO}@v1.0.0"]
+        assert [f["message"] for f in faults] == [
+            f"the same record as alpaca-en/b.json record 0 in {REPO}@v{RELEASE_VERSION}"
+        ]
     assert main(["validate", str(moved), "--against", "org/no-such-repo"]) == 2
 
 
@@ -272,7 +275,7 @@ def test_validating_against_a_hub_release_imports_neither_datasets_nor_pandas(
     assert main(["push", str(release), "--repo", REPO]) == 0
     capsys.readouterr()
     pr = _write(tmp_path / "pr", {"alpaca-en/c.json": EN[4:5]})
-    for spec in (f"{REPO}@v1.0.0", REPO):
+    for spec in (f"{REPO}@v{RELEASE_VERSION}", REPO):
         script = (
             "import sys\n"
             "from chatcorpus.cli import main\n"
@@ -283,7 +286,9 @@ def test_validating_against_a_hub_release_imports_neither_datasets_nor_pandas(
         done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, env=hub_env)
         assert "exit 1 imported []" in done.stderr, done.stderr
         faults = json.loads(done.stdout)["faults"]
-        assert [f["message"] for f in faults] == [f"the same record as alpaca-en/b.json record 0 in {REPO}@v1.0.0"]
+        assert [f["message"] for f in faults] == [
+            f"the same record as alpaca-en/b.json record 0 in {REPO}@v{RELEASE_VERSION}"
+        ]
 
 
 @pytest.mark.parametrize(

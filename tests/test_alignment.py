@@ -172,11 +172,11 @@ def test_the_json_line_of_a_link(write_source: Callable[..., Path]) -> None:
 
 def test_words_are_numbered_in_the_order_first_seen() -> None:
     """A set's order changes with PYTHONHASHSEED; numbering in it made the alignment vary between runs."""
-    words = [f"w{n}" for n in range(50)]
+    words = [f"zz{chr(97 + n // 26)}{chr(97 + n % 26)}" for n in range(50)]
     vocabulary = Vocabulary()
-    vocabulary.encode([words])
-    rows, codes = vocabulary.encode([[word] for word in words])  # look each word's number up, one a group
-    assert codes.tolist() == list(range(50)) and rows.tolist() == list(range(50))
+    InstructionWords.of_english([" ".join(words)], vocabulary)
+    found = InstructionWords.of_english(words, vocabulary)  # look each word's number up, one an instruction
+    assert found.codes.tolist() == list(range(50)) and found.rows.tolist() == list(range(50))
 
 
 @pytest.mark.parametrize("seed", [21, 22, 23])

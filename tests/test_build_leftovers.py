@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import good_record
+from conftest import NEXT_VERSION, good_record
 
 from chatcorpus.cli import main
 from chatcorpus.errors import BuildRefused, UsageError
@@ -122,10 +122,12 @@ def test_a_base_config_missing_from_the_source_is_removed_only_when_asked(write_
     _build(both, base)
     only_en = _source(write_source, "b", 4)
     with pytest.raises(BuildRefused, match=r"alpaca-zh \(1 rows\).*--remove-config alpaca-zh"):
-        build_release(only_en, tmp_path / "v2", options=BuildOptions(version="1.1.0", base=str(base), progress=False))
+        build_release(
+            only_en, tmp_path / "v2", options=BuildOptions(version=NEXT_VERSION, base=str(base), progress=False)
+        )
     assert not (tmp_path / "v2").exists()
 
-    _build(only_en, tmp_path / "v2", version="1.1.0", base=str(base), remove_configs=("alpaca-zh",))
+    _build(only_en, tmp_path / "v2", version=NEXT_VERSION, base=str(base), remove_configs=("alpaca-zh",))
     manifest = Manifest.read(tmp_path / "v2")
     assert list(manifest.configs) == ["alpaca-en"] and len(manifest.changelog["alpaca-zh"]["removed"]) == 1
 
@@ -146,7 +148,7 @@ def test_remove_config_is_refused_where_it_makes_no_sense(
     )
     _build(both, tmp_path / "v1")
     options = BuildOptions(
-        version="1.1.0", base=str(tmp_path / "v1") if base else None, remove_configs=(remove,), progress=False
+        version=NEXT_VERSION, base=str(tmp_path / "v1") if base else None, remove_configs=(remove,), progress=False
     )
     with pytest.raises(UsageError, match=message):
         build_release(_source(write_source, "b", 4), tmp_path / "v2", options=options)

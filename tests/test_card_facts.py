@@ -9,11 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import REPO, good_record
+from conftest import NEXT_VERSION, REPO, good_record
 from hub_server import HubServer
 from huggingface_hub import DatasetCard
 
-from chat_dataset_baseline import DEFAULT_REPO_ID
+from chat_dataset_baseline import DEFAULT_REPO_ID, RELEASE_VERSION
 from chatcorpus.cli import EXIT_USAGE, main
 from chatcorpus.release.build import BuildOptions, build_release
 from chatcorpus.release.card import repos_named
@@ -54,7 +54,17 @@ def test_a_release_built_on_a_hub_base_names_that_repo_and_pushes_there(
     assert main(["push", str(v1), "--repo", TARGET]) == 0
     more = write_source({"alpaca-en/b.json": [good_record(10)]})
     (more / "alpaca-en" / "a.json").write_text(json.dumps([good_record(n) for n in range(3)]), encoding="utf-8")
-    args = ["build", "--source", str(more), "--out", str(v2), "--version", "1.1.0", "--base", f"{TARGET}@v1.0.0"]
+    args = [
+        "build",
+        "--source",
+        str(more),
+        "--out",
+        str(v2),
+        "--version",
+        NEXT_VERSION,
+        "--base",
+        f"{TARGET}@v{RELEASE_VERSION}",
+    ]
     assert main([*args, "--quiet"]) == 0, capsys.readouterr().err
     assert repos_named(_card(v2)) == {TARGET}  # no --repo: the base's repo
     assert main(["push", str(v2), "--repo", TARGET]) == 0, capsys.readouterr().err

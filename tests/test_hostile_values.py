@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from conftest import NEXT_VERSION
 from hostile_release import (
     HOSTILE_TEXT,
     copy_release,
@@ -104,7 +105,7 @@ def test_build_on_such_a_base_is_refused_as_a_damaged_base(
             "--out",
             str(tmp_path / "next"),
             "--version",
-            "1.1.0",
+            NEXT_VERSION,
         ]
     )
     err = capsys.readouterr().err

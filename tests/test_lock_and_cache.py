@@ -11,7 +11,7 @@ from conftest import good_record
 from hub_server import HubServer
 from huggingface_hub import HfApi
 
-from chat_dataset_baseline import ChatDatasetBaseline, ManifestMismatch
+from chat_dataset_baseline import RELEASE_VERSION, ChatDatasetBaseline, ManifestMismatch
 from chatcorpus.cli import main
 from chatcorpus.errors import LockError, UsageError
 from chatcorpus.release.build import BuildOptions, build_release
@@ -23,6 +23,8 @@ pytest_plugins = ["hub_fixtures"]
 
 REPO = "org/chat-dataset-baseline"
 CONFIG = "alpaca-en"
+#: The tag a default build is published under.
+TAG = f"v{RELEASE_VERSION}"
 
 
 def _build(write_source, out: Path, first: int, count: int, root: str) -> Path:
@@ -55,7 +57,7 @@ def test_a_release_rebuilt_in_place_never_loads_the_old_rows(write_source, tmp_p
     assert _ids(str(out), cache) == first
 
 
-def _publish_by_hand(release: Path, tag: str = "v1.0.0") -> str:
+def _publish_by_hand(release: Path, tag: str = TAG) -> str:
     """Commit and tag a release bypassing push: what a careless maintainer or an attacker can do."""
     api = HfApi()
     if not api.repo_exists(REPO, repo_type="dataset"):
@@ -67,14 +69,14 @@ def _publish_by_hand(release: Path, tag: str = "v1.0.0") -> str:
 
 @pytest.fixture
 def retagged(hub: HubServer, write_source, tmp_path: Path) -> dict[str, Any]:
-    """v1.0.0 published, locked, loaded into a cache; then its tag deleted and re-created on other rows."""
+    """The release published, locked, loaded into a cache; then its tag deleted and re-created on other rows."""
     first = _build(write_source, tmp_path / "first" / "chat-dataset-baseline", 0, 3, "a")
     second = _build(write_source, tmp_path / "second" / "chat-dataset-baseline", 10, 4, "b")
     first_commit = _publish_by_hand(first)
-    lock = lock_release(f"{REPO}@v1.0.0")
+    lock = lock_release(f"{REPO}@{TAG}")
     cache = str(tmp_path / "cache")
-    first_ids = _ids(REPO, cache, revision="v1.0.0")
-    HfApi().delete_tag(REPO, tag="v1.0.0", repo_type="dataset")
+    first_ids = _ids(REPO, cache, revision=TAG)
+    HfApi().delete_tag(REPO, tag=TAG, repo_type="dataset")
     second_commit = _publish_by_hand(second)
     return {
         "lock": lock,
@@ -88,11 +90,11 @@ def retagged(hub: HubServer, write_source, tmp_path: Path) -> dict[str, Any]:
 
 def test_the_lock_records_the_tags_commit_and_the_manifest_sha256(retagged: dict[str, Any]) -> None:
     lock = retagged["lock"]
-    assert lock == Lock(REPO, "v1.0.0", retagged["commits"][0], Manifest.read(retagged["first"]).sha256)
+    assert lock == Lock(REPO, TAG, retagged["commits"][0], Manifest.read(retagged["first"]).sha256)
 
 
 def test_a_re_created_tag_loads_its_new_rows_from_the_same_cache(retagged: dict[str, Any]) -> None:
-    again = _ids(REPO, retagged["cache"], revision="v1.0.0")
+    again = _ids(REPO, retagged["cache"], revision=TAG)
     assert len(again) == 4 and not set(again) & set(retagged["first_ids"])
 
 
@@ -100,7 +102,7 @@ def test_a_re_created_tag_loads_its_new_rows_from_the_same_cache(retagged: dict[
 def test_a_pinned_manifest_refuses_the_re_created_tag(retagged: dict[str, Any], streaming: bool) -> None:
     pinned = retagged["lock"].manifest_sha256
     with pytest.raises(ManifestMismatch) as refused:
-        _ids(REPO, retagged["cache"], streaming, revision="v1.0.0", manifest_sha256=pinned)
+        _ids(REPO, retagged["cache"], streaming, revision=TAG, manifest_sha256=pinned)
     assert refused.value.pinned == pinned and refused.value.found == Manifest.read(retagged["second"]).sha256
 
 
@@ -110,7 +112,7 @@ def test_loads_with_the_lock_read_the_locked_commit(retagged: dict[str, Any], tm
     mixed = load_recipe(REPO, recipe, seed=0, lock=lock, cache_dir=retagged["cache"])
     assert sorted(mixed["id"]) == sorted(retagged["first_ids"])
     with pytest.raises(ManifestMismatch):
-        load_recipe(REPO, recipe, seed=0, revision="v1.0.0", manifest_sha256=lock.manifest_sha256)
+        load_recipe(REPO, recipe, seed=0, revision=TAG, manifest_sha256=lock.manifest_sha256)
     with pytest.raises(UsageError, match="v9.9.9"):
         load_recipe(REPO, recipe, seed=0, revision="v9.9.9", lock=lock)
 
@@ -120,17 +122,17 @@ def test_loads_with_the_lock_read_the_locked_commit(retagged: dict[str, Any], tm
     exported = [json.loads(line)["id"] for line in (out / f"{CONFIG}.jsonl").read_text(encoding="utf-8").splitlines()]
     assert exported == retagged["first_ids"]
     args = ["export", str(tmp_path / "refused"), "--format", "jsonl", "--config", CONFIG, "--release", REPO]
-    assert main([*args, "--revision", "v1.0.0", "--manifest-sha256", lock.manifest_sha256]) == 2
+    assert main([*args, "--revision", TAG, "--manifest-sha256", lock.manifest_sha256]) == 2
 
 
 def test_verify_with_the_lock_reports_the_moved_tag(
     retagged: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     lock_file = retagged["lock"].write(tmp_path / "data.lock.json")
-    assert main(["verify", f"{REPO}@v1.0.0", "--lock", str(lock_file)]) == 1
+    assert main(["verify", f"{REPO}@{TAG}", "--lock", str(lock_file)]) == 1
     out = capsys.readouterr().out
     first, second = retagged["commits"]
-    assert f"the tag v1.0.0 moved: the lock says commit {first}" in out and second in out
+    assert f"the tag {TAG} moved: the lock says commit {first}" in out and second in out
 
 
 def test_the_lock_command_writes_a_lock_that_verify_accepts(
@@ -138,10 +140,10 @@ def test_the_lock_command_writes_a_lock_that_verify_accepts(
 ) -> None:
     commit = _publish_by_hand(_build(write_source, tmp_path / "r" / "chat-dataset-baseline", 0, 2, "a"))
     lock_file = tmp_path / "data.lock.json"
-    assert main(["lock", f"{REPO}@v1.0.0", "--out", str(lock_file)]) == 0
+    assert main(["lock", f"{REPO}@{TAG}", "--out", str(lock_file)]) == 0
     assert Lock.read(lock_file).commit == commit
-    assert main(["verify", f"{REPO}@v1.0.0", "--lock", str(lock_file)]) == 0
-    assert f"ok    lock: v1.0.0 is commit {commit[:12]}" in capsys.readouterr().out
+    assert main(["verify", f"{REPO}@{TAG}", "--lock", str(lock_file)]) == 0
+    assert f"ok    lock: {TAG} is commit {commit[:12]}" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,10 @@ from planted_near_duplicates import planted_corpus, reports, score
 
 from chatcorpus.cli import main
 from chatcorpus.release.build import BuildOptions, build_release
-from chatcorpus.validation.near_duplicates import RULE, THRESHOLD, similarity_of
+from chatcorpus.validation import near_duplicates
+from chatcorpus.validation.near_duplicates import RULE, THRESHOLD, NearPair, similarity_of
 from chatcorpus.validation.rules import RULES
-from chatcorpus.validation.shingles import shingle
+from chatcorpus.validation.shingles import FIELD_BITS, Shingles, shingle
 from chatcorpus.validation.validate import validate_paths
 
 #: floors well under what the rule measures (README "Quality rules"), so that only a broken rule fails them
@@ -116,6 +117,63 @@ def test_a_hostile_file_of_one_repeated_template_stays_linear(tmp_path: Path) ->
     root = _write(tmp_path / "src", {"alpaca-en/a.json": records})
     near = [fault for fault in validate_paths([root], thorough=True).faults if fault.rule == RULE]
     assert len(near) == 2999
+
+
+def _copy_groups(rng: np.random.Generator, groups: int, copies: int) -> Shingles:
+    """Groups of edited copies of random shingle sets spread over fields, some with other numbers."""
+    sets, numbers = [], []
+    for _ in range(groups):
+        size = int(rng.integers(1, 60))
+        base = rng.integers(0, 1 << 32, size, dtype=np.uint64).astype(np.uint32)
+        for _ in range(copies):
+            edited = base.copy()
+            changed = int(rng.integers(0, max(1, size // 3) + 1))
+            edited[:changed] = rng.integers(0, 1 << 32, changed, dtype=np.uint64).astype(np.uint32)
+            if rng.random() < 0.2:  # a field dropped: the field guard must see it
+                field = edited >> np.uint32(32 - FIELD_BITS)
+                edited = edited[field != field[0]] if (field != field[0]).any() else edited
+            sets.append(np.unique(edited))
+            numbers.append(int(rng.integers(0, 3)) if rng.random() < 0.3 else 0)
+    sizes = np.array([len(part) for part in sets])
+    offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    return Shingles(np.concatenate(sets), offsets, np.array(numbers, dtype=np.uint64))
+
+
+def _verified_pair_by_pair(records: Shingles, earlier: np.ndarray, later: np.ndarray) -> list[NearPair]:
+    """The rule's definition, one pair at a time: the best earlier record (the first on a tie) per later one."""
+    best: dict[int, tuple[float, int]] = {}
+    for first, second in zip(earlier.tolist(), later.tolist(), strict=True):
+        a, b = records.of(first), records.of(second)
+        if records.numbers[first] != records.numbers[second] or min(len(a), len(b)) < THRESHOLD * max(len(a), len(b)):
+            continue
+        similarity = similarity_of(a, b)
+        if similarity >= THRESHOLD and (
+            second not in best or (similarity, -first) > (best[second][0], -best[second][1])
+        ):
+            best[second] = (similarity, first)
+    return [NearPair(second * 7, first * 7, sim) for second, (sim, first) in sorted(best.items())]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_candidate_pairs_measured_at_once_agree_with_the_pair_by_pair_definition(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All pairs of each group of copies, plus random pairs across groups, in slices smaller than the run."""
+    rng = np.random.default_rng(seed)
+    records = _copy_groups(rng, groups=60, copies=int(rng.integers(2, 9)))
+    count = len(records)
+    within = [(a, b) for a in range(count) for b in range(a + 1, min(count, a + 9))]
+    across = {tuple(sorted(pair)) for pair in rng.integers(0, count, (300, 2)).tolist() if pair[0] != pair[1]}
+    earlier, later = (np.array(side, dtype=np.int64) for side in zip(*sorted(set(within) | across), strict=True))
+    monkeypatch.setattr(near_duplicates, "_SLICE_HASHES", 997)
+    found = near_duplicates._verified(records, np.arange(count) * 7, earlier, later)
+    assert found == _verified_pair_by_pair(records, earlier, later)
+    assert found  # the groups hold near-duplicates, so an empty answer is a broken check
+
+
+def test_no_candidate_pairs_find_nothing() -> None:
+    records = _copy_groups(np.random.default_rng(0), groups=3, copies=1)
+    assert near_duplicates._verified(records, np.arange(3), np.zeros(0, np.int64), np.zeros(0, np.int64)) == []
 
 
 def test_shingles_keep_numbers_and_fields_apart() -> None:

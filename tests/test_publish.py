@@ -17,11 +17,18 @@ from typing import Any
 
 import datasets
 import pytest
-from conftest import good_record
+from conftest import NEXT_VERSION, good_record
 from hub_server import HubServer
 from huggingface_hub import HfApi
 
-from chat_dataset_baseline import RELEASE_PLACES, ChatDatasetBaseline, ManifestError, ShardVerificationError
+from chat_dataset_baseline import (
+    RELEASE_PLACES,
+    RELEASE_VERSION,
+    SCHEMA_MAJOR,
+    ChatDatasetBaseline,
+    ManifestError,
+    ShardVerificationError,
+)
 from chatcorpus.cli import main
 from chatcorpus.errors import BaseReleaseError, UsageError
 from chatcorpus.release.build import BuildOptions, build_release
@@ -32,6 +39,11 @@ pytest_plugins = ["hub_fixtures"]
 REPO = "org/chat-dataset-baseline"
 SHARD_ROWS = 4
 EN_ROWS, ZH_ROWS, NEW_ROWS = 10, 6, 5
+#: The release a build makes by default, and the next one built on it.
+FIRST, SECOND = RELEASE_VERSION, NEXT_VERSION
+V1, V2 = f"v{FIRST}", f"v{SECOND}"
+#: A version tag no test publishes.
+UNPUBLISHED = f"v{SCHEMA_MAJOR + 1}.0.0"
 
 
 # --- releases -------------------------------------------------------------------------------
@@ -61,7 +73,7 @@ def _appended_sources(folder: Path) -> Path:
     return _write(folder, {"alpaca-en/b.json": [good_record(100 + n) for n in range(NEW_ROWS)]})
 
 
-def _build(source: Path, out: Path, version: str = "1.0.0", base: str | None = None) -> Path:
+def _build(source: Path, out: Path, version: str = FIRST, base: str | None = None) -> Path:
     options = BuildOptions(version=version, shard_rows=SHARD_ROWS, progress=False, repo_id=REPO, base=base)
     result = build_release(source, out, options=options)
     assert result.published, [str(f) for f in result.faults]
@@ -70,10 +82,10 @@ def _build(source: Path, out: Path, version: str = "1.0.0", base: str | None = N
 
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """v1.0.0, and v1.1.0 built on it with appended records; built once for the module."""
+    """The release (RELEASE_VERSION), and the next minor built on it with appended records; built once for the module."""
     root = tmp_path_factory.mktemp("releases")
     v1 = _build(_first_sources(root / "src1"), root / "v1" / "chat-dataset-baseline")
-    v2 = _build(_appended_sources(root / "src2"), root / "v2" / "chat-dataset-baseline", "1.1.0", base=str(v1))
+    v2 = _build(_appended_sources(root / "src2"), root / "v2" / "chat-dataset-baseline", SECOND, base=str(v1))
     return {"v1": v1, "v2": v2}
 
 
@@ -133,12 +145,12 @@ def test_a_release_is_one_commit_then_its_tag_and_loads_pinned(
 
     repo = hub.repo(REPO)
     assert len(hub.since(0, "POST", r"/commit/")) == 1
-    assert _tags(hub) == {"v1.0.0": repo.branches["main"]}
-    assert _published(hub, "v1.0.0") == _release_files(releases["v1"])
+    assert _tags(hub) == {V1: repo.branches["main"]}
+    assert _published(hub, V1) == _release_files(releases["v1"])
     expected = _local_rows(releases["v1"], "alpaca-en", tmp_path / "local")
-    assert _plain("alpaca-en", "v1.0.0", tmp_path / "plain") == expected
-    assert _builder_rows("alpaca-en", tmp_path / "built") == expected  # the builder pins v1.0.0 by default
-    assert _builder_rows("alpaca-en", tmp_path / "streamed", "v1.0.0", streaming=True) == expected
+    assert _plain("alpaca-en", V1, tmp_path / "plain") == expected
+    assert _builder_rows("alpaca-en", tmp_path / "built") == expected  # the builder pins its RELEASE_VERSION by default
+    assert _builder_rows("alpaca-en", tmp_path / "streamed", V1, streaming=True) == expected
 
 
 def test_an_append_only_release_uploads_only_its_new_shards_and_both_tags_load(
@@ -155,13 +167,13 @@ def test_an_append_only_release_uploads_only_its_new_shards_and_both_tags_load(
                 "--out",
                 str(v2),
                 "--version",
-                "1.1.0",
+                SECOND,
                 "--shard-rows",
                 str(SHARD_ROWS),
                 "--repo",
                 REPO,
                 "--base",
-                f"{REPO}@v1.0.0",
+                f"{REPO}@{V1}",
                 "--quiet",
             ]
         )
@@ -194,14 +206,10 @@ def test_an_append_only_release_uploads_only_its_new_shards_and_both_tags_load(
 
     first = _local_rows(releases["v1"], "alpaca-en", tmp_path / "l1")
     second = _local_rows(v2, "alpaca-en", tmp_path / "l2")
-    assert _plain("alpaca-en", "v1.0.0", tmp_path / "p1") == first == _builder_rows("alpaca-en", tmp_path / "b1")
-    assert (
-        _plain("alpaca-en", "v1.1.0", tmp_path / "p2")
-        == second
-        == _builder_rows("alpaca-en", tmp_path / "b2", "v1.1.0")
-    )
+    assert _plain("alpaca-en", V1, tmp_path / "p1") == first == _builder_rows("alpaca-en", tmp_path / "b1")
+    assert _plain("alpaca-en", V2, tmp_path / "p2") == second == _builder_rows("alpaca-en", tmp_path / "b2", V2)
     assert len(second) == len(first) + NEW_ROWS
-    assert v2_manifest.parent == "1.0.0"
+    assert v2_manifest.parent == FIRST
     assert set(v2_manifest.changelog["alpaca-en"]["added"]) == {row["id"] for row in second} - {
         row["id"] for row in first
     }
@@ -222,18 +230,18 @@ def test_other_content_under_a_published_version_is_refused(
 ) -> None:
     assert _push(releases["v1"]) == 0
     before = _published(hub)
-    impostor = _build(_appended_sources(tmp_path / "src"), tmp_path / "impostor", version="1.0.0")
+    impostor = _build(_appended_sources(tmp_path / "src"), tmp_path / "impostor", version=FIRST)
 
     assert _push(impostor) == 1
     assert "already published" in capsys.readouterr().err
-    assert _published(hub) == before and list(_tags(hub)) == ["v1.0.0"]
+    assert _published(hub) == before and list(_tags(hub)) == [V1]
 
 
 def test_a_release_built_on_another_base_than_the_branch_holds_is_refused(
     hub: HubServer, releases: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert _push(releases["v2"]) == 1  # built on v1.0.0, but the repo holds no release yet
-    assert "built on v1.0.0" in capsys.readouterr().err
+    assert _push(releases["v2"]) == 1  # built on V1, but the repo holds no release yet
+    assert f"built on {V1}" in capsys.readouterr().err
     assert not _tags(hub)
 
 
@@ -243,7 +251,7 @@ def test_dry_run_lists_added_kept_and_deleted_files_with_bytes_and_writes_nothin
     assert _push(releases["v1"]) == 0
     source = _first_sources(tmp_path / "src")
     _write(source, {"alpaca-en/a.json": [good_record(n) for n in range(EN_ROWS - 1)]})  # drop the last record
-    v2 = _build(source, tmp_path / "v2", "1.1.0", base=str(releases["v1"]))
+    v2 = _build(source, tmp_path / "v2", SECOND, base=str(releases["v1"]))
     dropped = sorted(set(_shard_paths(releases["v1"], "alpaca-en")) - set(_shard_paths(v2, "alpaca-en")))
     capsys.readouterr()
     mark = hub.mark()
@@ -269,7 +277,7 @@ def test_a_pull_request_holds_the_release_and_no_tag_is_created(
     assert "pull request" in out and "not created" in out
     assert _published(hub, "refs/pr/1") == _release_files(releases["v2"])
     assert _published(hub) == _release_files(releases["v1"])
-    assert list(_tags(hub)) == ["v1.0.0"]
+    assert list(_tags(hub)) == [V1]
 
 
 # --- faults while pushing -------------------------------------------------------------------
@@ -303,12 +311,12 @@ def test_a_fault_leaves_exactly_the_previous_or_exactly_the_new_release(
     said = capsys.readouterr()
     assert "Traceback" not in said.err + said.out
     assert _published(hub) == _release_files(releases[holds])
-    expected_tags = {"v1.0.0"} | ({"v1.1.0"} if holds == "v2" else set())
+    expected_tags = {V1} | ({V2} if holds == "v2" else set())
     assert set(_tags(hub)) == expected_tags
     if code:
         assert "nothing was published" in said.err.lower()
     if holds == "v2":
-        assert _tags(hub)["v1.1.0"] == hub.repo(REPO).branches["main"]
+        assert _tags(hub)[V2] == hub.repo(REPO).branches["main"]
 
 
 def test_a_failed_tag_is_finished_by_the_next_push_without_a_second_commit(
@@ -318,13 +326,13 @@ def test_a_failed_tag_is_finished_by_the_next_push_without_a_second_commit(
     hub.fail(r"/tag/", 500, times=None, method="POST")
     assert _push(releases["v2"]) == 2
     assert "run the same push again" in capsys.readouterr().err.lower()
-    assert _published(hub) == _release_files(releases["v2"]) and "v1.1.0" not in _tags(hub)
+    assert _published(hub) == _release_files(releases["v2"]) and V2 not in _tags(hub)
 
     hub.clear_faults()
     commits = len(hub.since(0, "POST", r"/commit/"))
     assert _push(releases["v2"]) == 0
     assert len(hub.since(0, "POST", r"/commit/")) == commits
-    assert _tags(hub)["v1.1.0"] == hub.repo(REPO).branches["main"]
+    assert _tags(hub)[V2] == hub.repo(REPO).branches["main"]
 
 
 # --- corrupt, incomplete and inconsistent releases --------------------------------------------
@@ -350,14 +358,14 @@ def test_a_damaged_stored_shard_is_named_on_load_and_by_verify(
 ) -> None:
     assert _push(releases["v1"]) == 0
     shard = _shard_paths(releases["v1"], "alpaca-zh")[-1]
-    hub.tamper(REPO, "v1.0.0", shard, damage)
+    hub.tamper(REPO, V1, shard, damage)
     name = shard.rsplit("/", 1)[-1]
 
     with pytest.raises(ShardVerificationError, match=f"{name}.*{reason}"):
-        _builder_rows("alpaca-zh", tmp_path / "built", "v1.0.0")
+        _builder_rows("alpaca-zh", tmp_path / "built", V1)
     with pytest.raises(ShardVerificationError, match=f"{name}.*{reason}"):
-        _builder_rows("alpaca-zh", tmp_path / "streamed", "v1.0.0", streaming=True)
-    assert main(["verify", f"{REPO}@v1.0.0"]) == 1
+        _builder_rows("alpaca-zh", tmp_path / "streamed", V1, streaming=True)
+    assert main(["verify", f"{REPO}@{V1}"]) == 1
     failures = [line for line in capsys.readouterr().out.splitlines() if "FAIL" in line]
     assert len(failures) == 1 and name in failures[0] and reason in failures[0]
 
@@ -377,8 +385,8 @@ def test_a_card_that_disagrees_with_the_manifest_is_refused_by_push_and_reported
     api = HfApi()  # published by hand, bypassing push's checks
     api.create_repo(REPO, repo_type="dataset")
     commit = api.upload_folder(repo_id=REPO, folder_path=str(doctored), repo_type="dataset").oid
-    api.create_tag(REPO, tag="v1.0.0", revision=commit, repo_type="dataset")
-    assert main(["verify", f"{REPO}@v1.0.0"]) == 1
+    api.create_tag(REPO, tag=V1, revision=commit, repo_type="dataset")
+    assert main(["verify", f"{REPO}@{V1}"]) == 1
     out = capsys.readouterr().out
     assert f"config alpaca-en: the card lacks {dropped}" in out
 
@@ -387,12 +395,13 @@ def test_a_missing_tag_is_a_clear_error_for_verify_and_for_loads(
     hub: HubServer, releases: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _push(releases["v1"]) == 0
-    assert main(["verify", f"{REPO}@v2.0.0"]) == 1
-    assert "tag v2.0.0: does not exist on org/chat-dataset-baseline (tags: v1.0.0)" in capsys.readouterr().out
-    with pytest.raises(ManifestError, match="v2.0.0"):
-        _builder_rows("alpaca-en", tmp_path / "built", "v2.0.0")
-    with pytest.raises(datasets.exceptions.DatasetNotFoundError, match="v2.0.0"):
-        _plain("alpaca-en", "v2.0.0", tmp_path / "plain")
+    assert main(["verify", f"{REPO}@{UNPUBLISHED}"]) == 1
+    out = capsys.readouterr().out
+    assert f"tag {UNPUBLISHED}: does not exist on org/chat-dataset-baseline (tags: {V1})" in out
+    with pytest.raises(ManifestError, match=UNPUBLISHED):
+        _builder_rows("alpaca-en", tmp_path / "built", UNPUBLISHED)
+    with pytest.raises(datasets.exceptions.DatasetNotFoundError, match=UNPUBLISHED):
+        _plain("alpaca-en", UNPUBLISHED, tmp_path / "plain")
 
 
 # --- credentials and the console script -------------------------------------------------------
@@ -421,7 +430,7 @@ def test_push_reads_its_token_from_the_environment_never_an_argument(
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert _tags(hub) == {"v1.0.0": hub.repo(REPO).branches["main"]}
+    assert _tags(hub) == {V1: hub.repo(REPO).branches["main"]}
 
 
 # --- incremental builds ------------------------------------------------------------------------
@@ -436,10 +445,10 @@ def test_an_append_only_build_keeps_every_base_shard_byte_for_byte(releases: dic
     numbers = [int(p.rsplit("/", 1)[-1].split("-")[1]) for p in _shard_paths(v2, "alpaca-en")]
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
     manifest = Manifest.read(v2)
-    assert (manifest.parent, manifest.changelog["alpaca-zh"]) == ("1.0.0", {"added": [], "removed": [], "changed": []})
+    assert (manifest.parent, manifest.changelog["alpaca-zh"]) == (FIRST, {"added": [], "removed": [], "changed": []})
     assert len(manifest.changelog["alpaca-en"]["added"]) == NEW_ROWS
     card = (v2 / "README.md").read_text(encoding="utf-8")
-    assert "built on v1.0.0" in card and f"`alpaca-en`: {NEW_ROWS} added, 0 removed, 0 changed" in card
+    assert f"built on {V1}" in card and f"`alpaca-en`: {NEW_ROWS} added, 0 removed, 0 changed" in card
 
 
 def test_an_edited_record_is_a_change_and_only_its_shard_is_rewritten(
@@ -449,7 +458,7 @@ def test_an_edited_record_is_a_change_and_only_its_shard_is_rewritten(
     records = [good_record(n) for n in range(EN_ROWS)]
     records[1] = {**records[1], "output": "An edited answer."}
     _write(source, {"alpaca-en/a.json": records})
-    v2 = _build(source, tmp_path / "v2", "1.1.0", base=str(releases["v1"]))
+    v2 = _build(source, tmp_path / "v2", SECOND, base=str(releases["v1"]))
 
     before, after = _shard_paths(releases["v1"], "alpaca-en"), _shard_paths(v2, "alpaca-en")
     assert before[1:] == after[: len(before) - 1] and before[0] not in after
@@ -462,11 +471,11 @@ def test_a_base_that_does_not_verify_or_is_not_older_is_refused(releases: dict[s
     source = _appended_sources(tmp_path / "src")
     with pytest.raises(UsageError, match="newer"):
         build_release(
-            source, tmp_path / "same", options=BuildOptions(version="1.0.0", progress=False, base=str(releases["v1"]))
+            source, tmp_path / "same", options=BuildOptions(version=FIRST, progress=False, base=str(releases["v1"]))
         )
     damaged = tmp_path / "damaged"
     shutil.copytree(releases["v1"], damaged)
     shard = damaged / _shard_paths(damaged, "alpaca-zh")[0]
     shard.write_bytes(_flip_a_byte(shard.read_bytes()))
     with pytest.raises(BaseReleaseError, match="sha256"):
-        build_release(source, tmp_path / "v2", options=BuildOptions(version="1.1.0", progress=False, base=str(damaged)))
+        build_release(source, tmp_path / "v2", options=BuildOptions(version=SECOND, progress=False, base=str(damaged)))

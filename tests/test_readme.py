@@ -11,8 +11,8 @@ How a block is run (what to keep in mind when adding one):
 - The venv's ``bin`` is first on ``PATH``, so ``chat-dataset-baseline`` is found as after
   ``. .venv/bin/activate``.
 - ``ORG/`` is replaced by a test organisation on ``tests/hub_server.py``, where the demo
-  build is already published as ``v1.0.0``; the Hub state carries over from block to
-  block (the publishing example pushes ``v1.1.0``, a later block loads it).
+  build is already published as ``v`` + ``RELEASE_VERSION``; the Hub state carries over from block to
+  block (the publishing example pushes the next minor, a later block loads it).
 - A block that shows output or syntax, not a command, takes another fence (```text).
   A ```text block whose first line is ``$ command`` is a transcript: the command is run
   and its output (stdout then stderr) must be the rest of the block, exactly.
@@ -148,7 +148,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, demo_release: Path) -> I
         env = {**os.environ, **env}
         env.pop("HF_HUB_OFFLINE", None)
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-        # the starting point the README assumes: data/ published as v1.0.0 (its card names the test repo)
+        # the starting point the README assumes: data/ published as the default version (its card names the test repo)
         repo = f"{TEST_ORG}/chat-dataset-baseline"
         _run(
             [

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import NEXT_VERSION
 from hostile_release import (
     HOSTILE_SHARD_PATHS,
     copy_release,
@@ -151,7 +152,18 @@ def test_verify_reports_the_path_and_reads_nothing(demo_release: Path, tmp_path:
         ["inspect", "{release}", "--cache-dir", "{cache}"],
         ["export", "{tmp}/export", "--release", "{release}", "--format", "jsonl"],
         ["push", "{release}", "--repo", "org/name", "--dry-run"],
-        ["build", "--source", "{data}", "--out", "{tmp}/next", "--version", "1.1.0", "--base", "{release}", "--quiet"],
+        [
+            "build",
+            "--source",
+            "{data}",
+            "--out",
+            "{tmp}/next",
+            "--version",
+            NEXT_VERSION,
+            "--base",
+            "{release}",
+            "--quiet",
+        ],
     ],
     ids=["inspect", "export", "push", "build-base"],
 )
@@ -178,7 +190,7 @@ def test_a_base_listing_a_path_outside_writes_nothing_outside_out(demo_release: 
         build_release(
             Path("data"),
             tmp_path / "out" / "next",
-            options=BuildOptions(version="1.1.0", base=str(release), progress=False),
+            options=BuildOptions(version=NEXT_VERSION, base=str(release), progress=False),
         )
     assert not (tmp_path / "escaped").exists() and not (tmp_path / "out" / "next").exists()
 

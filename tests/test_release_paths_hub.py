@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import NEXT_VERSION
 from hostile_release import copy_release, relist_shard
 from hub_server import HubServer
 from huggingface_hub import HfApi
 
-from chat_dataset_baseline import ChatDatasetBaseline, ReleasePathError
+from chat_dataset_baseline import RELEASE_VERSION, ChatDatasetBaseline, ReleasePathError
 from chatcorpus.cli import main
 
 pytest_plugins = ["hub_fixtures"]
@@ -22,7 +23,7 @@ def _publish_by_hand(release: Path) -> None:
     api = HfApi()  # bypassing push, which refuses such a release
     api.create_repo(REPO, repo_type="dataset")
     commit = api.upload_folder(repo_id=REPO, folder_path=str(release), repo_type="dataset").oid
-    api.create_tag(REPO, tag="v1.0.0", revision=commit, repo_type="dataset")
+    api.create_tag(REPO, tag=f"v{RELEASE_VERSION}", revision=commit, repo_type="dataset")
 
 
 @pytest.fixture
@@ -45,11 +46,21 @@ def test_the_builder_refuses_the_hub_release(hostile_hub_release: None, tmp_path
 def test_verify_and_build_base_name_the_path(
     hostile_hub_release: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["verify", f"{REPO}@v1.0.0"]) == 1
+    assert main(["verify", f"{REPO}@v{RELEASE_VERSION}"]) == 1
     out = capsys.readouterr().out
     assert "FAIL  manifest.json" in out and BAD in out
     out_dir = tmp_path / "next"
-    args = ["build", "--source", "data", "--out", str(out_dir), "--version", "1.1.0", "--base", f"{REPO}@v1.0.0"]
+    args = [
+        "build",
+        "--source",
+        "data",
+        "--out",
+        str(out_dir),
+        "--version",
+        NEXT_VERSION,
+        "--base",
+        f"{REPO}@v{RELEASE_VERSION}",
+    ]
     assert main([*args, "--quiet"]) == 2
     err = capsys.readouterr().err
     assert BAD in err and "Traceback" not in err and not out_dir.exists()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import NEXT_VERSION
 from hostile_release import (
     COUNT_FIELDS,
     HOSTILE_DEPTHS,
@@ -118,7 +119,18 @@ def deep_release(request: pytest.FixtureRequest, demo_release: Path, tmp_path: P
     [
         ["inspect", "{release}", "--cache-dir", "{tmp}/cache"],
         ["export", "{tmp}/export", "--release", "{release}", "--format", "jsonl"],
-        ["build", "--source", "{data}", "--out", "{tmp}/next", "--version", "1.1.0", "--base", "{release}", "--quiet"],
+        [
+            "build",
+            "--source",
+            "{data}",
+            "--out",
+            "{tmp}/next",
+            "--version",
+            NEXT_VERSION,
+            "--base",
+            "{release}",
+            "--quiet",
+        ],
         ["validate", "{data}/alpaca-en", "--against", "{release}"],
     ],
     ids=["inspect", "export", "build-base", "validate-against"],

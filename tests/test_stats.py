@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
 import struct
 import zlib
 from collections.abc import Callable
@@ -20,8 +21,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from chat_dataset_baseline import ARROW_SCHEMA, DEFAULT_REPO_ID
+from chat_dataset_baseline import ARROW_SCHEMA, DEFAULT_REPO_ID, RELEASE_VERSION
 from chatcorpus.cli import EXIT_OK, EXIT_USAGE, main
+from chatcorpus.release import charts
 from chatcorpus.release.build import BuildOptions, build_release
 from chatcorpus.release.card_statistics import _text
 from chatcorpus.release.stats import LengthSummary
@@ -110,7 +112,7 @@ def test_stats_counts_rows_languages_categories_and_character_lengths_of_every_s
         "chatglm-issues": records["chatglm-issues/加法.json"] + records["chatglm-issues/历史.json"],
     }
     assert list(stats["configs"]) == ["alpaca-zh", "alpaca-en", "chatglm-issues"]
-    assert stats["length_unit"] == "characters" and stats["version"] == "1.0.0"
+    assert stats["length_unit"] == "characters" and stats["version"] == RELEASE_VERSION
     for config, rows in by_config.items():
         got = stats["configs"][config]
         assert got["rows"] == len(rows) and got["rejected"] == 0
@@ -243,7 +245,7 @@ def test_stats_reads_a_hub_release(hub: object, release: Path, capsys: pytest.Ca
     local = _stats_json(capsys, str(release))
     assert main(["push", str(release), "--repo", DEFAULT_REPO_ID]) == EXIT_OK, capsys.readouterr().err
     capsys.readouterr()
-    assert _stats_json(capsys, f"{DEFAULT_REPO_ID}@v1.0.0") == local
+    assert _stats_json(capsys, f"{DEFAULT_REPO_ID}@v{RELEASE_VERSION}") == local
 
 
 def test_names_from_the_release_stay_plain_text_in_the_card() -> None:
@@ -305,3 +307,31 @@ def test_stats_of_a_release_built_before_the_manifest_kept_fault_counts(
     assert _stats_json(capsys, str(release))["faults"] == []
     assert main(["stats", str(release)]) == EXIT_OK
     assert "none recorded" in capsys.readouterr().out
+
+
+_LENGTH_CHART = charts.length_chart
+
+
+def _recording_pid(config: str, lengths: dict[str, np.ndarray], unit: str) -> charts.Chart:
+    """A length chart, noting the process it was drawn in (module level: it is sent to the helper)."""
+    with Path(os.environ["CHART_PID_FILE"]).open("a", encoding="utf-8") as pids:
+        pids.write(f"{os.getpid()}\n")
+    return _LENGTH_CHART(config, lengths, unit)
+
+
+def test_build_jobs_draws_the_charts_in_its_second_process_with_the_same_bytes(
+    tmp_path: Path, write_source: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = write_source(_records())
+    pid_file = tmp_path / "pids"
+    monkeypatch.setenv("CHART_PID_FILE", str(pid_file))
+    monkeypatch.setattr(charts, "length_chart", _recording_pid)
+    images = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"jobs{jobs}" / "release"
+        assert build_release(source, out, options=BuildOptions(progress=False, jobs=jobs)).published
+        images[jobs] = {path.name: path.read_bytes() for path in sorted((out / "images").iterdir())}
+        pids = set(pid_file.read_text().split())
+        pid_file.unlink()
+        assert (pids == {str(os.getpid())}) == (jobs == 1), pids  # --jobs 1 draws here, --jobs 2 there
+    assert images[1] == images[2] and len(images[1]) == 4

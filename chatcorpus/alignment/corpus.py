@@ -17,8 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from chatcorpus.alignment.lexicon import InstructionWords, Lexicon, Vocabulary, english_signatures
-from chatcorpus.alignment.monotone import Band, Pairing, align_files
+from chatcorpus.alignment.lexicon import (
+    InstructionWords,
+    Lexicon,
+    Vocabulary,
+    english_signatures,
+)
+from chatcorpus.alignment.monotone import Band, Pairing, Problem, align_many
 from chatcorpus.alignment.ranges import FilePair, NamedRange, pair_files
 from chatcorpus.alignment.signals import FileSignals, pair_signals
 from chatcorpus.validation.corpus_shape import TRANSLATION_KINDS
@@ -110,8 +115,11 @@ def align_tree(root: Path, english: EnglishFilter | None = None) -> Alignment:
     named = {pair.zh.ref.display for pair in pairs}
     vocabulary = Vocabulary()
     prepared = [_prepare(pair, vocabulary, english) for pair in pairs]
-    lexicon = Lexicon.learn([part.confident_pairs() for part in prepared if part.en_signals is not None])
-    files = [part.align(lexicon) for part in prepared]
+    aligned = [part for part in prepared if part.en_signals is not None]
+    firsts = align_many([part.problem() for part in aligned])
+    lexicon = Lexicon.learn([part.confident_pairs(first) for part, first in zip(aligned, firsts, strict=True)])
+    seconds = iter(align_many([part.problem(lexicon) for part in aligned]))
+    files = [part.links(next(seconds)) if part.en_signals is not None else part.unaligned() for part in prepared]
     for ref in config_sources(root, ZH_CONFIG):  # named without a range: every record unlinked
         if ref.display not in named:
             records = _Records.of(_readable(read_source(ref).records))
@@ -154,24 +162,40 @@ class _PreparedPair:
     zh_words: InstructionWords | None = None
     en_words: InstructionWords | None = None
     band: Band | None = None
-    first: Pairing | None = None
 
-    def confident_pairs(self) -> tuple[InstructionWords, InstructionWords, np.ndarray, np.ndarray]:
-        assert self.first is not None and self.zh_words is not None and self.en_words is not None
-        assert self.zh_signals is not None
-        rows = np.flatnonzero(
-            (self.first.en_of >= 0) & (np.nan_to_num(self.first.log_odds, nan=-1e9) >= CONFIDENT_LOG_ODDS)
-        )
-        rows = rows[self.zh_signals.has_han[rows]]  # translations only: a copy teaches English-English
-        return self.zh_words, self.en_words, rows, self.first.en_of[rows]
-
-    def align(self, lexicon: Lexicon) -> FileAlignment:
-        pair, zh = self.pair, self.zh_records
-        if pair.en is None or self.en_records is None or self.zh_signals is None or self.en_signals is None:
-            return FileAlignment(pair.zh, pair.zh.ref, None, 0, _unlinked_all(pair.zh.ref, zh))
+    def problem(self, lexicon: Lexicon | None = None) -> Problem:
+        """What ``align_many`` aligns: without a lexicon in the first pass, with it in the second."""
+        assert self.zh_signals is not None and self.en_signals is not None
         assert self.zh_words is not None and self.en_words is not None
-        lexical = (lexicon.signatures(self.zh_words), english_signatures(self.en_words))
-        pairing = align_files(self.zh_signals, self.en_signals, lexical, self.band)
+        lexical = None
+        if lexicon is not None:
+            lexical = (
+                lexicon.signatures(self.zh_words),
+                english_signatures(self.en_words),
+            )
+        return self.zh_signals, self.en_signals, lexical, self.band
+
+    def confident_pairs(self, first: Pairing) -> tuple[InstructionWords, InstructionWords, np.ndarray, np.ndarray]:
+        """The first pass's sure translations: what the lexicon learns from."""
+        assert self.zh_words is not None and self.en_words is not None and self.zh_signals is not None
+        rows = np.flatnonzero((first.en_of >= 0) & (np.nan_to_num(first.log_odds, nan=-1e9) >= CONFIDENT_LOG_ODDS))
+        rows = rows[self.zh_signals.has_han[rows]]  # translations only: a copy teaches English-English
+        return self.zh_words, self.en_words, rows, first.en_of[rows]
+
+    def unaligned(self) -> FileAlignment:
+        """A zh file without an English file to align with: every record unlinked."""
+        return FileAlignment(
+            self.pair.zh,
+            self.pair.zh.ref,
+            None,
+            0,
+            _unlinked_all(self.pair.zh.ref, self.zh_records),
+        )
+
+    def links(self, pairing: Pairing) -> FileAlignment:
+        """The file's links from its second-pass pairing."""
+        pair, zh = self.pair, self.zh_records
+        assert pair.en is not None and self.en_records is not None and self.zh_signals is not None
         en, zh_file, en_file = self.en_records, pair.zh.ref.display, pair.en.ref.display
         links = []
         for k, (index, instruction) in enumerate(zip(zh.indices, zh.instructions, strict=True)):
@@ -201,7 +225,7 @@ def _unlinked_all(ref: SourceRef, records: _Records) -> list[Link]:
 
 
 def _prepare(pair: FilePair, vocabulary: Vocabulary, english: EnglishFilter | None) -> _PreparedPair:
-    """Read the pair's files, take their signals and align them a first time; their records are not kept."""
+    """Read the pair's files and take their signals; their records are not kept."""
     zh_records = _readable(read_source(pair.zh.ref).records)
     if pair.en is None:
         return _PreparedPair(pair, _Records.of(zh_records))
@@ -224,7 +248,6 @@ def _prepare(pair: FilePair, vocabulary: Vocabulary, english: EnglishFilter | No
         InstructionWords.of_chinese([r["instruction"] for _, r in zh_records]),
         InstructionWords.of_english([r["instruction"] for _, r in en_records], vocabulary),
         band,
-        align_files(zh_signals, en_signals, band=band),
     )
 
 

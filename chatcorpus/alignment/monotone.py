@@ -16,9 +16,10 @@ or embeddings), so it is written here, in NumPy, in time linear in the records:
    longest chain increasing on both sides.
 2. **Band**: between two anchors, record ``i`` may only pair with the English records
    the anchors leave room for, plus ``SLACK`` on each side for records added in the
-   Chinese; a band is never wider than ``MAX_BAND``. Work is the sum of band widths.
-3. **Dynamic programme** row by row over the band, each row a few array operations;
-   the best path is traced back from the last row.
+   Chinese; a band is never wider than ``MAX_BAND``, which bounds the work per record.
+3. **Dynamic programme** row by row over the band, row ``r`` of every file pair in one
+   step of a few array operations (``_programmes``); each best path is traced back from
+   its last row.
    Repeats (``repeats``: a zh record equal up to form (``FileSignals.near_content``) to an
    earlier record of its file) may not pair at all: a translator who pasted a block
    twice translated it once, and the copy's records would otherwise pair with whatever
@@ -45,11 +46,19 @@ or embeddings), so it is written here, in NumPy, in time linear in the records:
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from chatcorpus.alignment.signals import FileSignals, TokenPairs, pair_scores, shared_tokens
+from chatcorpus.alignment.signals import (
+    CellScores,
+    FileSignals,
+    TokenPairs,
+    lexical_term,
+    pair_scores,
+    shared_tokens,
+)
 
 #: English records a band reaches beyond what the anchors allow, for records added or repeated in the Chinese.
 SLACK = 12
@@ -68,8 +77,12 @@ VERSION_FLOOR = 5.0
 #: Log-odds a transposition (two neighbours paired crossed) costs on the path, beyond its pairs' own.
 SWAP_COST = 3.0
 _NEG = -1e18
-_OFFSET = 2  # where column 0 is in ``_programme``'s rows: columns -2 and -1 come before it
-_UP, _DIAG, _LEFT, _SWAP = 0, 1, 2, 3  # skip the zh record, pair the two, skip the en record, pair crossed
+_UP, _DIAG, _LEFT, _SWAP = (
+    0,
+    1,
+    2,
+    3,
+)  # skip the zh record, pair the two, skip the en record, pair crossed
 
 
 @dataclass(frozen=True)
@@ -82,25 +95,32 @@ class Pairing:
 
 def anchors(zh: FileSignals, en: FileSignals) -> np.ndarray:
     """(i, j) pairs, increasing in both, of records that share a part found once in each file."""
-    found: dict[int, int] = {}
-    for key in ("content", "instruction", "input", "output"):  # strongest first: the first found for a row stays
-        zh_keys, en_keys = getattr(zh, key), getattr(en, key)
-        en_unique = _unique_positions(en_keys)
-        for code, i in _unique_positions(zh_keys).items():
-            j = en_unique.get(code)
-            if j is not None and code >= 0:
-                found.setdefault(i, j)
-    if not found:
+    rows: list[np.ndarray] = []
+    columns: list[np.ndarray] = []
+    for key in (
+        "content",
+        "instruction",
+        "input",
+        "output",
+    ):  # strongest first: the first found for a row stays
+        zh_codes, zh_at = _found_once(getattr(zh, key))
+        en_codes, en_at = _found_once(getattr(en, key))
+        shared, zh_k, en_k = np.intersect1d(zh_codes, en_codes, assume_unique=True, return_indices=True)
+        rows.append(zh_at[zh_k[shared >= 0]])
+        columns.append(en_at[en_k[shared >= 0]])
+    found, first = np.unique(np.concatenate(rows), return_index=True)  # the first occurrence: the strongest key
+    if not len(found):
         return np.zeros((0, 2), dtype=np.int64)
-    rows = np.array(sorted(found), dtype=np.int64)
-    chain = _longest_increasing(np.array([found[i] for i in rows.tolist()], dtype=np.int64))
-    return np.stack([rows[chain], np.array([found[i] for i in rows[chain].tolist()], dtype=np.int64)], axis=1)
+    found_columns = np.concatenate(columns)[first]
+    chain = _longest_increasing(found_columns)
+    return np.stack([found[chain], found_columns[chain]], axis=1).astype(np.int64)
 
 
-def _unique_positions(codes: np.ndarray) -> dict[int, int]:
+def _found_once(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The codes found once in ``codes``, in increasing order, and where each is."""
     values, first, counts = np.unique(codes, return_index=True, return_counts=True)
     once = counts == 1
-    return dict(zip(values[once].tolist(), first[once].tolist(), strict=True))
+    return values[once], first[once]
 
 
 def _longest_increasing(values: np.ndarray) -> np.ndarray:
@@ -150,7 +170,7 @@ Lexical = tuple[np.ndarray, np.ndarray]  # word signatures of the zh and the en 
 
 @dataclass(frozen=True)
 class Band:
-    """The cells a file pair's programme visits, and what the token signal found in them.
+    """The cells a file pair's programme visits, and their scores but the lexical signal's.
 
     Computed once per file pair and reused by both passes of the alignment.
     """
@@ -160,8 +180,7 @@ class Band:
     starts: np.ndarray  # where each row's cells start in the flat cell arrays
     rows: np.ndarray  # zh record of each cell
     columns: np.ndarray  # en record of each cell
-    shared: np.ndarray  # rare kept tokens the two records share, per cell
-    known: np.ndarray  # rare kept tokens of each zh record
+    scores: CellScores  # each cell's log-odds but the lexical signal's
     repeated: np.ndarray  # bool per zh record: a repeat (``repeats``), which pairs with nothing
 
     @classmethod
@@ -185,24 +204,56 @@ class Band:
         rows = np.repeat(np.arange(len(zh)), widths)
         columns = lo[rows] + np.arange(int(widths.sum())) - starts[rows]
         shared, known = shared_tokens(TokenPairs.of(zh, en), len(zh), lo, hi, starts)
-        return cls(lo, hi, starts, rows, columns, shared, known, repeated)
+        return cls(
+            lo,
+            hi,
+            starts,
+            rows,
+            columns,
+            CellScores.of(zh, en, rows, columns, shared, known),
+            repeated,
+        )
 
 
-def align_files(zh: FileSignals, en: FileSignals, lexical: Lexical | None = None, band: Band | None = None) -> Pairing:
+def align_files(
+    zh: FileSignals,
+    en: FileSignals,
+    lexical: Lexical | None = None,
+    band: Band | None = None,
+) -> Pairing:
     """The order-keeping pairing of ``zh``'s records with ``en``'s of the greatest total log-odds."""
-    n_zh, n_en = len(zh), len(en)
-    en_of = np.full(n_zh, -1, dtype=np.int64)
-    log_odds = np.full(n_zh, np.nan)
-    if n_zh == 0 or n_en == 0:
-        return Pairing(en_of, log_odds)
-    band = band or Band.of(zh, en)
-    scores = pair_scores(zh, en, band.rows, band.columns, band.shared, band.known, lexical)
-    repeated = band.repeated
-    choices = _programme(np.where(repeated[band.rows], _NEG, scores + PATH_BONUS), band.lo, band.hi, band.starts)
-    _trace(choices, scores, band.lo, band.hi, band.starts, en_of, log_odds)
-    _substitute(zh, en, en_of, log_odds, lexical, repeated)
-    _versions(zh, en, en_of, log_odds, lexical, repeated)
-    return Pairing(en_of, log_odds)
+    return align_many([(zh, en, lexical, band)])[0]
+
+
+#: One file pair to align: its signals, the lexical signal if any, and its band if computed already.
+Problem = tuple[FileSignals, FileSignals, Lexical | None, Band | None]
+
+
+def align_many(problems: Sequence[Problem]) -> list[Pairing]:
+    """``align_files`` of several file pairs: their programmes run side by side (``_programmes``)."""
+    pairings = [Pairing(np.full(len(zh), -1, dtype=np.int64), np.full(len(zh), np.nan)) for zh, *_ in problems]
+    todo = [(k, *problem) for k, problem in enumerate(problems) if len(problem[0]) and len(problem[1])]
+    bands = [band or Band.of(zh, en) for _, zh, en, _, band in todo]
+    scores = [
+        band.scores.total(None if lexical is None else lexical_term(lexical, band.rows, band.columns))
+        for (_, _, _, lexical, _), band in zip(todo, bands, strict=True)
+    ]
+    choices = _programmes(
+        [
+            (
+                np.where(band.repeated[band.rows], _NEG, score + PATH_BONUS),
+                band.lo,
+                band.hi,
+            )
+            for band, score in zip(bands, scores, strict=True)
+        ]
+    )
+    for (k, zh, en, lexical, _), band, score, choice in zip(todo, bands, scores, choices, strict=True):
+        en_of, log_odds = pairings[k].en_of, pairings[k].log_odds
+        _trace(choice, score, band.lo, band.hi, band.starts, en_of, log_odds)
+        _substitute(zh, en, en_of, log_odds, lexical, band.repeated)
+        _versions(zh, en, en_of, log_odds, lexical, band.repeated)
+    return pairings
 
 
 def repeats(zh: FileSignals) -> np.ndarray:
@@ -231,7 +282,13 @@ def _versions(
             continue
         columns = paired[candidates]
         scores = pair_scores(
-            zh, en, np.full(len(columns), k), columns, np.zeros(len(columns)), np.zeros(len(zh)), lexical
+            zh,
+            en,
+            np.full(len(columns), k),
+            columns,
+            np.zeros(len(columns)),
+            np.zeros(len(zh)),
+            lexical,
         )
         best = int(np.argmax(scores))  # the neighbour whose original it matches best
         if scores[best] >= VERSION_FLOOR:
@@ -265,8 +322,14 @@ def _substitute(
             log_odds[rows] = scores
 
 
-def _programme(scores: np.ndarray, lo: np.ndarray, hi: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """The move that reaches each band cell best.
+#: Rows of the programme laid out at once (``_programmes``): their cells' scores and read positions.
+STEPS_PER_BLOCK = 64
+
+
+def _programmes(
+    bands: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> list[np.ndarray]:
+    """The move that reaches each band cell best, for several file pairs: (scores, lo, hi) each, every one a row or more.
 
     ``best[j]`` of a row is the best total of the zh records up to it within the en
     records up to ``j``: never smaller for a larger ``j`` (skipping is free), so a row is
@@ -274,53 +337,95 @@ def _programme(scores: np.ndarray, lo: np.ndarray, hi: np.ndarray, starts: np.nd
     left plus the pair, and the row two above two columns left plus the crossed pairs
     (zh ``row - 1`` with en ``j``, zh ``row`` with en ``j - 1``, less ``SWAP_COST``).
 
-    The rows are kept over every English column (``_OFFSET`` + column), so that the row
-    above is read over this row's columns by slicing: beyond a row's band its best stays
-    its last value (the English records there are skipped), left of it nothing can be
-    reached; each row writes exactly the columns the next two rows read. One row is a
-    few array operations on views, which is where the alignment spends most of its time.
+    A row depends on the two above it, so rows run one after the other; the bands are
+    some 25 cells wide, where a NumPy call costs its overhead, not its cells. So row
+    ``r`` of every file pair is one step: the files' bands are the rows of 2-D arrays,
+    as wide as the widest band of the block of ``STEPS_PER_BLOCK`` steps (padding cells
+    score NEG). A row keeps its totals over its own band only: two NEG columns before it
+    (nothing is reached left of a band) and, beyond it, its last total (the English
+    records there are skipped), which is what reading past the end gives. Where each step
+    reads the rows above is computed for a whole block first, so a step is a few array
+    operations over every file at once: seven files take little more time than one.
     """
-    choices = np.empty(len(scores), dtype=np.uint8)
-    n = len(lo)
-    size = int(hi.max(initial=0)) + _OFFSET + 1
-    # three rows of best totals, rotating; before the first row nothing is paired (total 0), and
-    # column -2 (only ever read as "two columns left" of column 0) cannot be reached
-    rows = [np.zeros(size), np.zeros(size), np.zeros(size)]
-    for buffer in rows:
-        buffer[0] = _NEG
-    own_rows = [np.full(size, _NEG), np.full(size, _NEG)]  # each row's own scores, _NEG outside its band
-    lo_list, hi_list, starts_list = lo.tolist(), hi.tolist(), starts.tolist()
-    for row in range(n):
-        row_lo, row_hi, start = lo_list[row], hi_list[row], starts_list[row]
-        width = row_hi - row_lo + 1
-        at = row_lo + _OFFSET
-        own = scores[start : start + width]
-        previous, before, current = rows[(row + 2) % 3], rows[(row + 1) % 3], rows[row % 3]
-        above = previous[at : at + width]
-        paired = previous[at - 1 : at - 1 + width] + own
-        take = paired > above
-        reach = np.maximum(paired, above)
-        if row > 0:
-            # crossed: zh row - 1 takes column j (its own score there), this row takes j - 1
-            crossed = before[at - 2 : at - 2 + width] + own_rows[(row + 1) % 2][at : at + width]
-            crossed[1:] += own[:-1] - SWAP_COST
-            crossed[0] = _NEG  # column row_lo - 1 is outside this row's band
+    if not bands:
+        return []
+    order = sorted(range(len(bands)), key=lambda f: -len(bands[f][1]))  # the files still going are a prefix
+    lengths = np.array([len(bands[f][1]) for f in order], dtype=np.int64)
+    files, steps = len(order), int(lengths.max())
+    lo = np.zeros((files, steps), dtype=np.int64)
+    width = np.zeros((files, steps), dtype=np.int64)
+    start = np.zeros((files, steps), dtype=np.int64)
+    base = 0
+    for p, f in enumerate(order):
+        scores, f_lo, f_hi = bands[f]
+        n = len(f_lo)
+        lo[p, :n], lo[p, n:] = f_lo, f_lo[-1]
+        width[p, :n] = f_hi - f_lo + 1
+        start[p, :n] = base + np.cumsum(width[p, :n]) - width[p, :n]
+        base += len(scores)
+    flat_scores = np.concatenate([*(bands[f][0] for f in order), [_NEG]])  # the last: what a padding cell scores
+    active = (lengths[None, :] > np.arange(steps)[:, None]).sum(axis=1)  # files with a row at each step
+    blocks = np.arange(0, steps, STEPS_PER_BLOCK)
+    step_width = np.maximum.reduceat(width.max(axis=0), blocks)[np.arange(steps) // STEPS_PER_BLOCK]
+    # the rows before the first: row -1 holds the total 0 from column -1 on (NEG at column -2), and no scores
+    lo_before = np.concatenate([np.full((files, 2), -1, dtype=np.int64), lo], axis=1)
+    width_before = np.concatenate([[1, 1], step_width]).astype(np.int64)
+    best_1 = best_2 = np.tile(np.array([_NEG, _NEG, 0.0]), (files, 1))  # rows r-1, r-2: 2 NEG columns, then totals
+    own_1 = np.full((files, 2), _NEG)  # row r-1's scores, then NEG
+    blocks_moves: list[np.ndarray] = []
+    step_base = np.zeros(steps, dtype=np.int64)  # where each step's moves start in the flat moves
+    offset = 0
+    for first in blocks.tolist():
+        rows = np.arange(first, min(first + STEPS_PER_BLOCK, steps))
+        k0, w = int(active[first]), int(step_width[first])
+        t = np.arange(w)
+        r_lo, r_width = lo[:k0, rows].T, width[:k0, rows].T  # (step, file)
+        padding = t >= r_width[:, :, None]
+        cell = np.where(padding, len(flat_scores) - 1, start[:k0, rows].T[:, :, None] + t)
+        own_block = np.full((len(rows), k0, w + 1), _NEG)
+        own_block[:, :, :w] = flat_scores[cell]
+        # flat positions read in rows r-1 and r-2 (w + 2 columns each) and in row r-1's scores (w + 1 columns)
+        d1 = (r_lo - lo_before[:k0, rows + 1].T)[:, :, None]  # how far right of row r-1's band this row's starts
+        d2 = (r_lo - lo_before[:k0, rows].T)[:, :, None]
+        w1, w2 = width_before[rows + 1][:, None, None], width_before[rows][:, None, None]
+        file_of = np.arange(k0)[None, :, None]
+        above_at = file_of * (w1 + 2) + np.minimum(d1 + 1 + np.arange(w + 1), w1 + 1)  # columns lo - 1 .. lo + w - 1
+        before_at = file_of * (w2 + 2) + np.minimum(d2 + t, w2 + 1)  # columns lo - 2 .. lo + w - 3
+        own_at = file_of * (w1 + 1) + np.minimum(d1 + t, w1)  # columns lo .. lo + w - 1
+        moves = np.empty((len(rows), k0, w), dtype=np.uint8)
+        for i, row in enumerate(rows.tolist()):
+            k = int(active[row])
+            own = own_block[i, :k, :w]
+            previous = best_1.take(above_at[i, :k])
+            above = previous[:, 1:]
+            paired = previous[:, :-1] + own
+            take = paired > above
+            reach = np.maximum(paired, above)
+            # crossed: zh row - 1 takes column j (its own score there), this row takes j - 1; row 0 has no
+            # row above with scores (own_1 all NEG), so crossing never wins there
+            crossed = best_2.take(before_at[i, :k]) + own_1.take(own_at[i, :k])
+            crossed[:, 1:] += own[:, :-1] - SWAP_COST
+            crossed[:, 0] = _NEG  # column lo - 1 is outside this row's band
             swap = crossed > reach
-            reach = np.maximum(reach, crossed)
+            np.maximum(reach, crossed, out=reach)
             move = np.where(swap, _SWAP, take)
-        else:
-            move = take
-        best = np.maximum.accumulate(reach)
-        choices[start : start + width] = np.where(best > reach, _LEFT, move)
-        # what the next two rows read of this one: two columns left of the band, the band, and beyond it
-        reach_end = hi_list[min(row + 2, n - 1)] + _OFFSET + 1
-        current[at - 2 : at] = _NEG
-        current[at : at + width] = best
-        current[at + width : reach_end] = best[-1]
-        mine = own_rows[row % 2]
-        mine[at : at + width] = own
-        mine[at + width : hi_list[min(row + 1, n - 1)] + _OFFSET + 1] = _NEG
-    return choices
+            reach[padding[i, :k]] = _NEG
+            best = np.empty((k, w + 2))
+            best[:, :2] = _NEG
+            np.maximum.accumulate(reach, axis=1, out=best[:, 2:])
+            moves[i, :k] = np.where(best[:, 2:] > reach, _LEFT, move)
+            best_2, best_1, own_1 = best_1, best, own_block[i]
+        step_base[rows] = offset + np.arange(len(rows)) * k0 * w
+        offset += moves.size
+        blocks_moves.append(moves.ravel())
+    flat_moves = np.concatenate(blocks_moves) if blocks_moves else np.zeros(0, np.uint8)
+    result = [np.zeros(0, np.uint8)] * len(bands)
+    for p, f in enumerate(order):  # each file's cells, in its band's order
+        f_width = width[p, : lengths[p]]
+        row_of = np.repeat(np.arange(len(f_width)), f_width)
+        t_of = np.arange(int(f_width.sum())) - np.repeat(np.cumsum(f_width) - f_width, f_width)
+        result[f] = flat_moves[step_base[row_of] + p * step_width[row_of] + t_of]
+    return result
 
 
 def _trace(
@@ -349,7 +454,10 @@ def _trace(
             row, column = row - 1, column - 1
         elif move == _SWAP:  # this row with column - 1, the row above with column (both inside their bands)
             en_of[row], log_odds[row] = column - 1, scores[cell - 1]
-            en_of[row - 1], log_odds[row - 1] = column, scores[starts_list[row - 1] + column - lo_list[row - 1]]
+            en_of[row - 1], log_odds[row - 1] = (
+                column,
+                scores[starts_list[row - 1] + column - lo_list[row - 1]],
+            )
             row, column = row - 2, column - 2
         else:
             row -= 1

@@ -14,11 +14,13 @@ import multiprocessing
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
 from huggingface_hub.utils import tqdm
 
 from chat_dataset_baseline import CARD_FILENAME, CONFIGS, DEFAULT_REPO_ID, MANIFEST_FILENAME, RELEASE_VERSION
@@ -27,14 +29,24 @@ from chatcorpus.alignment.coverage import coverage, markdown_table
 from chatcorpus.errors import BuildRefused, SourceLayoutError, UsageError
 from chatcorpus.release.card import Rejections, render_card
 from chatcorpus.release.card_statistics import statistics_section
+from chatcorpus.release.charts import IMAGE_KIND, ChartRenderer
 from chatcorpus.release.croissant import CROISSANT_KIND, CROISSANT_PATH, croissant_bytes
 from chatcorpus.release.duplicate_index import INDEX_KIND, IndexWriter, index_path
 from chatcorpus.release.fileset import ReleaseFileSet
 from chatcorpus.release.incremental import BaseRelease, Ledger, ShardReuse, changelog, check_newer, open_base
 from chatcorpus.release.manifest import Manifest, check_version, fault_counts, manifest_schema_text
-from chatcorpus.release.shards import DEFAULT_SHARD_ROWS, DeferredShardWriter, ShardInfo, ShardWriter, Translations
+from chatcorpus.release.measures import CHARACTERS
+from chatcorpus.release.shards import (
+    DEFAULT_SHARD_ROWS,
+    DeferredShardWriter,
+    ShardInfo,
+    ShardWriter,
+    Translations,
+    shard_folder,
+)
 from chatcorpus.release.staging import publishing, replace_file, replace_folder, staging_folder
-from chatcorpus.release.stats import release_stats
+from chatcorpus.release.stats import ConfigStats, ReleaseStats, ShardCounts
+from chatcorpus.release.stats import config_stats as stats_of_config
 from chatcorpus.validation.faults import Fault
 from chatcorpus.validation.record_schema import record_schema_text
 from chatcorpus.validation.records import ROW_FIELDS, category_of, row_values
@@ -164,47 +176,72 @@ def _write_release(
     validator = Validator(options.disabled_rules, thorough=True)  # a release gets every rule
     faults: list[Fault] = scan_root(source, configs=()).faults  # the root's entries that are no config
     aligner_faults_at = len(faults)  # the aligner's warnings go here, wherever it runs
-    with _aligning(source, configs, options) as alignment, tempfile.TemporaryDirectory(prefix="build-") as spill:
+    #: each shard this build writes or may keep from its base, counted from the table it was
+    #: written from or checked as; held until its config is written (a config's worth at a time)
+    counted: dict[str, ShardCounts] = {}
+
+    def count(path: str, table: pa.Table) -> None:
+        counted[path] = ShardCounts.of(table)
+
+    config_stats: dict[str, ConfigStats] = {}
+
+    def written(config: str, part: ConfigBuild) -> None:
+        """A config's shards are final: sum its statistics, and have its length chart rendered."""
+        mine = {path: counted.pop(path) for path in [p for p in counted if p.startswith(f"{shard_folder(config)}/")]}
+        if part.shards:
+            read = functools.partial(_read_release_file, staging)  # a shard nobody counted: none, normally
+            config_stats[config] = stats_of_config(_config_entry(part), read, counted=mine)
+            charts.add_lengths(config, config_stats[config].lengths, CHARACTERS.unit)
+
+    with (
+        _helper_process(options) as helper,
+        tempfile.TemporaryDirectory(prefix="build-") as spill,
+    ):
+        alignment = _alignment(source, configs, options, helper)
+        charts = ChartRenderer(helper)
         built: dict[str, ConfigBuild] = {}
         for config in configs:
             later = alignment.in_background and config == ZH_CONFIG
             translations = None if later or config != ZH_CONFIG else alignment.result().translations
             deferred = Path(spill) if later else None
-            built[config] = _build_config(
-                source, staging, config, validator, faults, options, base, translations, deferred
+            built[config] = part = _build_config(
+                source, staging, config, validator, faults, options, base, translations, deferred, count
             )
+            if part.deferred is None:
+                written(config, part)
         aligned = alignment.result()
-        for part in built.values():
+        for config, part in built.items():
             if part.deferred is not None:
                 part.shards = part.deferred.close(aligned.translations)
-    faults[aligner_faults_at:aligner_faults_at] = aligned.faults
-    coverage_table = aligned.coverage_table
-    faults[:] = validator.finish(faults)  # duplicate.near, translation.untranslated need every config: after the last
-    counts = {config: part.counts for config, part in built.items()}
-    shard_lists = {config: part.shards for config, part in built.items()}
-    files = ReleaseFileSet(staging)
-    files.write("schema/record.schema.json", "schema", record_schema_text().encode("utf-8"))
-    files.write("schema/manifest.schema.json", "schema", manifest_schema_text().encode("utf-8"))
-    for config, part in built.items():
-        if part.shards:  # the configs the manifest lists
-            files.write(index_path(config), INDEX_KIND, part.index.to_parquet())
-    manifest = Manifest(
-        version=options.version,
-        configs={
-            config: {
-                "rows": counts[config].written,
-                "rejected": counts[config].rejected,
-                "shards": [s.manifest_entry() for s in shards],
-            }
-            for config, shards in shard_lists.items()
-            if shards
-        },
-        parent=base.version if base else None,
-        parent_manifest_sha256=base.manifest.sha256 if base else None,
-        changelog=_changelog(built, base),
-        faults=fault_counts(faults, configs),
-    )
-    statistics = _write_statistics(staging, files, manifest)
+                written(config, part)
+        aligned.translations = {}  # every link is written: not held through the near-duplicate pass
+        faults[aligner_faults_at:aligner_faults_at] = aligned.faults
+        coverage_table = aligned.coverage_table
+        # duplicate.near, translation.untranslated need every config: after the last
+        faults[:] = validator.finish(faults)
+        counts = {config: part.counts for config, part in built.items()}
+        shard_lists = {config: part.shards for config, part in built.items()}
+        files = ReleaseFileSet(staging)
+        files.write("schema/record.schema.json", "schema", record_schema_text().encode("utf-8"))
+        files.write("schema/manifest.schema.json", "schema", manifest_schema_text().encode("utf-8"))
+        for config, part in built.items():
+            if part.shards:  # the configs the manifest lists
+                files.write(index_path(config), INDEX_KIND, part.index.to_parquet())
+        manifest = Manifest(
+            version=options.version,
+            configs={config: _config_entry(part) for config, part in built.items() if part.shards},
+            parent=base.version if base else None,
+            parent_manifest_sha256=base.manifest.sha256 if base else None,
+            changelog=_changelog(built, base),
+            faults=fault_counts(faults, configs),
+        )
+        stats = ReleaseStats(
+            manifest.version,
+            CHARACTERS.unit,
+            {config: config_stats[config] for config in manifest.configs},
+            list(manifest.faults),
+        )
+        statistics = _write_statistics(files, stats, charts)
     files.write(CROISSANT_PATH, CROISSANT_KIND, croissant_bytes(manifest, options.repo_id))
     manifest.files = files.entries()
     manifest.write(staging)  # last but the card: it lists every other file
@@ -222,18 +259,29 @@ def _write_release(
     return BuildResult(out, counts, faults, published=False, manifest=manifest)
 
 
-def _write_statistics(staging: Path, files: ReleaseFileSet, manifest: Manifest) -> str:
-    """Count the shards just written, add the charts to the release, and return the card's Statistics section.
+def _config_entry(part: ConfigBuild) -> dict[str, Any]:
+    """The manifest's entry of a config whose shards are final."""
+    return {
+        "rows": part.counts.written,
+        "rejected": part.counts.rejected,
+        "shards": [s.manifest_entry() for s in part.shards],
+    }
 
-    The charts need matplotlib, imported only here (``chatcorpus.release.charts``).
+
+def _read_release_file(staging: Path, path: str) -> bytes:
+    return staging.joinpath(*path.split("/")).read_bytes()
+
+
+def _write_statistics(files: ReleaseFileSet, stats: ReleaseStats, charts: ChartRenderer) -> str:
+    """Add the charts to the release, and return the card's Statistics section.
+
+    The statistics were counted from the tables the shards were written from (only shards
+    kept from a base release are read again); the length charts were rendered meanwhile.
     """
-    from chatcorpus.release.charts import IMAGE_KIND, release_charts
-
-    stats = release_stats(manifest, lambda path: (staging / path).read_bytes())
-    charts = release_charts(stats)
-    for chart in charts:
+    rendered = charts.finish(stats)
+    for chart in rendered:
         files.write(chart.path, IMAGE_KIND, chart.data)
-    return statistics_section(stats, charts)
+    return statistics_section(stats, rendered)
 
 
 def _error_rules(faults: list[Fault], config: str) -> Counter[str]:
@@ -251,16 +299,21 @@ def _build_config(
     base: BaseRelease | None = None,
     translations: Translations | None = None,
     spill: Path | None = None,
+    on_table: Callable[[str, pa.Table], None] | None = None,
 ) -> ConfigBuild:
     """Validate and write one config; with a base, rows already in an unchanged base shard stay there.
 
     ``translations`` (by ``source``) fill the translation link of the alpaca-zh rows. With
     ``spill`` (and no base) the link is found meanwhile: the rows wait in a
-    ``DeferredShardWriter`` there, which the caller closes with the links.
+    ``DeferredShardWriter`` there, which the caller closes with the links. ``on_table`` is
+    called with the path and the rows of each shard written, and of each base shard.
     """
     counts = ConfigCounts()
-    reuse = ShardReuse(base, config) if base is not None else None
-    writer = ShardWriter(staging, config, options.shard_rows, first_number=reuse.next_number if reuse else 0)
+    reuse = ShardReuse(base, config, on_table) if base is not None else None
+    on_shard = None if on_table is None else lambda shard, table: on_table(shard.path, table)
+    writer = ShardWriter(
+        staging, config, options.shard_rows, first_number=reuse.next_number if reuse else 0, on_shard=on_shard
+    )
     deferred = DeferredShardWriter(writer, spill) if spill is not None and reuse is None else None
     add_values = deferred.add_values if deferred is not None else writer.add_values
     ledger: Ledger = []
@@ -344,23 +397,31 @@ class _Alignment:
 
 
 @contextmanager
-def _aligning(source: Path, configs: list[str], options: BuildOptions) -> Iterator[_Alignment]:
-    """The alignment, in a second process when ``options.jobs`` allows (a base release needs
-    the links while its rows are compared, so it aligns first, in this process).
+def _helper_process(options: BuildOptions) -> Iterator[Executor | None]:
+    """The second process of ``--jobs 2`` or more (None with ``--jobs 1``), for the work that
+    does not need this one's state: the alignment, then the charts. One process, so that
+    a build never runs more than two, whatever ``--jobs`` says.
 
     Fork, as ``validate --jobs`` does: the child inherits the loaded modules; it reads the
-    source itself and sends back only the links, the coverage table and its warnings.
+    source itself and sends back only small results (links, warnings, PNG bytes).
     """
-    if ZH_CONFIG not in configs or EN_CONFIG not in configs:
-        yield _Alignment(lambda: _Aligned({}, "", []))
-        return
-    disabled = tuple(sorted(options.disabled_rules))
-    compute = functools.partial(_translation_links, source, disabled)
-    if options.jobs <= 1 or options.base is not None or "fork" not in multiprocessing.get_all_start_methods():
-        yield _Alignment(compute)
+    if options.jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
         return
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-        yield _Alignment(compute, pool.submit(compute))
+        yield pool
+
+
+def _alignment(source: Path, configs: list[str], options: BuildOptions, helper: Executor | None) -> _Alignment:
+    """The alignment, in the helper process when there is one (a base release needs the
+    links while its rows are compared, so it aligns first, in this process)."""
+    if ZH_CONFIG not in configs or EN_CONFIG not in configs:
+        return _Alignment(lambda: _Aligned({}, "", []))
+    disabled = tuple(sorted(options.disabled_rules))
+    compute = functools.partial(_translation_links, source, disabled)
+    if helper is None or options.base is not None:
+        return _Alignment(compute)
+    return _Alignment(compute, helper.submit(compute))
 
 
 def _changelog(built: dict[str, ConfigBuild], base: BaseRelease | None) -> dict[str, dict[str, list[str]]]:

@@ -19,9 +19,11 @@ matplotlib is imported here only, and this module only when charts are written.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 from collections.abc import Iterator
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -60,18 +62,77 @@ CATEGORIES_PATH = f"{IMAGE_FOLDER}categories.png"
 
 def release_charts(stats: ReleaseStats) -> list[Chart]:
     """Every chart of the release, in the order the card shows them."""
-    with _fixed_style():
-        charts = [
-            Chart(
-                lengths_path(name),
-                f"{name}: rows by length in {stats.unit}",
-                _png(_length_figure(name, config.lengths, stats.unit)),
-            )
-            for name, config in stats.configs.items()
-        ]
-        if stats.configs:
-            charts.append(Chart(CATEGORIES_PATH, "rows per category, per config", _png(_category_figure(stats))))
+    charts = [length_chart(name, config.lengths, stats.unit) for name, config in stats.configs.items()]
+    if stats.configs:
+        charts.append(category_chart(stats))
     return charts
+
+
+def length_chart(config: str, lengths: dict[str, np.ndarray], unit: str) -> Chart:
+    """A config's length histogram: it needs that config's rows only, so a build renders it
+    as soon as the config is written (``build --jobs``: in its second process)."""
+    with _fixed_style():
+        return Chart(
+            lengths_path(config), f"{config}: rows by length in {unit}", _png(_length_figure(config, lengths, unit))
+        )
+
+
+def category_chart(stats: ReleaseStats) -> Chart:
+    """The category counts of every config (their lengths are not used)."""
+    with _fixed_style():
+        return Chart(CATEGORIES_PATH, "rows per category, per config", _png(_category_figure(stats)))
+
+
+def warm_up() -> None:
+    """Import matplotlib and open the bundled font, so that a process that will render charts
+    pays for that while it would wait anyway (``build --jobs``)."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+
+    _font()
+
+
+class ChartRenderer:
+    """A build's charts, each rendered as soon as its numbers are known.
+
+    With an ``executor`` (``build --jobs``: the build's second process, once the alignment
+    is done) the length charts render there while this process writes the next configs,
+    and matplotlib is imported there first; without one they render here. The bytes are
+    the same either way: every chart is drawn from defaults (``_fixed_style``).
+    """
+
+    def __init__(self, executor: Executor | None = None) -> None:
+        self._executor = executor
+        self._lengths: dict[str, Future[Chart] | Chart] = {}
+        if executor is not None:
+            executor.submit(warm_up)
+
+    def add_lengths(self, config: str, lengths: dict[str, np.ndarray], unit: str) -> None:
+        """Render ``config``'s length chart (meanwhile, with an executor)."""
+        if self._executor is None:
+            self._lengths[config] = length_chart(config, lengths, unit)
+        else:
+            self._lengths[config] = self._executor.submit(length_chart, config, lengths, unit)
+
+    def finish(self, stats: ReleaseStats) -> list[Chart]:
+        """Every chart of ``stats``, in ``release_charts``' order; the category chart is drawn
+        last (it needs every config), with the length charts ``add_lengths`` did not get."""
+        charts = []
+        for name, config in stats.configs.items():
+            chart = self._lengths.get(name)
+            if chart is None:
+                chart = length_chart(name, config.lengths, stats.unit)
+            charts.append(chart if isinstance(chart, Chart) else chart.result())
+        if not stats.configs:
+            return charts
+        if self._executor is None:
+            charts.append(category_chart(stats))
+        else:  # without the lengths: only the categories cross to the other process
+            counts_only = {name: dataclasses.replace(config, lengths={}) for name, config in stats.configs.items()}
+            charts.append(
+                self._executor.submit(category_chart, dataclasses.replace(stats, configs=counts_only)).result()
+            )
+        return charts
 
 
 @contextmanager

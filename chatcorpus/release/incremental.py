@@ -25,12 +25,13 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chat_dataset_baseline import ShardVerificationError, check_shard_values, verify_shard
@@ -56,17 +57,24 @@ class BaseRelease:
     def version(self) -> str:
         return self.manifest.version
 
-    def shard_file(self, shard: dict[str, Any]) -> Path:
-        """The shard's local file, after checking it is exactly what the base manifest lists."""
+    def shard_table(self, shard: dict[str, Any]) -> tuple[Path, pa.Table]:
+        """The shard's local file and its rows, after checking they are exactly what the base manifest lists.
+
+        The file is read once: the bytes that are hashed are the bytes whose values are
+        checked and whose rows the build compares (reading the file again would trust a
+        file that may have changed since it was checked).
+        """
         try:
             path = self.files.fetch(shard["path"])
-            verify_shard(path.read_bytes(), shard)
-            check_shard_values(pq.read_table(path), shard["path"])  # rows are read back as Python values
+            data = path.read_bytes()
+            verify_shard(data, shard)
+            table = pq.read_table(pa.BufferReader(data))
+            check_shard_values(table, shard["path"])  # rows are read back as Python values
         except ShardVerificationError as err:
             raise BaseReleaseError(f"the base release {self.location} is damaged: {err}") from err
         except HUB_ERRORS as err:
             raise BaseReleaseError(f"cannot read {shard['path']} of the base release {self.location}: {err}") from err
-        return path
+        return path, table
 
 
 def open_base(spec: str, cache_dir: str | None = None) -> BaseRelease:
@@ -113,15 +121,19 @@ class ShardReuse:
     kept are read back from its file at the end.
     """
 
-    def __init__(self, base: BaseRelease, config: str) -> None:
+    def __init__(self, base: BaseRelease, config: str, on_table: Callable[[str, pa.Table], None] | None = None) -> None:
+        """``on_table`` is called with each base shard's path and its rows, as checked: a
+        build counts the statistics of the shards it may keep there, instead of reading them again."""
         self.shards: list[_BaseShard] = []
         self.ledger: Ledger = []
         self._index: dict[str, list[tuple[int, int, bytes]]] = {}
         for position, entry in enumerate(base.manifest.configs.get(config, {}).get("shards", [])):
-            self._add_shard(base.shard_file(entry), entry, position)
+            file, table = base.shard_table(entry)
+            if on_table is not None:
+                on_table(entry["path"], table)
+            self._add_shard(file, table, entry, position)
 
-    def _add_shard(self, file: Path, entry: dict[str, Any], position: int) -> None:
-        table = pq.read_table(file)
+    def _add_shard(self, file: Path, table: pa.Table, entry: dict[str, Any], position: int) -> None:
         number = _SHARD_NUMBER.search(entry["path"])
         shard_index = len(self.shards)
         self.shards.append(

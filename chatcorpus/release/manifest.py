@@ -18,6 +18,8 @@ from chat_dataset_baseline import (
     CONFIGS,
     FILE_KINDS,
     MANIFEST_FILENAME,
+    SCHEMA_CHANGES,
+    SCHEMA_SINCE,
     check_release_manifest,
     local_release_file,
     manifest_sha256,
@@ -249,6 +251,13 @@ def check_version(version: str) -> None:
         if version[:1] in "vV" and re.fullmatch(VERSION_PATTERN, version[1:]):
             hint = f"; write it without the v ({version[1:]}): the tag gets the v, as v{version[1:]}"
         raise UsageError(f"version {version!r} is not X.Y.Z{hint}")
+    if version_key(version)[0] < SCHEMA_SINCE:
+        added = ", ".join(SCHEMA_CHANGES.get(SCHEMA_SINCE, ()))
+        raise UsageError(
+            f"version {version} is a {version_key(version)[0]}.x version, but this package builds the schema "
+            f"every config has since {SCHEMA_SINCE}.0.0 (it added {added}); a release of it is "
+            f"{SCHEMA_SINCE}.0.0 or later"
+        )
 
 
 def version_key(version: str) -> tuple[int, ...]:

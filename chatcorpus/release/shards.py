@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,11 +99,21 @@ class ShardWriter:
     the size of the corpus.
     """
 
-    def __init__(self, root: Path, config: str, shard_rows: int = DEFAULT_SHARD_ROWS, first_number: int = 0) -> None:
+    def __init__(
+        self,
+        root: Path,
+        config: str,
+        shard_rows: int = DEFAULT_SHARD_ROWS,
+        first_number: int = 0,
+        on_shard: Callable[[ShardInfo, pa.Table], None] | None = None,
+    ) -> None:
         self.root = root
         self.config = config
         self.shard_rows = shard_rows
         self.first_number = first_number  # after the base release's shards, in an incremental build
+        #: called with each shard written and the table it was written from (a build counts its
+        #: statistics there, instead of reading the shard back)
+        self.on_shard = on_shard
         self.shards: list[ShardInfo] = []
         self._rows: list[RowValues] = []
 
@@ -137,7 +147,10 @@ class ShardWriter:
         target = self.root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-        return ShardInfo(relative, table.num_rows, len(data), digest, table.nbytes)
+        info = ShardInfo(relative, table.num_rows, len(data), digest, table.nbytes)
+        if self.on_shard is not None:
+            self.on_shard(info, table)
+        return info
 
 
 #: The columns a ``DeferredShardWriter`` fills in last: alpaca-zh's link to its original.

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,29 +105,63 @@ class ReleaseStats:
         return inert.json_bytes_safe(json.dumps(self.to_json(), ensure_ascii=False, indent=2))
 
 
+@dataclass(frozen=True)
+class ShardCounts:
+    """What one shard adds to its config's statistics; computed from its Arrow table."""
+
+    rows: int
+    languages: Counter[str]
+    categories: Counter[str]
+    lengths: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, table: pa.Table, measure: Measure = CHARACTERS) -> ShardCounts:
+        return cls(
+            table.num_rows,
+            _value_counts(table["language"]),
+            _value_counts(table["category"]),
+            _row_lengths(table, measure),
+        )
+
+
 def release_stats(manifest: Manifest, read: Callable[[str], bytes], measure: Measure = CHARACTERS) -> ReleaseStats:
     """Count every config of the release ``manifest`` describes; ``read`` gives a release file's bytes.
 
     Raises:
         ShardVerificationError: a shard is not the one the manifest lists, or lacks a column of the schema.
     """
-    configs = {}
-    for name, entry in manifest.configs.items():
-        stats = ConfigStats(rejected=entry["rejected"])
-        parts: dict[str, list[np.ndarray]] = {field: [] for field in LENGTH_FIELDS}
-        for shard in entry["shards"]:
-            table = _shard_table(read(shard["path"]), shard)
-            stats.rows += table.num_rows
-            stats.languages.update(_value_counts(table["language"]))
-            stats.categories.update(_value_counts(table["category"]))
-            for field_name, lengths in _row_lengths(table, measure).items():
-                parts[field_name].append(lengths)
-        stats.lengths = {
-            field_name: np.concatenate(arrays) if arrays else np.zeros(0, np.int64)
-            for field_name, arrays in parts.items()
-        }
-        configs[name] = stats
+    configs = {name: config_stats(entry, read, measure) for name, entry in manifest.configs.items()}
     return ReleaseStats(manifest.version, measure.unit, configs, list(manifest.faults))
+
+
+def config_stats(
+    entry: dict[str, Any],
+    read: Callable[[str], bytes],
+    measure: Measure = CHARACTERS,
+    counted: Mapping[str, ShardCounts] | None = None,
+) -> ConfigStats:
+    """Count one config from its manifest entry (its ``rejected`` count and its ``shards``).
+
+    ``counted`` (by shard path) are shards already counted from the tables they were written
+    from: a build counts its shards as it writes them, so it neither reads them back nor
+    hashes them again; every other shard is read with ``read``, verified and counted here.
+    """
+    counted = counted or {}
+    stats = ConfigStats(rejected=entry["rejected"])
+    parts: dict[str, list[np.ndarray]] = {field: [] for field in LENGTH_FIELDS}
+    for shard in entry["shards"]:
+        counts = counted.get(shard["path"])
+        if counts is None:
+            counts = ShardCounts.of(_shard_table(read(shard["path"]), shard), measure)
+        stats.rows += counts.rows
+        stats.languages.update(counts.languages)
+        stats.categories.update(counts.categories)
+        for field_name, lengths in counts.lengths.items():
+            parts[field_name].append(lengths)
+    stats.lengths = {
+        field_name: np.concatenate(arrays) if arrays else np.zeros(0, np.int64) for field_name, arrays in parts.items()
+    }
+    return stats
 
 
 def open_release_stats(spec: str, measure: Measure = CHARACTERS, cache_dir: str | None = None) -> ReleaseStats:

@@ -30,6 +30,7 @@ from chat_dataset_baseline import (
     MANIFEST_FILENAME,
     MAX_RELEASE_JSON_DEPTH,
     RELEASE_PLACES,
+    RELEASE_VERSION,
     SPLIT,
     FileVerificationError,
     ShardVerificationError,
@@ -37,7 +38,7 @@ from chat_dataset_baseline import (
     closing_parquet_file,
     local_release_file,
     nesting_exceeds,
-    schema_fingerprint,
+    schema_problem,
     verify_file,
     verify_shard,
 )
@@ -72,7 +73,7 @@ class ReleaseLocation:
         assert match is not None  # check_local_or_repo refused anything else
         revision = match["revision"] or default_revision
         if revision is None:
-            raise UsageError(f"{spec!r} names no revision; pin one, e.g. {spec}@v1.0.0")
+            raise UsageError(f"{spec!r} names no revision; pin one, e.g. {spec}@v{RELEASE_VERSION}")
         return cls(repo_id=match["repo"], revision=revision)
 
     @property
@@ -307,8 +308,9 @@ def _manifest_problems(manifest: Manifest, location: ReleaseLocation) -> list[st
     problems = []
     if location.is_tag and location.revision != f"v{manifest.version}":
         problems.append(f"states version {manifest.version}, but it is tagged {location.revision}")
-    if manifest.schema_fingerprint != schema_fingerprint():
-        problems.append("was built with another schema than this package's FEATURES")
+    schema = schema_problem(manifest.schema_fingerprint, manifest.version)
+    if schema is not None:
+        problems.append(f"{schema}; check it with the package it was published with")
     for name, entry in manifest.configs.items():
         rows = sum(shard["rows"] for shard in entry["shards"])
         if rows != entry["rows"]:

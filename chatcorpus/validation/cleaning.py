@@ -24,7 +24,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from chatcorpus.validation.faults import Finding, Severity
-from chatcorpus.validation.rules import THOROUGH_RULES, RecordContext, TextFrame, lint_rule
+from chatcorpus.validation.rules import (
+    THOROUGH_RULES,
+    UNICODE_SPACE,
+    RecordContext,
+    TextFrame,
+    lint_rule,
+    python_twin,
+    re2_twin,
+    screened,
+)
 from chatcorpus.validation.textstats import bytes_and_offsets, string_scalar, to_ints, to_mask
 
 W = Severity.WARNING
@@ -39,20 +48,11 @@ def _matches(frame: TextFrame, pattern: str, fields: tuple[str, ...]) -> np.ndar
     return frame.any_column(lambda col: pc.match_substring_regex(col, pattern), fields)
 
 
-def _python_twin(re2_pattern: str) -> re.Pattern[str]:
-    """The per-record check of a pre-filter pattern written for Arrow's RE2.
-
-    The RE2 patterns here scope case-insensitivity with ``(?i:...)`` groups around their
-    only letters, so the same pattern with plain groups and ``re.IGNORECASE`` matches the
-    same texts in Python: one pattern, two engines.
-    """
-    return re.compile(re2_pattern.replace("(?i:", "(?:"), re.IGNORECASE)
-
-
 # --- merged instructions: "...\n##\n18. Instruction: ...\n18. Input: ..." ----------------
 
 _MERGED_RE2 = r"\n\s*(?:#{1,3}\s*\n\s*)?\d{1,3}\s*[.．、]\s*(?i:instruction|input|output|指令|输入|输出)\s*[:：]"
-_MERGED = _python_twin(_MERGED_RE2)
+_MERGED = python_twin(_MERGED_RE2)
+_MERGED_SCREEN = screened(re2_twin(_MERGED_RE2))  # in any text field: a superset of the three it reads
 _MERGED_FIELDS = ("instruction", "input", "output")
 
 
@@ -60,7 +60,7 @@ _MERGED_FIELDS = ("instruction", "input", "output")
     "clean.merged-instruction",
     W,
     "a field runs on into another numbered task (`\\n##\\n18. Instruction: ...`): two records merged into one",
-    lambda frame: _matches(frame, _MERGED_RE2, _MERGED_FIELDS),
+    lambda frame: frame.rare_matches(_MERGED_SCREEN),
 )
 def _merged_instruction(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
     for name in _MERGED_FIELDS:
@@ -77,14 +77,15 @@ def _merged_instruction(record: dict[str, Any], ctx: RecordContext) -> Iterator[
 # --- an input that is only a URL: the model cannot open it, so the answer is invented ---
 
 _URL_ONLY_RE2 = r"^\s*<?\s*(?i:https?://|www\.)\S+?\s*>?\s*$"
-_URL_ONLY = _python_twin(_URL_ONLY_RE2)
+_URL_ONLY = python_twin(_URL_ONLY_RE2)
+_URL_ONLY_SCREEN = screened(re2_twin(_URL_ONLY_RE2))
 
 
 @lint_rule(
     "clean.url-only-input",
     W,
     "the input is only a URL: the model cannot open it, so its answer is invented",
-    lambda frame: _matches(frame, _URL_ONLY_RE2, ("input",)),
+    lambda frame: frame.rare_matches(_URL_ONLY_SCREEN),
 )
 def _url_only_input(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
     if _URL_ONLY.match(_text(record, "input")):
@@ -105,12 +106,12 @@ _MEDIA_REQUEST = re.compile(
     rf"\b{_MAKE_EN}\s+(?:me\s+)?{_BETWEEN_EN}{_MEDIA_EN}\b"
     r"|(?:生成|画|绘制|设计|制作|创作|拍摄|录制|创建)(?:一[张幅个段份首部])?.{0,6}?"
     r"(?:图片|图像|照片|图画|插图|标志|徽标|图标|海报|视频|音频|录音|动画|漫画|logo)",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,  # ASCII case folding, as the pre-filter's (?i) covers it (no ı for i)
 )
 # a request answered in a form text can carry (code that draws it, ASCII art, SVG) is fine
 _TEXT_MEDIUM = re.compile(
     r"\b(?:code|program|script|python|svg|html|css|latex|tikz|ascii|matplotlib|javascript)\b|代码|程序|字符画",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
 _MEDIA_PREFILTER = r"(?i)(?:image|picture|photo|logo|graphic|drawing|painting|illustration|icon|video|audio|sound|recording|podcast|animation|gif|meme|poster|banner|infographic|图|照片|标志|徽标|海报|视频|音频|录音|动画|漫画)"
 
@@ -135,14 +136,15 @@ def _media_request(record: dict[str, Any], ctx: RecordContext) -> Iterator[Findi
 # --- "N/A" as the answer -----------------------------------------------------------------
 
 _NA_RE2 = r"^\s*(?i:n\s*/\s*a|not applicable|不适用)\s*[.。]?\s*$"
-_NA = _python_twin(_NA_RE2)
+_NA = python_twin(_NA_RE2)
+_NA_SCREEN = screened(re2_twin(_NA_RE2))
 
 
 @lint_rule(
     "clean.na-output",
     W,
     "the output is N/A: no answer at all",
-    lambda frame: _matches(frame, _NA_RE2, ("output",)),
+    lambda frame: frame.rare_matches(_NA_SCREEN),
 )
 def _na_output(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
     output = _text(record, "output")
@@ -153,17 +155,21 @@ def _na_output(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
 # --- missing code: an empty fenced block, or "the following code" with no code given ------
 
 _EMPTY_FENCE_RE2 = r"```[\w+#.-]*[ \t]*\n?\s*```"
-_EMPTY_FENCE = re.compile(_EMPTY_FENCE_RE2)
+_EMPTY_FENCE = re.compile(_EMPTY_FENCE_RE2, re.ASCII)
+_EMPTY_FENCE_SCREEN = screened(re2_twin(_EMPTY_FENCE_RE2))
 _CODE_REFERENCE = re.compile(
     r"\b(?:the|this|following|given|below|above)\s+(?:\w+\s+)?(?:code|program|script|snippet)\s*[.:：。!]?\s*$"
     r"|(?:以下|下面|下列|这段|给定|如下)的?(?:代码|程序|脚本)\s*[.:：。!]?\s*$",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
-_CODE_REFERENCE_RE2 = r"(?i)(?:code|program|script|snippet|代码|程序|脚本)\s*[.:：。!]?\s*$"
+# the check reads the instruction stripped (of Unicode whitespace); the pre-filter reads it whole
+_CODE_REFERENCE_RE2 = (
+    re2_twin(r"(?i)(?:code|program|script|snippet|代码|程序|脚本)\s*[.:：。!]?") + UNICODE_SPACE + "*$"
+)
 
 
 def _may_miss_code(frame: TextFrame) -> np.ndarray:
-    fenced = _matches(frame, _EMPTY_FENCE_RE2, ("input", "output"))
+    fenced = frame.rare_matches(_EMPTY_FENCE_SCREEN)
     blank_input = to_mask(pc.equal(pc.utf8_trim_whitespace(frame.columns["input"]), string_scalar("")))
     refers = to_mask(pc.match_substring_regex(frame.columns["instruction"], _CODE_REFERENCE_RE2))
     return fenced | (blank_input & refers)
@@ -189,14 +195,22 @@ def _empty_code(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]
 # --- an output that only repeats the input -----------------------------------------------
 
 
-def _folded(column: pa.Array) -> pa.Array:
-    return pc.utf8_lower(pc.utf8_trim_whitespace(column))
+_EMPTY = string_scalar("")
+_DOTTED_I = screened("\u0130")  # in any field: a superset of input or output
 
 
 def _echoes(frame: TextFrame) -> np.ndarray:
-    output = _folded(frame.columns["output"])
-    given = _folded(frame.columns["input"])
-    return to_mask(pc.and_(pc.equal(output, given), pc.not_equal(given, string_scalar(""))))
+    """Records with an input whose output, trimmed, is as long as the trimmed input.
+
+    Two texts Python lower-cases to the same string are that long, but for ``İ``, the
+    one character its ``lower`` makes two of (``i`` and a combining dot); records holding
+    one are kept too. Comparing lengths rather than Arrow's lower-casing keeps the rule
+    Python's: Arrow maps some characters as Python does not (final sigma, newer Unicode).
+    Both trim the same whitespace."""
+    output, given = pc.utf8_trim_whitespace(frame.columns["output"]), pc.utf8_trim_whitespace(frame.columns["input"])
+    same_length = pc.and_(pc.equal(pc.utf8_length(output), pc.utf8_length(given)), pc.not_equal(given, _EMPTY))
+    dotted = frame.rare_matches(_DOTTED_I) & to_mask(pc.not_equal(frame.columns["input"], _EMPTY))
+    return to_mask(same_length) | dotted
 
 
 @lint_rule("clean.echo", W, "the output only repeats the input", _echoes)

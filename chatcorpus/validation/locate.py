@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import orjson
@@ -212,7 +213,7 @@ def duplicate_keys(data: bytes, start: int, end: int) -> list[RepeatedKey]:
     return found
 
 
-def pointer_offsets(data: bytes, start: int, end: int, pointers: Iterable[str]) -> dict[str, int]:
+def pointer_offsets(data: bytes, start: int, end: int, pointers: Iterable[str], flat: bool = False) -> dict[str, int]:
     """Byte offset of each JSON pointer's target inside the valid value spanning ``data[start:end]``.
 
     Object members are located at their key (the first, if a key repeats), array items at
@@ -220,7 +221,16 @@ def pointer_offsets(data: bytes, start: int, end: int, pointers: Iterable[str]) 
     container found on its way. All pointers are placed in one walk over the value's
     tokens, which stops once every target is found, so a record with N faulty fields
     costs one pass, not N.
+
+    ``flat``: the value is an object holding no object (a record that passed the schema),
+    so a member's key is the first unescaped ``"name"`` followed by a colon: found by a
+    byte search, not a walk. Pointers deeper than a member still take the walk.
     """
+    pointers = list(pointers)
+    if flat:
+        found = _member_offsets(data, start, end, pointers)
+        if found is not None:
+            return found
     root = _Target()
     wanted = {pointer: root.descend(_pointer_parts(pointer)) for pointer in pointers}
     tokens = _TOKEN.finditer(data, start, end)
@@ -231,6 +241,52 @@ def pointer_offsets(data: bytes, start: int, end: int, pointers: Iterable[str]) 
     if root.children and first.lastgroup == "open":
         _walk(data, tokens, first, root, sum(1 for target in root.all() if target.offset is None))
     return {pointer: target.found() for pointer, target in wanted.items()}
+
+
+_BLANKS = rb"[ \t\r\n]*"
+
+
+def _member_offsets(data: bytes, start: int, end: int, pointers: list[str]) -> dict[str, int] | None:
+    """Where each pointer's member key lies in a flat object, or None when a pointer is
+    not ``""`` or ``/name``, or a key is not found spelled plainly (then the walk decides)."""
+    found: dict[str, int] = {}
+    for pointer in pointers:
+        if not pointer:
+            found[pointer] = start
+            continue
+        name = pointer[1:]
+        if "/" in name or "~" in name or "\\" in name or '"' in name:
+            return None
+        offset = _plain_key(data, start, end, name.encode("utf-8"))
+        if offset is None:
+            return None
+        found[pointer] = offset
+    return found
+
+
+def _plain_key(data: bytes, start: int, end: int, name: bytes) -> int | None:
+    """The first ``"name"`` with an unescaped opening quote followed by a colon, in a flat object.
+
+    Such a quote opens a string (a closing one is followed by a comma, colon or brace, not
+    by the name), and a string followed by a colon is a key: in an object holding no
+    object, a member's.
+    """
+    pattern = _key_pattern(name)
+    position = start
+    while (match := pattern.search(data, position, end)) is not None:
+        quote = match.start()
+        backslashes = 0
+        while quote - backslashes - 1 >= start and data[quote - backslashes - 1] == 0x5C:
+            backslashes += 1
+        if backslashes % 2 == 0:
+            return quote
+        position = quote + 1
+    return None
+
+
+@lru_cache(maxsize=64)
+def _key_pattern(name: bytes) -> re.Pattern[bytes]:
+    return re.compile(b'"' + re.escape(name) + b'"' + _BLANKS + b":")
 
 
 @dataclass(eq=False)

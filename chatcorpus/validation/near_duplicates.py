@@ -59,6 +59,8 @@ _BATCH = 4096  # records whose signatures are made at a time
 _PASSES = 4
 _PASS_BANDS = BANDS // _PASSES
 _PASS_PERM = NUM_PERM // _PASSES
+#: shingles of candidate pairs measured at a time (with their keys and search, about 50 MB)
+_SLICE_HASHES = 1 << 21
 
 
 @dataclass(frozen=True)
@@ -94,9 +96,9 @@ class NearDuplicateIndex:
         places = np.concatenate(self._places) if self._places else np.zeros(0, np.int64)
         self._parts, self._places = [], []
         found = [_candidates(records, band_pass) for band_pass in range(_PASSES)]
-        earlier = np.concatenate([pair[0] for pair in found])
-        later = np.concatenate([pair[1] for pair in found])
-        return _verified(records, places, earlier, later)
+        # a pair found in several passes is measured once
+        codes = np.unique(np.concatenate([earlier * len(records) + later for earlier, later in found]))
+        return _verified(records, places, codes // max(len(records), 1), codes % max(len(records), 1))
 
 
 def _signatures(records: Shingles, band_pass: int) -> rensa.RMinHashDigestMatrix:
@@ -161,18 +163,85 @@ def _rows(records: Shingles, band_pass: int) -> np.ndarray:
 
 
 def _verified(records: Shingles, places: np.ndarray, earlier: np.ndarray, later: np.ndarray) -> list[NearPair]:
-    """The candidate pairs that are near-duplicates by exact Jaccard and the two guards; the best per record."""
+    """The candidate pairs that are near-duplicates by exact Jaccard and the two guards; the best per record.
+
+    Every pair is measured at once, in NumPy, a slice of pairs at a time: one Python call per
+    pair (``similarity_of``) cost a millisecond a record when records come in groups of copies,
+    each group's records pairing with one another in every band.
+    """
     sizes = records.sizes()
     small, large = np.minimum(sizes[earlier], sizes[later]), np.maximum(sizes[earlier], sizes[later])
     possible = (records.numbers[earlier] == records.numbers[later]) & (small >= THRESHOLD * large)
-    best: dict[int, tuple[float, int]] = {}
-    for first, second in zip(earlier[possible].tolist(), later[possible].tolist(), strict=True):
-        similarity = similarity_of(records.of(first), records.of(second))
-        if similarity >= THRESHOLD:
-            held = best.get(second)
-            if held is None or (similarity, -first) > (held[0], -held[1]):
-                best[second] = (similarity, first)
-    return [NearPair(int(places[second]), int(places[first]), sim) for second, (sim, first) in sorted(best.items())]
+    earlier, later = earlier[possible], later[possible]
+    fields = _record_fields(records)
+    similarities = np.zeros(len(earlier), dtype=np.float64)
+    for part in _slices(sizes[earlier] + sizes[later]):
+        similarities[part] = _similarities(records, fields, earlier[part], later[part])
+    near = similarities >= THRESHOLD
+    earlier, later, similarities = earlier[near], later[near], similarities[near]
+    # per later record, the most similar earlier one; on a tie, the first in the run
+    order = np.lexsort((earlier, -similarities, later))
+    best = order[np.concatenate(([True], later[order][1:] != later[order][:-1]))] if len(order) else order
+    return [
+        NearPair(int(places[second]), int(places[first]), float(similarity))
+        for second, first, similarity in zip(
+            later[best].tolist(), earlier[best].tolist(), similarities[best].tolist(), strict=True
+        )
+    ]
+
+
+def _slices(weights: np.ndarray) -> list[slice]:
+    """Consecutive runs of pairs holding at most ``_SLICE_HASHES`` shingles between them (a pair
+    of two 100,000-character records is a run of its own), so memory stays bounded."""
+    ends = np.cumsum(weights)
+    slices, start = [], 0
+    while start < len(weights):
+        taken = int(ends[start - 1]) if start else 0
+        stop = max(int(np.searchsorted(ends, taken + _SLICE_HASHES, side="right")), start + 1)
+        slices.append(slice(start, stop))
+        start = stop
+    return slices
+
+
+def _similarities(records: Shingles, fields: np.ndarray, earlier: np.ndarray, later: np.ndarray) -> np.ndarray:
+    """``similarity_of`` for each pair (``earlier[i]``, ``later[i]``), computed for all of them at once.
+
+    Each hash is keyed by its pair's number: the later records' keys are sorted as they are laid
+    out (pairs in order, each set sorted), so one binary search per earlier record's key finds
+    the shingles the two records share.
+    """
+    earlier_keys = _pair_keys(records, earlier)
+    later_keys = _pair_keys(records, later)
+    found = np.minimum(np.searchsorted(later_keys, earlier_keys), max(len(later_keys) - 1, 0))
+    shared = earlier_keys[later_keys[found] == earlier_keys] if len(later_keys) else earlier_keys[:0]
+    shared_pair = (shared >> np.uint64(32)).astype(np.int64)
+    intersection = np.bincount(shared_pair, minlength=len(earlier))
+    shared_fields = np.zeros(len(earlier), dtype=np.int64)
+    np.bitwise_or.at(shared_fields, shared_pair, _field_bits(shared & np.uint64(0xFFFFFFFF)))
+    sizes = records.sizes()
+    union = sizes[earlier] + sizes[later] - intersection
+    similarity = intersection / np.maximum(union, 1)
+    return np.where((fields[earlier] | fields[later]) == shared_fields, similarity, 0.0)
+
+
+def _pair_keys(records: Shingles, members: np.ndarray) -> np.ndarray:
+    """The shingle hashes of ``members``' records, one after the other, each keyed by its pair's number."""
+    counts = records.sizes()[members]
+    firsts = np.repeat(records.offsets[members] - np.cumsum(counts) + counts, counts)
+    hashes = records.hashes[firsts + np.arange(counts.sum())].astype(np.uint64)
+    return (np.repeat(np.arange(len(members), dtype=np.uint64), counts) << np.uint64(32)) | hashes
+
+
+def _record_fields(records: Shingles) -> np.ndarray:
+    """Each record's fields as a bit set (bit ``f`` for a shingle of field ``f``)."""
+    fields = np.zeros(len(records), dtype=np.int64)
+    owner = np.repeat(np.arange(len(records)), records.sizes())
+    np.bitwise_or.at(fields, owner, _field_bits(records.hashes))
+    return fields
+
+
+def _field_bits(hashes: np.ndarray) -> np.ndarray:
+    return np.left_shift(1, field_of(hashes).astype(np.int64))
 
 
 def similarity_of(first: np.ndarray, second: np.ndarray) -> float:
@@ -184,4 +253,4 @@ def similarity_of(first: np.ndarray, second: np.ndarray) -> float:
 
 
 def _fields(hashes: np.ndarray) -> int:
-    return int(np.bitwise_or.reduce(np.left_shift(1, field_of(hashes).astype(np.int64)), initial=0))
+    return int(np.bitwise_or.reduce(_field_bits(hashes), initial=0))

@@ -23,7 +23,7 @@ import opencc
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chatcorpus.validation.textstats import bmp_table_counts, from_mask, letters_and_digits, string_array
+from chatcorpus.validation.textstats import bmp_table_counts, from_mask, letters_and_digits, string_array, wide_counts
 
 # the blocks OpenCC's Traditional characters live in: CJK Unified Ideographs, Extension A,
 # the compatibility ideographs
@@ -52,8 +52,21 @@ def _traditional_table() -> np.ndarray:
 
 
 def traditional_counts(texts: pa.Array) -> np.ndarray:
-    """How many characters per text OpenCC would change to their Simplified form."""
-    return bmp_table_counts(texts, _traditional_table())
+    """How many characters per text OpenCC would change to their Simplified form.
+
+    Those of the BMP are all in ``_HAN_BLOCKS`` (a test keeps it so), looked up in a table;
+    those beyond it (CJK Extension B on, some 900 of them) are asked of OpenCC one by one,
+    for the few distinct ones a text holds."""
+    return bmp_table_counts(texts, _traditional_table()) + wide_counts(texts, _wide_traditional)
+
+
+def _wide_traditional(codes: np.ndarray) -> list[bool]:
+    return [_is_traditional(code) for code in codes.tolist()]
+
+
+@cache
+def _is_traditional(code: int) -> bool:
+    return to_simplified(chr(code)) != chr(code)
 
 
 def to_simplified(text: str) -> str:

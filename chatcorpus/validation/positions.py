@@ -58,12 +58,14 @@ def positions(data: bytes, offsets: Iterable[int]) -> dict[int, tuple[int, int]]
     """
     placed: dict[int, tuple[int, int]] = {}
     line, column, previous = 1, 1, 0
+    only_lf = b"\r" not in data  # the common case: one count per stretch instead of three
     for offset in sorted(set(offsets)):
         offset = min(max(offset, 0), len(data))
-        breaks = line_breaks(data, previous, offset)
+        breaks = data.count(b"\n", previous, offset) if only_lf else line_breaks(data, previous, offset)
         if breaks:
             line += breaks
-            column = 1 + characters(data, _line_start(data, previous, offset), offset)
+            start = data.rfind(b"\n", previous, offset) + 1 if only_lf else _line_start(data, previous, offset)
+            column = 1 + characters(data, start, offset)
         else:
             column += characters(data, previous, offset)
         placed[offset] = (line, column)

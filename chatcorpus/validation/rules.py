@@ -46,6 +46,34 @@ class RecordContext:
 SCREENED_PATTERNS: list[str] = []
 
 
+#: ASCII whitespace, spelled out for the RE2 side of a rule: RE2's ``\s`` lacks ``\v``, which
+#: Python's ``\s`` under ``re.ASCII`` holds, and a pre-filter must match wherever its check does.
+SPACE = r"[\t\n\v\f\r ]"
+NOT_SPACE = r"[^\t\n\v\f\r ]"
+#: Every character ``str.strip()`` removes (``str.isspace``), for pre-filters of checks run on stripped text.
+UNICODE_SPACE = r"[\t-\r\x1c-\x20\x85\xa0\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+
+
+def re2_twin(pattern: str) -> str:
+    """The RE2 pattern of a check written for Python's ``re`` with ``re.ASCII``: its ``\\s`` and
+    ``\\S`` spelled out (the patterns here use them outside character classes only), so both
+    engines see one class; ``\\d``, ``\\w`` and ``\b`` are ASCII in both."""
+    return pattern.replace(r"\s", SPACE).replace(r"\S", NOT_SPACE)
+
+
+def python_twin(pattern: str) -> re.Pattern[str]:
+    """The per-record check of a pre-filter pattern: one pattern, two engines.
+
+    The patterns scope case-insensitivity with ``(?i:...)`` groups around their only
+    letters, so the same pattern with plain groups and ``re.IGNORECASE`` matches the same
+    texts in Python. ``re.ASCII`` keeps Python's classes and case folding to ASCII, as
+    RE2's ``\\d``, ``\\w``, ``\b`` are (and RE2's ``(?i)`` folds more, never less): without
+    it Python's ``\\s`` takes U+3000, ``\\d`` takes ``１``, and ``i`` matches ``ı``, so the
+    check would flag texts its pre-filter never hands it.
+    """
+    return re.compile(pattern.replace("(?i:", "(?:"), re.IGNORECASE | re.ASCII)
+
+
 def screened(pattern: str) -> str:
     """Register ``pattern`` for ``TextFrame.rare_matches``; returns it."""
     SCREENED_PATTERNS.append(pattern)
@@ -60,24 +88,28 @@ class TextFrame:
     has_history: np.ndarray  # records whose history the columns do not show
     languages: list[str]
     config: str | None
-    _screen: dict[str, np.ndarray] | None = None  # per text field, the rows a screened pattern may match
+    _screen: np.ndarray | None = None  # the stacked rows a screened pattern may match
+    _stacked: pa.Array | None = None  # the text fields one after the other, for ``rare_matches``
 
     def rare_matches(self, pattern: str) -> np.ndarray:
         """Rows where ``pattern`` (registered by ``screened``) matches in any text field.
 
         The same rows as ``any_column`` with ``match_substring_regex``: ``pattern`` can only
-        match where the alternation that holds it matches.
+        match where the alternation that holds it matches. The text fields are stacked
+        into one array, so that each regex is compiled and run once per file, not per field.
         """
         assert pattern in SCREENED_PATTERNS, "rare_matches runs the patterns registered with screened() only"
         if self._screen is None:
             screen = "|".join(f"(?:{screened})" for screened in SCREENED_PATTERNS)
-            self._screen = {name: to_mask(pc.match_substring_regex(self.columns[name], screen)) for name in TEXT_FIELDS}
+            self._stacked = pa.concat_arrays([self.columns[name].cast(pa.large_string()) for name in TEXT_FIELDS])
+            self._screen = to_mask(pc.match_substring_regex(self._stacked, screen))
         mask = self.nothing()
-        for name, candidates in self._screen.items():
-            rows = np.flatnonzero(candidates)
-            if len(rows):
-                found = to_mask(pc.match_substring_regex(self.columns[name].filter(from_mask(candidates)), pattern))
-                mask[rows[found]] = True
+        rows = np.flatnonzero(self._screen)
+        if len(rows):
+            assert self._stacked is not None  # set with the screen
+            candidates = self._stacked.filter(from_mask(self._screen))
+            found = to_mask(pc.match_substring_regex(candidates, pattern))
+            mask[rows[found] % len(self)] = True
         return mask
 
     def __len__(self) -> int:
@@ -314,10 +346,10 @@ def _language_mismatch(record: dict[str, Any], ctx: RecordContext) -> Iterator[F
         yield Finding(f"this {ctx.config} record {found}", "/output")
 
 
-_MARKER = re.compile(r"<\s*(noinput|nooutput|no input|no output)\s*>", re.IGNORECASE)
+_MARKER = re.compile(r"<\s*(noinput|nooutput|no input|no output)\s*>", re.IGNORECASE | re.ASCII)
 
 
-_MARKER_RE2 = screened("(?i:<\\s*no)")
+_MARKER_RE2 = screened(re2_twin(r"(?i:<\s*no)"))
 
 
 def _may_hold_marker(frame: TextFrame) -> np.ndarray:

@@ -111,15 +111,17 @@ class ParsedSource:
         """A fault of the file as a whole (it cannot be read): reported at line 0."""
         self._found.append(Fault(self.ref.display, 0, 0, rule, Severity.ERROR, message))
 
-    def record_faults(self, index: int, problems: list[tuple[Problem, Severity]]) -> None:
-        """Problems found in record ``index``, each at the field its pointer names (one walk for all)."""
+    def record_faults(self, index: int, problems: list[tuple[Problem, Severity]], flat: bool = False) -> None:
+        """Problems found in record ``index``, each at the field its pointer names (one walk for all).
+
+        ``flat``: the record passed the schema, so it holds no object (``locate.pointer_offsets``)."""
         span = self._element_span(index)
         if span is None:
             self._found += [
                 Fault(self.ref.display, 0, 0, p.rule, severity, p.message, index, p.pointer) for p, severity in problems
             ]
             return
-        offsets = pointer_offsets(self.data, *span, (problem.pointer for problem, _ in problems))
+        offsets = pointer_offsets(self.data, *span, (problem.pointer for problem, _ in problems), flat)
         self._found += [
             _Pending(offsets[p.pointer], p.rule, severity, p.message, index, p.pointer) for p, severity in problems
         ]
@@ -128,13 +130,13 @@ class ParsedSource:
     def place(self, found: list[tuple[int, Problem, Severity]]) -> list[Fault]:
         """Faults for problems found later, in records by index, placed together (one sweep for all).
 
-        For checks that run after the file's own (duplicates against a release): the
-        faults are returned, not added to ``faults``.
+        For checks that run after the file's own (duplicates, here or against a release),
+        on records that passed the schema: the faults are returned, not added to ``faults``.
         """
         pending: list[_Pending] = []
         for index, problem, severity in found:
             span = self._element_span(index)
-            offset = pointer_offsets(self.data, *span, [problem.pointer])[problem.pointer] if span else 0
+            offset = pointer_offsets(self.data, *span, [problem.pointer], flat=True)[problem.pointer] if span else 0
             pending.append(_Pending(offset, problem.rule, severity, problem.message, index, problem.pointer))
         places = positions(self.data, (p.offset for p in pending))
         return [

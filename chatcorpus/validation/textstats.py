@@ -105,17 +105,21 @@ def _chunks(data: np.ndarray) -> Iterator[tuple[int, int, np.ndarray, int]]:
 
 
 def _select(data: np.ndarray, offsets: np.ndarray, selector: Selector) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Running count of selected bytes at each offset, and the selected bytes themselves."""
+    """Count of selected bytes before each offset, and the selected bytes themselves.
+
+    Chunk by chunk, the selected bytes' positions and a binary search of the chunk's
+    offsets among them give the counts: an int64 running sum over every byte (eight
+    times the chunk) cost more than the selection itself.
+    """
     at_offsets = np.zeros(len(offsets), dtype=np.int64)
     selected: list[np.ndarray] = []
     total = 0
     for start, stop, window, pad in _chunks(data):
-        mask = selector(window)[pad : pad + stop - start]
-        selected.append(window[pad : pad + stop - start][mask])
-        running = np.cumsum(mask, dtype=np.int64)
+        found = np.flatnonzero(selector(window)[pad : pad + stop - start])
+        selected.append(window[pad : pad + stop - start][found])
         first, last = np.searchsorted(offsets, [start, stop], side="right")
-        at_offsets[first:last] = total + running[offsets[first:last] - start - 1]
-        total += int(running[-1])
+        at_offsets[first:last] = total + np.searchsorted(found, offsets[first:last] - start, side="left")
+        total += len(found)
     return at_offsets, selected
 
 
@@ -125,23 +129,40 @@ def _counts(strings: pa.Array, selector: Selector) -> np.ndarray:
     return np.diff(at_offsets)
 
 
-def _next(data: np.ndarray) -> np.ndarray:
-    return np.concatenate((data[1:], np.zeros(1, np.uint8)))
-
-
 def han_counts(strings: pa.Array) -> np.ndarray:
     """Han characters per string: CJK Unified Ideographs (U+4E00–U+9FFF), Extension A
     (U+3400–U+4DBF) and the compatibility ideographs (U+F900–U+FAFF)."""
     return _counts(strings, _han_leads)
 
 
+# Per byte value, what a byte on its own says (one table lookup per byte instead of a
+# NumPy comparison per bound); the rare multi-byte cases are then checked where they occur.
+_HAN_LEAD = np.zeros(256, dtype=bool)
+_HAN_LEAD[0xE4:0xEA] = True  # U+4000–U+9FFF
+_E3_OR_EF = np.zeros(256, dtype=bool)
+_E3_OR_EF[[0xE3, 0xEF]] = True
+_LETTER = np.zeros(256, dtype=bool)
+_LETTER[ord("A") : ord("Z") + 1] = _LETTER[ord("a") : ord("z") + 1] = True
+_KEPT = _LETTER.copy()  # a letter, a digit, or a byte of a non-ASCII character
+_KEPT[ord("0") : ord("9") + 1] = _KEPT[0x80:] = True
+
+
+def _after(data: np.ndarray, positions: np.ndarray, step: int) -> np.ndarray:
+    """The bytes ``step`` after ``positions``, 0 past the end."""
+    later = positions + step
+    return np.where(later < len(data), data[np.minimum(later, len(data) - 1)], 0) if len(data) else later
+
+
 def _han_leads(data: np.ndarray) -> np.ndarray:
-    following = _next(data)
-    return (
-        ((data >= 0xE4) & (data <= 0xE9))  # U+4000–U+9FFF
-        | ((data == 0xE3) & (following >= 0x90))  # U+3400–U+3FFF
-        | ((data == 0xEF) & (following >= 0xA4) & (following <= 0xAB))  # U+F900–U+FAFF
-    )
+    mask = _HAN_LEAD[data]
+    edge = np.flatnonzero(_E3_OR_EF[data])
+    if len(edge):
+        lead, following = data[edge], _after(data, edge, 1)
+        hit = ((lead == 0xE3) & (following >= 0x90)) | (  # U+3400–U+3FFF
+            (lead == 0xEF) & (following >= 0xA4) & (following <= 0xAB)  # U+F900–U+FAFF
+        )
+        mask[edge[hit]] = True
+    return mask
 
 
 def bmp_table_counts(strings: pa.Array, table: np.ndarray) -> np.ndarray:
@@ -165,27 +186,45 @@ def bmp_table_counts(strings: pa.Array, table: np.ndarray) -> np.ndarray:
     return np.diff(np.searchsorted(found, offsets))
 
 
+def wide_counts(strings: pa.Array, marked: Callable[[np.ndarray], list[bool]]) -> np.ndarray:
+    """Characters per string beyond the BMP (4-byte UTF-8: CJK Extension B and later, emoji)
+    whose code point ``marked`` selects; it is given each distinct code point once, in
+    increasing order, and returns a flag for each. Such characters are rare: one pass finds them."""
+    data, offsets = _bytes_and_offsets(strings)
+    leads = np.flatnonzero(data >= 0xF0)  # valid UTF-8: three continuation bytes follow each
+    if not len(leads):
+        return np.zeros(len(offsets) - 1, dtype=np.int64)
+    code = (data[leads].astype(np.int64) & 0x07) << 18
+    code |= (data[leads + 1].astype(np.int64) & 0x3F) << 12
+    code |= (data[leads + 2].astype(np.int64) & 0x3F) << 6
+    code |= data[leads + 3].astype(np.int64) & 0x3F
+    distinct, which = np.unique(code, return_inverse=True)
+    hits = leads[np.asarray(marked(distinct), dtype=bool)[which]]
+    return np.diff(np.searchsorted(hits, offsets))
+
+
 def latin_letter_counts(strings: pa.Array) -> np.ndarray:
     """ASCII letters per string."""
     return _counts(strings, _ascii_letters)
 
 
 def _ascii_letters(data: np.ndarray) -> np.ndarray:
-    lower = data | 0x20
-    return (lower >= ord("a")) & (lower <= ord("z"))
+    return _LETTER[data]
 
 
-def _punctuation_sequences(data: np.ndarray) -> np.ndarray:
-    """Bytes of CJK punctuation (U+3000–U+303F) and full-width ASCII punctuation
-    (U+FF01–U+FF0F, U+FF1A–U+FF20), the punctuation of Chinese text."""
-    following = _next(data)
-    third = _next(following)
-    leads = ((data == 0xE3) & (following == 0x80)) | (
-        (data == 0xEF)
+def _punctuation_leads(data: np.ndarray) -> np.ndarray:
+    """Where CJK punctuation (U+3000–U+303F) and full-width ASCII punctuation (U+FF01–U+FF0F,
+    U+FF1A–U+FF20), the punctuation of Chinese text, begin: three bytes each."""
+    edge = np.flatnonzero(_E3_OR_EF[data])
+    if not len(edge):
+        return edge
+    lead, following, third = data[edge], _after(data, edge, 1), _after(data, edge, 2)
+    hit = ((lead == 0xE3) & (following == 0x80)) | (
+        (lead == 0xEF)
         & (following == 0xBC)
         & (((third >= 0x81) & (third <= 0x8F)) | ((third >= 0x9A) & (third <= 0xA0)))
     )
-    return leads | np.concatenate(([False], leads[:-1])) | np.concatenate(([False, False], leads[:-2]))
+    return edge[hit]
 
 
 def letters_and_digits(strings: pa.Array) -> list[str]:
@@ -205,5 +244,8 @@ def letters_and_digits(strings: pa.Array) -> list[str]:
 
 
 def _letter_digit_or_other(data: np.ndarray) -> np.ndarray:
-    digit = (data >= ord("0")) & (data <= ord("9"))
-    return _ascii_letters(data) | digit | ((data >= 0x80) & ~_punctuation_sequences(data))
+    mask = _KEPT[data]
+    leads = _punctuation_leads(data)
+    for step in range(3):
+        mask[leads[leads + step < len(data)] + step] = False
+    return mask

@@ -17,6 +17,7 @@ of another config, is no untranslated copy and stays a duplicate warning.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from chatcorpus.validation.corpus_shape import CONFIG_CATEGORIES, CONFIG_LANGUAGES, CONFIG_NAMES
 from chatcorpus.validation.faults import Problem
@@ -38,17 +39,24 @@ SUPERSEDED = "language.mismatch"
 
 def same_range_pair(first: SourceRef, second: SourceRef) -> tuple[SourceRef, SourceRef] | None:
     """(zh file, en file) when the two files are an alpaca-zh and an alpaca-en file of the same named range."""
-    # imported here: chatcorpus.alignment.ranges needs the rules registry, which imports this module
-    from chatcorpus.alignment.ranges import name_range
-
     by_config = {first.config: first, second.config: second}
     zh, en = by_config.get(ZH_CONFIG), by_config.get(EN_CONFIG)
     if zh is None or en is None:
         return None
-    zh_range, en_range = name_range(zh), name_range(en)
-    if zh_range is None or en_range is None or (zh_range.start, zh_range.end) != (en_range.start, en_range.end):
+    zh_range = _range_of(zh)
+    if zh_range is None or zh_range != _range_of(en):
         return None
     return zh, en
+
+
+@lru_cache(maxsize=4096)  # asked once per cross-config duplicate, of the same few files
+def _range_of(ref: SourceRef) -> tuple[int, int] | None:
+    """(start, end) of the Alpaca index range the file's name gives, if it gives one."""
+    # imported here: chatcorpus.alignment.ranges needs the rules registry, which imports this module
+    from chatcorpus.alignment.ranges import name_range
+
+    found = name_range(ref)
+    return None if found is None else (found.start, found.end)
 
 
 @dataclass

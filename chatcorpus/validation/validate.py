@@ -26,7 +26,7 @@ from chatcorpus.validation.faults import Fault, Problem, Severity
 from chatcorpus.validation.near_duplicates import RULE as NEAR_RULE
 from chatcorpus.validation.near_duplicates import NearDuplicateIndex
 from chatcorpus.validation.normalize import fold
-from chatcorpus.validation.records import LANGUAGE_FIELDS, content_id, content_key, languages_of
+from chatcorpus.validation.records import LANGUAGE_FIELDS, content_id, languages_of
 from chatcorpus.validation.rules import (
     MANDATORY_PREFIXES,
     RULES,
@@ -39,6 +39,7 @@ from chatcorpus.validation.rules import (
 from chatcorpus.validation.shingles import Shingles, shingle_texts
 from chatcorpus.validation.sources import ParsedSource, SourceRef, read_source, reopen, scan
 from chatcorpus.validation.textstats import letters_and_digits, string_array, string_scalar
+from chatcorpus.validation.typed_records import exact_key, exact_keys, typed_records
 from chatcorpus.validation.untranslated import RULE as UNTRANSLATED_RULE
 from chatcorpus.validation.untranslated import SUPERSEDED, UntranslatedCopies, same_range_pair
 
@@ -91,15 +92,21 @@ class ValidationReport:
         return len(self.faults) - self.errors
 
 
-@dataclass(slots=True)
-class _Candidate:
-    """A record with no error, waiting to be deduplicated."""
+@dataclass
+class _Candidates:
+    """The records of one file with no error, waiting to be deduplicated: columns in file order."""
 
-    index: int
-    record: dict[str, Any]
-    exact: int  # exact_key(record)
-    language: str
-    near_key: str
+    indices: list[int]
+    records: list[dict[str, Any]]
+    exacts: list[int]  # exact_key of each
+    languages: list[str]
+    near_keys: list[str]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def keys(self) -> Keys:
+        return self.indices, self.exacts, list(map(hash, self.near_keys))
 
 
 #: Each record's index, exact key and near-duplicate key hash, as three columns in file order.
@@ -162,60 +169,86 @@ class Validator:
 
     def check(self, ref: SourceRef) -> FileResult:
         """Judge one file and deduplicate its records against every file checked before."""
+        return self._check(ref, keep_accepted=True)
+
+    def _check(self, ref: SourceRef, keep_accepted: bool) -> FileResult:
+        """``check``; without ``keep_accepted`` (``validate``, which only reports) the accepted
+        records are counted, not listed."""
         source, candidates, shingles = self._judged(ref)
         self._files.append(ref)
         result = FileResult(source, rejected=source.records_read - len(candidates))
-        keys = _keys(candidates)
-        duplicates = dict(self._deduplicate(ref, keys))
+        keys = candidates.keys()
+        duplicates = self._deduplicate(ref, keys)
         self._remember_shingles(keys, shingles)
-        for candidate in candidates:
-            found = duplicates.get(candidate.index, [])
-            if found:
-                source.record_faults(candidate.index, [(p, _severity(p)) for p in found])
-            if any(_severity(p) is Severity.ERROR for p in found) or not ref.publishable_name:
-                result.rejected += 1
-            else:
-                result.accepted.append(
-                    AcceptedRecord(candidate.index, candidate.record, candidate.language, candidate.near_key)
-                )
+        refused: set[int] = set()
+        for index, found in duplicates:  # in file order
+            source.record_faults(index, [(p, _severity(p)) for p in found], flat=True)  # it passed the schema
+            if any(_severity(p) is Severity.ERROR for p in found):
+                refused.add(index)
+        if not ref.publishable_name:
+            result.rejected += len(candidates)
+        else:
+            result.rejected += len(refused)
+            if keep_accepted:
+                result.accepted = [
+                    AcceptedRecord(index, record, language, near_key)
+                    for index, record, language, near_key in zip(
+                        candidates.indices, candidates.records, candidates.languages, candidates.near_keys, strict=True
+                    )
+                    if index not in refused
+                ]
         result.faults = [fault for fault in source.faults if fault.rule not in self.disabled]
         return result
 
-    def judge(self, ref: SourceRef) -> tuple[ParsedSource, list[_Candidate]]:
-        source, candidates, _ = self._judged(ref)
-        return source, candidates
-
-    def _judged(self, ref: SourceRef) -> tuple[ParsedSource, list[_Candidate], Shingles | None]:
+    def _judged(self, ref: SourceRef) -> tuple[ParsedSource, _Candidates, Shingles | None]:
         """Read one file and check each record alone (schema, lint), placing what is found.
 
         The records with no error are returned, for ``check`` to deduplicate: the only
         step that needs the other files, so ``--jobs`` runs this part in parallel.
         """
         source = read_source(ref)
-        records = [record if isinstance(record, dict) else {} for _, record in source.records]
+        values = [record for _, record in source.records]
+        records = [record if isinstance(record, dict) else {} for record in values]
         frame = _text_frame(records, ref.config)
-        problems = [schema_check.schema_problems(record) for _, record in source.records]
+        typed = typed_records(values)
+        problems: dict[int, list[Problem]] = {}  # by position, for the records that have any
+        if typed is None:  # some record breaks the schema: name every violation of every record
+            problems = {
+                position: found
+                for position, value in enumerate(values)
+                if (found := schema_check.schema_problems(value))
+            }
         self._lint_frame(frame, records, problems)
-        folded = None if self.errors_only else _folded_texts(frame)
-        normalized = None if folded is None else letters_and_digits(folded)
-        candidates: list[_Candidate] = []
-        kept: list[int] = []
-        for position, (index, record) in enumerate(source.records):
+        refused: set[int] = set()
+        for position in sorted(problems):
             found = problems[position]
-            if found:
-                erroneous = any(_severity(p) is Severity.ERROR for p in found)
-                found = [p for p in found if p.rule not in self.disabled]
-                if found:
-                    source.record_faults(index, [(p, _severity(p)) for p in found])
-                if erroneous:  # a record with an error is rejected, even when that rule is switched off
-                    continue
-            near_key = "" if normalized is None else near_duplicate_key(record, normalized[position])
-            candidates.append(_Candidate(index, record, exact_key(record), frame.languages[position], near_key))
-            kept.append(position)
+            index = source.records[position][0]
+            shown = [p for p in found if p.rule not in self.disabled]
+            if shown:
+                source.record_faults(index, [(p, _severity(p)) for p in shown], flat=typed is not None)
+            if any(_severity(p) is Severity.ERROR for p in found):  # rejected, even when that rule is switched off
+                refused.add(position)
+        kept = [position for position in range(len(records)) if position not in refused] if refused else None
+        if typed is not None:
+            exacts = exact_keys(typed)
+        else:  # the schema passed the records that are kept: each has its Record
+            exacts = [exact_key(records[p]) for p in (range(len(records)) if kept is None else kept)]
+        folded = None if self.errors_only else _folded_texts(frame)
+        near_keys = [""] * len(records) if folded is None else near_duplicate_keys(records, letters_and_digits(folded))
+        indices = [index for index, _ in source.records]
+        languages = frame.languages
+        if kept is not None:
+            indices = [indices[p] for p in kept]
+            records = [records[p] for p in kept]
+            languages = [languages[p] for p in kept]
+            near_keys = [near_keys[p] for p in kept]
+            if typed is not None:
+                exacts = [exacts[p] for p in kept]
         shingles = None
         if self._near is not None and folded is not None:
-            shingles = shingle_texts(folded, [records[position] for position in kept], frame.languages, kept)
-        return source, candidates, shingles
+            positions = list(range(len(frame))) if kept is None else kept
+            shingles = shingle_texts(folded, records, frame.languages, positions)
+        return source, _Candidates(indices, records, exacts, languages, near_keys), shingles
 
     def settle(self, judged: Judged) -> tuple[list[Fault], int]:
         """``check`` for a file judged in another process: its faults, duplicates added, and rejected count."""
@@ -257,8 +290,8 @@ class Validator:
         places = [base | index for index in indices]
         self._exact.update(zip(exacts, places, strict=True))
         self._normalized.update(zip(nears, places, strict=True))
-        every, exact_keys, near_keys = keys
-        found = ((every[p], self._duplicates(exact_keys[p], near_keys[p], ref, every[p])) for p in sorted(suspects))
+        every, exact_column, near_column = keys
+        found = ((every[p], self._duplicates(exact_column[p], near_column[p], ref, every[p])) for p in sorted(suspects))
         return [(index, problems) for index, problems in found if problems]
 
     def _remember_shingles(self, keys: Keys, shingles: Shingles | None) -> None:
@@ -303,17 +336,19 @@ class Validator:
             fault for number, found in by_file.items() for fault in read_source(self._files[number]).place(found)
         ]
 
-    def _lint_frame(self, frame: TextFrame, records: list[dict[str, Any]], problems: list[list[Problem]]) -> None:
+    def _lint_frame(self, frame: TextFrame, records: list[dict[str, Any]], problems: dict[int, list[Problem]]) -> None:
         """Run each lint rule on the records its pre-filter selects."""
         for rule in self._lint:
             check, prefilter = rule.check, rule.prefilter
             if check is None:  # applied elsewhere
                 continue
             candidates = prefilter(frame) if prefilter is not None else np.ones(len(frame), dtype=bool)
-            for position in np.flatnonzero(candidates):
+            for position in np.flatnonzero(candidates).tolist():
                 if records[position]:
                     ctx = RecordContext(frame.config, frame.languages[position])
-                    problems[position].extend(check(records[position], ctx))
+                    found = list(check(records[position], ctx))
+                    if found:
+                        problems.setdefault(position, []).extend(found)
 
     def _duplicates(self, exact: int, near: int, ref: SourceRef, index: int) -> list[Problem]:
         """A duplicate problem (if switched on) when an equal record was seen before; else records this one."""
@@ -353,10 +388,6 @@ class Validator:
         return self._files[place >> _INDEX_BITS], place & ((1 << _INDEX_BITS) - 1)
 
 
-def _keys(candidates: list[_Candidate]) -> Keys:
-    return [c.index for c in candidates], [c.exact for c in candidates], [hash(c.near_key) for c in candidates]
-
-
 def _usage_error(message: str) -> Exception:
     from chatcorpus.errors import UsageError  # imports the builder, and so datasets: only on this error path
 
@@ -373,20 +404,15 @@ def _text_frame(records: list[dict[str, Any]], config: str | None) -> TextFrame:
     return TextFrame(columns, has_history, languages_of(texts), config)
 
 
-def exact_key(record: dict[str, Any]) -> int:
-    """What exact duplicates are compared by: a 64-bit hash of the record's canonical content.
-
-    Python's own bytes hash (SipHash, seeded per run, which forked ``--jobs`` workers
-    share) instead of the sha256 ``content_id``: as wide, a third of the cost, and its
-    collisions cannot be prepared in advance by whoever writes the records.
-    """
-    return hash(content_key(record))
-
-
 def near_duplicate_key(record: dict[str, Any], normalized: str) -> str:
     """What near-duplicates are compared by: the text without case, spacing and punctuation, then the turns."""
-    history = record.get("history")
-    return normalized + repr(history) if history else normalized
+    return near_duplicate_keys([record], [normalized])[0]
+
+
+def near_duplicate_keys(records: list[dict[str, Any]], normalized: list[str]) -> list[str]:
+    """``near_duplicate_key`` of each record, its ``letters_and_digits`` text given (most have no history)."""
+    histories = [record.get("history") for record in records]
+    return [text + repr(history) if history else text for text, history in zip(normalized, histories, strict=True)]
 
 
 def _folded_texts(frame: TextFrame) -> pa.Array:
@@ -469,7 +495,7 @@ def _checked(
     """
     if jobs <= 1 or len(refs) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for ref in refs:
-            result = validator.check(ref)
+            result = validator._check(ref, keep_accepted=False)
             yield result.faults, result.records_read, result.rejected
         return
     context = multiprocessing.get_context("fork")
@@ -513,6 +539,6 @@ def _judge(ref: SourceRef) -> Judged:
     assert _worker is not None, "the pool's initializer sets the worker's validator"
     source, candidates, shingles = _worker._judged(ref)
     faults = [fault for fault in source.faults if fault.rule not in _worker.disabled]
-    keys = _keys(candidates)
+    keys = candidates.keys()
     rejected = source.records_read - len(candidates) + (0 if ref.publishable_name else len(candidates))
     return Judged(ref, faults, source.records_read, rejected, keys, source.layout, shingles)
