@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_schema_parity import records as schema_records
 
-from chatcorpus.validation import rules, validate
+from chatcorpus.validation import cleaning, rules, validate
 from chatcorpus.validation.locate import pointer_offsets
 from chatcorpus.validation.normalize import _HAN_BLOCKS, to_simplified, traditional_counts
 from chatcorpus.validation.positions import array_separators, element_span
@@ -279,3 +279,58 @@ def test_flat_records_are_placed_as_the_walk_places_them(
     for index in range(len(records)):
         span = element_span(data, separators_at, index)
         assert pointer_offsets(data, *span, _POINTERS, flat=True) == pointer_offsets(data, *span, _POINTERS)
+
+
+#: Texts whose fault only Unicode classes and case folding see (an attacker's finds): the checks
+#: keep Python's Unicode semantics, and their RE2 pre-filters (``rules.re2_twin``) must hand
+#: them over. (record, rule, a fragment of the message)
+_UNICODE_FAULTS = [
+    ({"instruction": "Draw a café logo", "output": "ok"}, "clean.media-request", "café"),
+    ({"instruction": "Ma\u212ae a logo", "output": "ok"}, "clean.media-request", "logo"),
+    ({"instruction": "Create an ımage of a cat", "output": "ok"}, "clean.media-request", "ımage"),
+    ({"instruction": "Explain the\u00a0code", "input": "", "output": "ok"}, "clean.empty-code", ""),
+    ({"instruction": "Explain the café code", "input": "", "output": "ok"}, "clean.empty-code", ""),
+    ({"instruction": "Fix it", "input": "```é\n```", "output": "ok"}, "clean.empty-code", "character 1"),
+    ({"instruction": "do a\n1. In\u017ftruction: x", "output": "ok"}, "clean.merged-instruction", "character 5"),
+    ({"instruction": "do a\n１. Instruction: x", "output": "ok"}, "clean.merged-instruction", "character 5"),
+    ({"instruction": "do a\u3000\n1.\u3000Instruction: x", "output": "ok"}, "clean.merged-instruction", ""),
+    ({"instruction": "Read it", "input": "http\u017f://x.org", "output": "ok"}, "clean.url-only-input", ""),
+    ({"instruction": "Read it", "input": "\u3000https://x.org\u3000", "output": "ok"}, "clean.url-only-input", ""),
+    ({"instruction": "Answer", "output": "\u3000n\u3000/\u3000a"}, "clean.na-output", ""),
+    ({"instruction": "Answer", "output": "Not applıcable"}, "clean.na-output", ""),
+    ({"instruction": "Hi", "input": "<\u3000noinput>", "output": "ok"}, "text.leftover-marker", ""),
+    ({"instruction": "Hi", "input": "<noınput>", "output": "ok", "history": [["a", "b"]]}, "text.leftover-marker", ""),
+]
+
+
+@pytest.mark.parametrize("exact", [False, True], ids=["fast path", "exact path"])
+def test_faults_only_unicode_classes_see_are_found_on_both_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exact: bool
+) -> None:
+    for number, (record, _, _) in enumerate(_UNICODE_FAULTS):
+        (tmp_path / "alpaca-en").mkdir(exist_ok=True)
+        (tmp_path / "alpaca-en" / f"case-{number}.json").write_text(json.dumps([record]), encoding="utf-8")
+    if exact:
+        _exact_path(monkeypatch)
+    found = _report(tmp_path, thorough=False)
+    for number, (_, rule_id, fragment) in enumerate(_UNICODE_FAULTS):
+        mine = [f for f in found if f["path"].endswith(f"case-{number}.json") and f["rule"] == rule_id]
+        assert mine and fragment in mine[0]["message"], (number, rule_id, [f["rule"] for f in found])
+
+
+@given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_each_twin_pre_filter_matches_wherever_its_check_does(padding: str) -> None:
+    """``re2_twin`` widens every atom: on texts built from each check's own match with hostile
+    padding and letters swapped for their Unicode case variants, RE2 matches where Python does."""
+    pairs = [
+        (cleaning._MERGED, cleaning._MERGED_SCREEN, "x\n 12 . INPUT :"),
+        (cleaning._URL_ONLY, cleaning._URL_ONLY_SCREEN, " <https://a.b> "),
+        (cleaning._NA, cleaning._NA_SCREEN, " N / A. "),
+        (cleaning._EMPTY_FENCE, cleaning._EMPTY_FENCE_SCREEN, "```py\n ```"),
+    ]
+    variants = str.maketrans({"i": "ı", "I": "İ", "s": "ſ", "k": "\u212a", " ": "\u3000", "1": "１"})
+    for check, screen, base in pairs:
+        for text in (base, base.translate(variants), padding + base, base.replace(" ", padding or " ")):
+            if check.search(text) or (check.pattern.startswith("^") and check.match(text)):
+                assert pc.match_substring_regex(pc.cast([text], "string"), screen)[0].as_py(), (check.pattern, text)

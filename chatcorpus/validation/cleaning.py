@@ -106,14 +106,16 @@ _MEDIA_REQUEST = re.compile(
     rf"\b{_MAKE_EN}\s+(?:me\s+)?{_BETWEEN_EN}{_MEDIA_EN}\b"
     r"|(?:生成|画|绘制|设计|制作|创作|拍摄|录制|创建)(?:一[张幅个段份首部])?.{0,6}?"
     r"(?:图片|图像|照片|图画|插图|标志|徽标|图标|海报|视频|音频|录音|动画|漫画|logo)",
-    re.IGNORECASE | re.ASCII,  # ASCII case folding, as the pre-filter's (?i) covers it (no ı for i)
+    re.IGNORECASE,
 )
 # a request answered in a form text can carry (code that draws it, ASCII art, SVG) is fine
 _TEXT_MEDIUM = re.compile(
     r"\b(?:code|program|script|python|svg|html|css|latex|tikz|ascii|matplotlib|javascript)\b|代码|程序|字符画",
-    re.IGNORECASE | re.ASCII,
+    re.IGNORECASE,
 )
-_MEDIA_PREFILTER = r"(?i)(?:image|picture|photo|logo|graphic|drawing|painting|illustration|icon|video|audio|sound|recording|podcast|animation|gif|meme|poster|banner|infographic|图|照片|标志|徽标|海报|视频|音频|录音|动画|漫画)"
+_MEDIA_PREFILTER = re2_twin(
+    r"(?i)(?:image|picture|photo|logo|graphic|drawing|painting|illustration|icon|video|audio|sound|recording|podcast|animation|gif|meme|poster|banner|infographic|图|照片|标志|徽标|海报|视频|音频|录音|动画|漫画)"
+)
 
 
 @lint_rule(
@@ -155,12 +157,12 @@ def _na_output(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
 # --- missing code: an empty fenced block, or "the following code" with no code given ------
 
 _EMPTY_FENCE_RE2 = r"```[\w+#.-]*[ \t]*\n?\s*```"
-_EMPTY_FENCE = re.compile(_EMPTY_FENCE_RE2, re.ASCII)
+_EMPTY_FENCE = re.compile(_EMPTY_FENCE_RE2)
 _EMPTY_FENCE_SCREEN = screened(re2_twin(_EMPTY_FENCE_RE2))
 _CODE_REFERENCE = re.compile(
     r"\b(?:the|this|following|given|below|above)\s+(?:\w+\s+)?(?:code|program|script|snippet)\s*[.:：。!]?\s*$"
     r"|(?:以下|下面|下列|这段|给定|如下)的?(?:代码|程序|脚本)\s*[.:：。!]?\s*$",
-    re.IGNORECASE | re.ASCII,
+    re.IGNORECASE,
 )
 # the check reads the instruction stripped (of Unicode whitespace); the pre-filter reads it whole
 _CODE_REFERENCE_RE2 = (

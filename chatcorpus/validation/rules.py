@@ -46,32 +46,69 @@ class RecordContext:
 SCREENED_PATTERNS: list[str] = []
 
 
-#: ASCII whitespace, spelled out for the RE2 side of a rule: RE2's ``\s`` lacks ``\v``, which
-#: Python's ``\s`` under ``re.ASCII`` holds, and a pre-filter must match wherever its check does.
-SPACE = r"[\t\n\v\f\r ]"
-NOT_SPACE = r"[^\t\n\v\f\r ]"
 #: Every character ``str.strip()`` removes (``str.isspace``), for pre-filters of checks run on stripped text.
 UNICODE_SPACE = r"[\t-\r\x1c-\x20\x85\xa0\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+#: RE2 spellings, usable inside a character class, of what Python's Unicode classes match, or more:
+#: RE2's ``\s`` lacks ``\v`` and every space beyond ASCII, its ``\d`` and ``\w`` are ASCII.
+_WIDER_INSIDE_CLASS = {"s": r"\s\p{Z}\x0b\x1c-\x1f\x85", "d": r"\p{Nd}", "w": r"\p{L}\p{N}\p{M}_"}
+#: the letters Python's ``re.IGNORECASE`` matches beyond the ones RE2's ``(?i)`` folds (``ı``, ``İ`` for ``i``)
+_WIDER_LETTERS = {"i": "iIıİ", "I": "iIıİ"}
 
 
 def re2_twin(pattern: str) -> str:
-    """The RE2 pattern of a check written for Python's ``re`` with ``re.ASCII``: its ``\\s`` and
-    ``\\S`` spelled out (the patterns here use them outside character classes only), so both
-    engines see one class; ``\\d``, ``\\w`` and ``\b`` are ASCII in both."""
-    return pattern.replace(r"\s", SPACE).replace(r"\S", NOT_SPACE)
+    r"""The RE2 pre-filter of a check written for Python's ``re`` (Unicode, ``re.IGNORECASE``):
+    the same pattern with each atom widened to match at least what Python's does, so the
+    pre-filter matches every text the check does (it may match more: the check decides).
+
+    ``\s``, ``\d``, ``\w`` become their Unicode extent, ``\b`` and ``\B`` are dropped (an
+    assertion that always holds is wider), and the letter ``i`` also takes ``ı`` and ``İ``,
+    which Python's case folding gives it and RE2's does not (RE2 folds ``ſ`` and the Kelvin
+    sign as Python does). The negated classes ``\S``, ``\D``, ``\W`` and ``[^...]`` are
+    ASCII in RE2, so already wider, and are copied as they are, as are flag groups
+    (``(?i:``). Written by hand: neither engine translates the other's patterns.
+    """
+    out: list[str] = []
+    in_class = negated = False  # inside [^...] nothing is widened: there, a wider atom matches less
+    position = 0
+    while position < len(pattern):
+        char = pattern[position]
+        if char == "\\" and position + 1 < len(pattern):
+            escaped = pattern[position + 1]
+            position += 2
+            if negated:
+                out.append(char + escaped)
+            elif escaped in _WIDER_INSIDE_CLASS:
+                wider = _WIDER_INSIDE_CLASS[escaped]
+                out.append(wider if in_class else f"[{wider}]")
+            elif escaped in "bB" and not in_class:
+                pass
+            else:
+                out.append(char + escaped)
+            continue
+        if char == "(" and pattern.startswith("(?", position):
+            flags_end = min(i for i in (pattern.find(":", position), pattern.find(")", position)) if i >= 0)
+            out.append(pattern[position : flags_end + 1])
+            position = flags_end + 1
+            continue
+        if char == "[" and not in_class:
+            in_class, negated = True, pattern.startswith("[^", position)
+        elif char == "]" and in_class:
+            in_class = negated = False
+        letters = None if negated else _WIDER_LETTERS.get(char)
+        out.append(char if letters is None else letters if in_class else f"[{letters}]")
+        position += 1
+    return "".join(out)
 
 
 def python_twin(pattern: str) -> re.Pattern[str]:
-    """The per-record check of a pre-filter pattern: one pattern, two engines.
+    r"""The per-record check of a pre-filter pattern: one pattern, two engines.
 
     The patterns scope case-insensitivity with ``(?i:...)`` groups around their only
     letters, so the same pattern with plain groups and ``re.IGNORECASE`` matches the same
-    texts in Python. ``re.ASCII`` keeps Python's classes and case folding to ASCII, as
-    RE2's ``\\d``, ``\\w``, ``\b`` are (and RE2's ``(?i)`` folds more, never less): without
-    it Python's ``\\s`` takes U+3000, ``\\d`` takes ``１``, and ``i`` matches ``ı``, so the
-    check would flag texts its pre-filter never hands it.
+    texts in Python, with Python's Unicode classes and case folding (U+3000 is a space,
+    ``１`` a digit, ``é`` a word character); ``re2_twin`` widens the RE2 side to match.
     """
-    return re.compile(pattern.replace("(?i:", "(?:"), re.IGNORECASE | re.ASCII)
+    return re.compile(pattern.replace("(?i:", "(?:"), re.IGNORECASE)
 
 
 def screened(pattern: str) -> str:
@@ -346,7 +383,7 @@ def _language_mismatch(record: dict[str, Any], ctx: RecordContext) -> Iterator[F
         yield Finding(f"this {ctx.config} record {found}", "/output")
 
 
-_MARKER = re.compile(r"<\s*(noinput|nooutput|no input|no output)\s*>", re.IGNORECASE | re.ASCII)
+_MARKER = re.compile(r"<\s*(noinput|nooutput|no input|no output)\s*>", re.IGNORECASE)
 
 
 _MARKER_RE2 = screened(re2_twin(r"(?i:<\s*no)"))
