@@ -131,12 +131,20 @@ def test_records_that_are_not_alpaca_records_are_left_out_and_the_rest_aligned(
     write_source: Callable[..., Path],
 ) -> None:
     tree = generate(11, n=40, skip=0.0, insert=0.0, duplicate=0.0)
-    hostile: list[object] = [*tree.chinese[:10], {"instruction": 5}, None, [], *tree.chinese[10:]]
+    deep: object = []
+    for _ in range(300):  # deeper than any serializer goes: no record, and no RecursionError
+        deep = [deep]
+    odd_histories = [[["a"]], [["a", 1]], [["a", "b", "c"]], ["ab"], deep]
+    not_records = [{"instruction": 5}, None, [], *({**tree.chinese[0], "history": h} for h in odd_histories)]
+    hostile: list[object] = [*tree.chinese[:10], *not_records, *tree.chinese[10:]]
+    english = [*tree.english[:5], {**tree.english[5], "history": deep}, *tree.english[6:]]
     n = len(tree.english)
-    root = write_source({ZH.format(n=n): hostile, EN.format(n=n): tree.english})
+    root = write_source({ZH.format(n=n): hostile, EN.format(n=n): english})
     links = list(align_tree(root).links)
     assert len(links) == len(tree.chinese)
-    assert links[10].zh.endswith("#13") and links[10].en and links[10].en.endswith("#10")
+    shift = len(not_records)
+    assert links[10].zh.endswith(f"#{10 + shift}") and links[10].en and links[10].en.endswith("#10")
+    assert links[5].en is None  # its original is no record
 
 
 def test_an_empty_or_unreadable_file_aligns_nothing(write_source: Callable[..., Path]) -> None:

@@ -91,8 +91,16 @@ def _readable(records: Iterable[tuple[int, Any]]) -> list[tuple[int, dict[str, A
         and isinstance(record.get("output"), str)
         and isinstance(record.get("input", ""), str)
         and isinstance(record.get("system", ""), str)
-        and isinstance(record.get("history") or [], list)
+        and _is_history(record.get("history") or [])
     ]
+
+
+def _is_history(history: Any) -> bool:
+    """A list of [user, assistant] string pairs, as the schema has it: a history nested 300 deep
+    is no record, and serializing it for the copy key ended ``align`` in a RecursionError."""
+    return isinstance(history, list) and all(
+        isinstance(turn, list) and len(turn) == 2 and all(isinstance(text, str) for text in turn) for turn in history
+    )
 
 
 def _logistic(log_odds: float) -> float:
