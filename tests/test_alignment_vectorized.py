@@ -95,6 +95,27 @@ def test_the_programme_of_several_files_at_once_is_each_ones_recurrence(seed: in
         assert np.array_equal(moves, monotone._programmes([band])[0])
 
 
+def test_one_wide_band_does_not_pad_the_narrow_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pair of 800 more English than Chinese records beside narrow pairs: each is still its
+    recurrence, and the wide one runs on its own (the narrow ones' arrays are not 801 cells wide)."""
+    rnd = random.Random(5)
+    bands = [_random_band(rnd, 40, 46) for _ in range(4)]
+    bands.insert(2, (np.array([rnd.uniform(-1, 1) for _ in range(40 * 801)]), np.zeros(40, np.int64), np.full(40, 800)))
+    groups: list[list[int]] = []
+    lockstep = monotone._lockstep_programmes
+
+    def recorded(group):  # type: ignore[no-untyped-def]
+        groups.append([int((hi - lo).max()) + 1 for _, lo, hi in group])
+        return lockstep(group)
+
+    monkeypatch.setattr(monotone, "_lockstep_programmes", recorded)
+    together = monotone._programmes(bands)
+    for band, moves in zip(bands, together, strict=True):
+        assert np.array_equal(moves, _programme_by_definition(*band))
+    assert [801] in groups and sum(map(len, groups)) == len(bands)
+    assert all(max(group) <= monotone.WIDTH_SPREAD * min(group) for group in groups)
+
+
 def test_the_programme_crosses_steps_blocks_with_bands_of_changing_width() -> None:
     """Rows past several blocks of ``STEPS_PER_BLOCK`` steps, a file ending inside a block, widths up to 60."""
     rnd = random.Random(99)

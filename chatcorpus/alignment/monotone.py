@@ -326,7 +326,33 @@ def _substitute(
 STEPS_PER_BLOCK = 64
 
 
+#: File pairs run side by side only when their widest bands are within this factor of each
+#: other: each step's arrays are as wide as the widest band, so one wide pair (an English
+#: file of 800 more records than its Chinese one) would pad every narrow one to its width.
+WIDTH_SPREAD = 2
+
+
 def _programmes(
+    bands: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> list[np.ndarray]:
+    """``_lockstep_programmes`` of the file pairs, in groups of similar band width (``WIDTH_SPREAD``),
+    so that memory follows the cells of the bands, not the widest band times the files."""
+    widths = [int((hi - lo).max()) + 1 if len(lo) else 1 for _, lo, hi in bands]
+    order = sorted(range(len(bands)), key=widths.__getitem__)
+    groups: list[list[int]] = []
+    for f in order:
+        if groups and widths[f] <= WIDTH_SPREAD * widths[groups[-1][0]]:
+            groups[-1].append(f)
+        else:
+            groups.append([f])
+    moves: list[np.ndarray] = [np.zeros(0, dtype=np.uint8)] * len(bands)
+    for group in groups:
+        for f, found in zip(group, _lockstep_programmes([bands[f] for f in group]), strict=True):
+            moves[f] = found
+    return moves
+
+
+def _lockstep_programmes(
     bands: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
 ) -> list[np.ndarray]:
     """The move that reaches each band cell best, for several file pairs: (scores, lo, hi) each, every one a row or more.
