@@ -12,9 +12,9 @@ from planted_near_duplicates import planted_corpus, reports, score
 from chatcorpus.cli import main
 from chatcorpus.release.build import BuildOptions, build_release
 from chatcorpus.validation import near_duplicates
-from chatcorpus.validation.near_duplicates import RULE, THRESHOLD, NearPair, similarity_of
+from chatcorpus.validation.near_duplicates import RULE, THRESHOLD, NearPair
 from chatcorpus.validation.rules import RULES
-from chatcorpus.validation.shingles import FIELD_BITS, Shingles, shingle
+from chatcorpus.validation.shingles import FIELD_BITS, Shingles, field_of, shingle
 from chatcorpus.validation.validate import validate_paths
 
 #: floors well under what the rule measures (README "Quality rules"), so that only a broken rule fails them
@@ -137,6 +137,19 @@ def _copy_groups(rng: np.random.Generator, groups: int, copies: int) -> Shingles
     sizes = np.array([len(part) for part in sets])
     offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
     return Shingles(np.concatenate(sets), offsets, np.array(numbers, dtype=np.uint64))
+
+
+def similarity_of(first: np.ndarray, second: np.ndarray) -> float:
+    """The rule's measure of one pair, by definition: the Jaccard similarity of two sorted
+    shingle sets, or 0 when a field either fills shares nothing."""
+    shared = np.intersect1d(first, second, assume_unique=True)
+    if _fields(first) | _fields(second) != _fields(shared):
+        return 0.0
+    return len(shared) / (len(first) + len(second) - len(shared))
+
+
+def _fields(hashes: np.ndarray) -> int:
+    return int(np.bitwise_or.reduce(np.left_shift(1, field_of(hashes).astype(np.int64)), initial=0))
 
 
 def _verified_pair_by_pair(records: Shingles, earlier: np.ndarray, later: np.ndarray) -> list[NearPair]:

@@ -166,7 +166,7 @@ def _verified(records: Shingles, places: np.ndarray, earlier: np.ndarray, later:
     """The candidate pairs that are near-duplicates by exact Jaccard and the two guards; the best per record.
 
     Every pair is measured at once, in NumPy, a slice of pairs at a time: one Python call per
-    pair (``similarity_of``) cost a millisecond a record when records come in groups of copies,
+    pair (``np.intersect1d``) cost a millisecond a record when records come in groups of copies,
     each group's records pairing with one another in every band.
     """
     sizes = records.sizes()
@@ -204,7 +204,8 @@ def _slices(weights: np.ndarray) -> list[slice]:
 
 
 def _similarities(records: Shingles, fields: np.ndarray, earlier: np.ndarray, later: np.ndarray) -> np.ndarray:
-    """``similarity_of`` for each pair (``earlier[i]``, ``later[i]``), computed for all of them at once.
+    """The Jaccard similarity of each pair (``earlier[i]``, ``later[i]``), or 0 when a field either
+    fills shares nothing, computed for all of them at once.
 
     Each hash is keyed by its pair's number: the later records' keys are sorted as they are laid
     out (pairs in order, each set sorted), so one binary search per earlier record's key finds
@@ -242,15 +243,3 @@ def _record_fields(records: Shingles) -> np.ndarray:
 
 def _field_bits(hashes: np.ndarray) -> np.ndarray:
     return np.left_shift(1, field_of(hashes).astype(np.int64))
-
-
-def similarity_of(first: np.ndarray, second: np.ndarray) -> float:
-    """The Jaccard similarity of two sorted shingle sets, or 0 when a field either fills shares nothing."""
-    shared = np.intersect1d(first, second, assume_unique=True)
-    if _fields(first) | _fields(second) != _fields(shared):
-        return 0.0
-    return len(shared) / (len(first) + len(second) - len(shared))
-
-
-def _fields(hashes: np.ndarray) -> int:
-    return int(np.bitwise_or.reduce(_field_bits(hashes), initial=0))
