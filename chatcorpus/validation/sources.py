@@ -36,6 +36,7 @@ _BLANK = re.compile(rb"[ \t\r\n]*")  # JSON's whitespace, nothing more
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 #: How ``orjson`` refuses a value nested deeper than it reads, and that depth.
 _TOO_DEEP, _MAX_DEPTH = "depth limit exceeded", 1024
+_CHUNK = 1 << 22  # bytes a NumPy pass looks at once
 
 
 @dataclass(frozen=True)
@@ -629,7 +630,19 @@ def _may_repeat_keys(data: bytes, spans: list[tuple[int, int]], value: Any) -> b
         rewritten = orjson.dumps(value)
     except orjson.JSONEncodeError:  # nested deeper than orjson writes
         return True
-    return sum(data.count(b":", start, end) for start, end in spans) != rewritten.count(b":")
+    return sum(_colons(data, start, end) for start, end in spans) != _colons(rewritten, 0, len(rewritten))
+
+
+_COLON = ord(":")
+
+
+def _colons(data: bytes, start: int, end: int) -> int:
+    """``data.count(b":", start, end)``; a long range is counted by NumPy in chunks, several
+    times faster than ``bytes.count``'s byte-by-byte loop."""
+    if end - start < 1 << 16:
+        return data.count(b":", start, end)
+    view = np.frombuffer(data, np.uint8, count=end - start, offset=start)
+    return sum(int(np.count_nonzero(view[low : low + _CHUNK] == _COLON)) for low in range(0, len(view), _CHUNK))
 
 
 def _line_spans(data: bytes) -> Iterator[tuple[int, int]]:
