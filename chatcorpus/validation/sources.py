@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import msgspec
 import numpy as np
 import orjson
 
 from chatcorpus.validation.corpus_shape import CONFIG_NAMES
 from chatcorpus.validation.faults import Fault, Problem, Severity
 from chatcorpus.validation.locate import duplicate_keys, pointer_offsets, split_array
-from chatcorpus.validation.positions import array_separators, element_span, positions
+from chatcorpus.validation.positions import array_separators, element_span, positions, spans_of_lengths
 
 SOURCE_SUFFIXES = (".json", ".jsonl")
 _BOM = b"\xef\xbb\xbf"
@@ -168,11 +169,29 @@ class ParsedSource:
         self._pending += 1
 
     def _element_span(self, index: int) -> tuple[int, int] | None:
+        if self._spans is None and self._separators is None:  # an array parsed whole: its first fault
+            self._spans = _array_spans(self.data)
+            if self._spans is None:
+                self._separators = array_separators(self.data)
         if self._spans is not None:
             return self._spans[index] if index < len(self._spans) else None
-        if self._separators is None:
-            self._separators = array_separators(self.data)
+        assert self._separators is not None
         return element_span(self.data, self._separators, index) if index + 1 < len(self._separators) else None
+
+
+_RAW_ELEMENTS = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def _array_spans(data: bytes) -> list[tuple[int, int]] | None:
+    """Where the elements of an array ``orjson`` parsed whole lie, from the length of each
+    one's text, which ``msgspec`` gives (``msgspec.Raw``) without building the values, at a
+    quarter of the cost of ``array_separators``; None when the lengths do not prove the spans
+    (``positions.spans_of_lengths``) or ``msgspec`` cannot read the file (deeper than it goes)."""
+    try:
+        elements = _RAW_ELEMENTS.decode(data)
+    except (msgspec.DecodeError, RecursionError, MemoryError):
+        return None
+    return spans_of_lengths(data, list(map(len, elements)))
 
 
 @dataclass
