@@ -135,7 +135,7 @@ def _tallies(
         local = offsets[first:last] - start
         for number, mask in enumerate(masks(chunk)):
             if len(local):
-                # uint32 sums: four times faster than int64, and a chunk holds far fewer bytes than 2**32
+                # uint32 sums: several times faster than int64, and a chunk holds far fewer bytes than 2**32
                 sums = np.add.reduceat(mask.view(np.uint8), local, dtype=np.uint32)[:-1]
                 sums[local[:-1] == local[1:]] = 0  # reduceat gives an empty stretch the byte at its start
                 opening = totals[number] + np.count_nonzero(mask[: local[0]])
