@@ -281,6 +281,32 @@ def test_exact_keys_are_equal_exactly_when_the_content_is(first: Record, second:
     assert (exact_key(first) == exact_key(second)) == (content_key(first) == content_key(second))
 
 
+_texts = st.text(st.sampled_from(["a", "Z", " ", "\n", "中", "漢", "，", "é", "\u3000", "😀", "\x00"]), max_size=6)
+_valid_texts = st.fixed_dictionaries(
+    {"instruction": _texts, "output": _texts},
+    optional={
+        "input": _texts,
+        "system": _texts,
+        "history": st.lists(st.lists(_texts, min_size=2, max_size=2), max_size=2),
+    },
+)
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(st.lists(_valid_texts, max_size=5))
+def test_the_text_frame_of_typed_records_is_that_of_the_dicts(values: list[Record]) -> None:
+    """Columns read from ``Record``s (absent fields are their "" defaults) equal those read
+    from the dicts, field by field, with the same history flags and languages."""
+    typed = typed_records(values)
+    assert typed is not None
+    fast, exact = validate._text_frame(values, "alpaca-zh", typed), validate._text_frame(values, "alpaca-zh")
+    assert {name: column.to_pylist() for name, column in fast.columns.items()} == {
+        name: column.to_pylist() for name, column in exact.columns.items()
+    }
+    assert fast.has_history.tolist() == exact.has_history.tolist()
+    assert fast.languages == exact.languages
+
+
 def test_the_pre_filters_whitespace_is_what_str_strip_removes() -> None:
     every = [chr(code) for code in range(0x10000) if not 0xD800 <= code <= 0xDFFF]
     matched = to_mask(pc.match_substring_regex(string_array(every), f"^{UNICODE_SPACE}$"))
