@@ -8,12 +8,18 @@ process (imports included), best of ``--repeat``. Targets (issue #10): the build
 the 1x build.
 
     python bench/build_load.py [--corpus ../shared/seed-data/2024-05-06] [--config alpaca-en]
-        [--repeat 3] [--replicate 10] [--repeat-replicated 1] [--build-only]
+        [--repeat 3] [--replicate 10] [--repeat-replicated 1] [--copies distinct|marked|both] [--build-only]
+
+The replicated corpus's copies are ``distinct`` by default: each copy's text mapped by a
+character bijection of its own (``replicate``), so no copy is a near-duplicate of another;
+``marked`` copies differ only by a number after the instruction, and the build reports
+every record as a near-duplicate of its copies (the figures before 2026-12-01 18:40 UTC).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import resource
@@ -24,6 +30,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CORPUS = HERE.parent.parent / "shared" / "seed-data" / "2024-05-06"
@@ -41,13 +48,15 @@ SNIPPETS = {
 from chatcorpus.release.build import BuildOptions, build_release
 t = time.perf_counter()
 result = build_release(Path(SRC), Path(OUT), options=BuildOptions(progress=False, skip_invalid=True))
-report(time.perf_counter() - t, sum(c.read for c in result.counts.values()))
+report(time.perf_counter() - t, sum(c.read for c in result.counts.values()), faults=len(result.faults),
+       near=sum(f.rule == "duplicate.near" for f in result.faults))
 """,
     "build --jobs 2": """
 from chatcorpus.release.build import BuildOptions, build_release
 t = time.perf_counter()
 result = build_release(Path(SRC), Path(OUT), options=BuildOptions(progress=False, skip_invalid=True, jobs=2))
-report(time.perf_counter() - t, sum(c.read for c in result.counts.values()))
+report(time.perf_counter() - t, sum(c.read for c in result.counts.values()), faults=len(result.faults),
+       near=sum(f.rule == "duplicate.near" for f in result.faults))
 """,
     "floor: orjson + write_table": """
 import orjson, pyarrow as pa, pyarrow.parquet as pq
@@ -205,32 +214,123 @@ def _copy_name(name: str, k: int) -> str:
     return f"{name[: found.start()]}{start}-{end}{name[found.end() :]}"
 
 
-def replicate(corpus: Path, target: Path, times: int) -> None:
-    """The corpus ``times`` over, each copy's text marked so no copy duplicates another, and
-    each copy's alpaca files named with a range of their own, so the build aligns every copy
-    as it aligns the corpus (copies with one range would overlap and get no links at all)."""
+#: How ``replicate`` makes a copy different from the others (``--copies``).
+COPY_KINDS = ("distinct", "marked")
+_HAN_BLOCK = (0x4E00, 0x9FFF)  # CJK Unified Ideographs, every one assigned
+_HAN_STRIDE = 2_113  # prime, so the nine copies' shifts are nine different ones
+
+
+@functools.cache
+def copy_table(k: int) -> dict[int, int]:
+    """Copy ``k``'s character mapping (``str.translate``): Latin letters rotated by ``k``
+    within their case, digits by ``k`` (mod 10), the Simplified (and shared) Han
+    characters of the main CJK block rotated by ``k`` strides among themselves. A
+    bijection of each class onto itself, so every text keeps its length, script and shape
+    (letters stay letters of the same case, Han stays Han and no Simplified character
+    becomes a Traditional one, which would send the record through OpenCC; spaces,
+    punctuation and every other character stay as they are), while no word, number or Han
+    n-gram of one copy is one of another copy's: the copies are not near-duplicates of
+    each other (digits too: the seed's arithmetic records hold nothing else)."""
+    from chatcorpus.validation.normalize import traditional_characters
+
+    table = {}
+    for first, size in ((ord("a"), 26), (ord("A"), 26), (ord("0"), 10)):
+        table.update({first + i: first + (i + k) % size for i in range(size)})
+    traditional = {ord(char) for char in traditional_characters()}
+    han = [code for code in range(_HAN_BLOCK[0], _HAN_BLOCK[1] + 1) if code not in traditional]
+    shift = k * _HAN_STRIDE % len(han)
+    table.update(zip(han, han[shift:] + han[:shift], strict=True))
+    return table
+
+
+#: A JSON string (closed or cut off by the end of the file), and after it whether it is an object key.
+_STRING = re.compile(r'"((?:[^"\\]|\\.)*)("?)(\s*:)?', re.DOTALL)
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|.)", re.DOTALL)
+
+
+def map_json_text(text: str, table: dict[int, int]) -> str:
+    """The JSON ``text`` with every string value's characters mapped by ``table``, object
+    keys (the records' field names) and escapes (``\\n``, ``\\"``) kept, a ``\\uXXXX`` escape
+    mapped as the character it stands for. Works on the text, not on parsed values, so a
+    file keeps its layout (lines, columns, sizes) and a file that is not valid JSON keeps
+    its fault at the same place while its readable records change like the others."""
+
+    def value(found: re.Match[str]) -> str:
+        body, close, colon = found[1], found[2], found[3]
+        if colon is not None and close:
+            return found[0]  # a key
+        return f'"{_mapped_body(body, table)}{close}{colon or ""}'
+
+    return _STRING.sub(value, text)
+
+
+def _mapped_body(body: str, table: dict[int, int]) -> str:
+    parts, at = [], 0
+    for escape in _ESCAPE.finditer(body):
+        parts.append(body[at : escape.start()].translate(table))
+        code = escape[1]
+        if code is None:
+            parts.append(escape[0])
+        else:
+            mapped = table.get(int(code, 16), int(code, 16))
+            parts.append("\\u" + (f"{mapped:04x}" if code.islower() or code.isdigit() else f"{mapped:04X}"))
+        at = escape.end()
+    parts.append(body[at:].translate(table))
+    return "".join(parts)
+
+
+def _marked(record: Any, k: int) -> Any:
+    """The record with `` (k)`` after its instruction: a copy that is a near-duplicate of the others."""
+    if isinstance(record, dict) and isinstance(record.get("instruction"), str):
+        return {**record, "instruction": f"{record['instruction']} ({k})"}
+    return record
+
+
+def replicate(corpus: Path, target: Path, times: int, copies: str = "distinct") -> None:
+    """The corpus ``times`` over, each copy's alpaca files named with a range of their own,
+    so the build aligns every copy as it aligns the corpus (copies with one range would
+    overlap and get no links at all).
+
+    ``copies="distinct"``: copy ``k`` is each file's text with every string value mapped
+    by ``copy_table(k)`` (``map_json_text``; copy 0 is the corpus itself, byte for byte),
+    so no copy duplicates or nearly duplicates another, as in a real corpus ten times
+    larger, and every file keeps its size and layout, a broken file its fault. Faults of
+    the text's structure (schema, JSON syntax, exact duplicates within a copy, echoes,
+    empty texts, language) recur in every copy; those that match English or Chinese words
+    (URLs, media requests, markers) mostly only in copy 0. A file that is not UTF-8 is
+    copied as it is. ``copies="marked"`` (the benchmark before 2026-12-01): each file
+    re-written with `` (k)`` after each instruction; every record is then reported as a
+    near-duplicate of its copies (``duplicate.near``), and the records of a file that is
+    not JSON repeat in every copy (``duplicate.exact``).
+    """
     import orjson
 
+    if copies not in COPY_KINDS:
+        raise ValueError(f"copies: one of {', '.join(COPY_KINDS)}, not {copies!r}")
     for config in (p for p in corpus.iterdir() if p.is_dir() and p.name != "extras"):
         (target / config.name).mkdir(parents=True)
         for f in config.glob("*.json"):
             data = f.read_bytes()
-            try:
-                records = orjson.loads(data)
-            except orjson.JSONDecodeError:
-                for k in range(times):
-                    (target / config.name / _copy_name(f.name, k)).write_bytes(data)
-                continue
             for k in range(times):
-                copy = [
-                    {**r, "instruction": f"{r['instruction']} ({k})"}
-                    if isinstance(r, dict) and isinstance(r.get("instruction"), str)
-                    else r
-                    for r in records
-                ]
-                (target / config.name / _copy_name(f.name, k)).write_bytes(
-                    orjson.dumps(copy, option=orjson.OPT_INDENT_2)
-                )
+                (target / config.name / _copy_name(f.name, k)).write_bytes(_copy_bytes(data, k, copies, orjson))
+
+
+def _copy_bytes(data: bytes, k: int, copies: str, orjson: Any) -> bytes:
+    """Copy ``k`` of a file's bytes."""
+    if copies == "distinct":
+        if k == 0:
+            return data
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data
+        return map_json_text(text, copy_table(k)).encode("utf-8")
+    try:
+        records = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return data
+    copy = [_marked(r, k) for r in records] if isinstance(records, list) else records
+    return orjson.dumps(copy, option=orjson.OPT_INDENT_2)
 
 
 def line(name: str, r: dict, base: dict | None = None) -> str:
@@ -247,6 +347,11 @@ def build_line(name: str, r: dict, base: dict | None = None) -> str:
     return f"  {name:<34}{times} {r['rows']:>9,} rows {r['peak_mib']:7.0f} MiB{ratios}"
 
 
+def faults_line(name: str, r: dict) -> str:
+    """How much the build reported: a replicated corpus should report about N times the corpus's faults."""
+    return f"  faults of the {name} build: {r['faults']:,} ({r['near']:,} duplicate.near)"
+
+
 def load_average() -> str:
     try:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -261,6 +366,12 @@ def main() -> None:
     parser.add_argument("--replicate", type=int, default=10, help="also build the corpus replicated N times (0: skip)")
     parser.add_argument("--repeat", type=int, default=3, help="processes per measurement; the best counts")
     parser.add_argument("--repeat-replicated", type=int, default=1, help="--repeat for the replicated corpus")
+    parser.add_argument(
+        "--copies",
+        choices=(*COPY_KINDS, "both"),
+        default="distinct",
+        help="how the replicated corpus's copies differ (see replicate); both: build each",
+    )
     parser.add_argument("--build-only", action="store_true", help="measure the build only, not loading and streaming")
     args = parser.parse_args()
     if not args.corpus.is_dir():
@@ -283,18 +394,21 @@ def main() -> None:
         print(build_line("floor: orjson + write_table", floor))
         print(build_line("build (--jobs 1)", build, floor) + "  (target <= 2x)")
         print(build_line("build --jobs 2", build2, floor))
-        if args.replicate:
+        print(faults_line("1x", build))
+        kinds = COPY_KINDS if args.copies == "both" else (args.copies,)
+        for copies in kinds if args.replicate else ():
             big = work / "big"
-            replicate(args.corpus, big, args.replicate)
-            repeat = args.repeat_replicated
+            replicate(args.corpus, big, args.replicate, copies)
+            repeat, x = args.repeat_replicated, f"x{args.replicate} {copies}"
             big_floor = run("floor: orjson + write_table", repeat, SRC=str(big), OUT=str(floor_out))
             big_build = run("build", repeat, SRC=str(big), OUT=str(work / "big-release" / "x"))
             big_build2 = run("build --jobs 2", repeat, SRC=str(big), OUT=str(work / "big-release2" / "x"))
             target = f"  (target <= {args.replicate * 1.05:g}x)"
-            print(build_line(f"floor, corpus x{args.replicate}", big_floor, floor))
-            print(build_line(f"build, corpus x{args.replicate}", big_build, build) + target)
-            print(build_line(f"build --jobs 2, corpus x{args.replicate}", big_build2, build2) + target)
-            print(build_line(f"build x{args.replicate} vs its floor", big_build, big_floor))
+            print(build_line(f"floor, corpus {x}", big_floor, floor))
+            print(build_line(f"build, corpus {x}", big_build, build) + target)
+            print(build_line(f"build --jobs 2, corpus {x}", big_build2, build2) + target)
+            print(build_line(f"build {x} vs its floor", big_build, big_floor))
+            print(faults_line(x, big_build))
             shutil.rmtree(big)
         if args.build_only:
             return

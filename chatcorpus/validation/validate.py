@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from chatcorpus.validation.rules import (
 from chatcorpus.validation.shingles import Shingles, shingle_texts
 from chatcorpus.validation.sources import ParsedSource, SourceRef, read_source, reopen, scan
 from chatcorpus.validation.textstats import letters_and_digits, string_array, string_scalar
-from chatcorpus.validation.typed_records import exact_key, exact_keys, typed_records
+from chatcorpus.validation.typed_records import Record, exact_key, exact_keys, typed_records
 from chatcorpus.validation.untranslated import RULE as UNTRANSLATED_RULE
 from chatcorpus.validation.untranslated import SUPERSEDED, UntranslatedCopies, same_range_pair
 
@@ -127,6 +128,21 @@ class Judged:
     shingles: Shingles | None = None  # the candidates' shingle sets, in ``keys`` order (``duplicate.near``)
 
 
+#: ``ParsedSource.layout`` as kept for every file of a run: the spans as an (n, 2) array (16 bytes a
+#: record, not a list of tuples), the separators as they are
+Layout = tuple[np.ndarray | None, np.ndarray | None]
+
+
+def _compact(layout: tuple[list[tuple[int, int]] | None, np.ndarray | None]) -> Layout:
+    spans, separators = layout
+    return (None if spans is None else np.array(spans, dtype=np.int64).reshape(-1, 2)), separators
+
+
+def _expanded(layout: Layout) -> tuple[list[tuple[int, int]] | None, np.ndarray | None]:
+    spans, separators = layout
+    return (None if spans is None else [(start, end) for start, end in spans.tolist()]), separators
+
+
 _INDEX_BITS = 32  # a place is one int: (file number << 32) | record index
 
 
@@ -160,6 +176,7 @@ class Validator:
             and (not errors_only or rule.severity is Severity.ERROR)
         ]
         self._files: list[SourceRef] = []
+        self._layouts: list[Layout] = []  # each file's, for placing what ``finish`` finds without parsing it again
         near = NEAR_RULE not in self.disabled and (thorough or NEAR_RULE not in THOROUGH_RULES)
         self._near = NearDuplicateIndex() if near else None
         # with translation.untranslated off, the copies are reported one by one as duplicates, as before it
@@ -198,6 +215,7 @@ class Validator:
                     if index not in refused
                 ]
         result.faults = [fault for fault in source.faults if fault.rule not in self.disabled]
+        self._layouts.append(_compact(source.layout))
         return result
 
     def _judged(self, ref: SourceRef) -> tuple[ParsedSource, _Candidates, Shingles | None]:
@@ -209,8 +227,8 @@ class Validator:
         source = read_source(ref)
         values = [record for _, record in source.records]
         records = [record if isinstance(record, dict) else {} for record in values]
-        frame = _text_frame(records, ref.config)
         typed = typed_records(values)
+        frame = _text_frame(records, ref.config, typed)
         problems: dict[int, list[Problem]] = {}  # by position, for the records that have any
         if typed is None:  # some record breaks the schema: name every violation of every record
             problems = {
@@ -259,9 +277,13 @@ class Validator:
             rejected += judged.ref.publishable_name and any(_severity(p) is Severity.ERROR for p in found)
         self._remember_shingles(judged.keys, judged.shingles)
         if not late:
+            self._layouts.append(_compact(judged.layout))
             return judged.faults, rejected
         # the duplicates' places are found from the file's bytes and the worker's record spans
-        return judged.faults + reopen(judged.ref, *judged.layout).place(late), rejected
+        reopened = reopen(judged.ref, *judged.layout)
+        placed = reopened.place(late)
+        self._layouts.append(_compact(reopened.layout))
+        return judged.faults + placed, rejected
 
     def _deduplicate(self, ref: SourceRef, keys: Keys) -> list[tuple[int, list[Problem]]]:
         """(record index, problems) of each record of ``ref`` that repeats an earlier one, from
@@ -331,9 +353,11 @@ class Validator:
             )
             file_number, index = pair.later >> _INDEX_BITS, pair.later & ((1 << _INDEX_BITS) - 1)
             by_file.setdefault(file_number, []).append((index, Problem(NEAR_RULE, message), Severity.WARNING))
-        # placed by reading each file that has one again: they are few, found after the last file
+        # placed from each such file's bytes and the record spans found when it was read: they are few
         return faults + [
-            fault for number, found in by_file.items() for fault in read_source(self._files[number]).place(found)
+            fault
+            for number, found in by_file.items()
+            for fault in reopen(self._files[number], *_expanded(self._layouts[number])).place(found)
         ]
 
     def _lint_frame(self, frame: TextFrame, records: list[dict[str, Any]], problems: dict[int, list[Problem]]) -> None:
@@ -394,12 +418,19 @@ def _usage_error(message: str) -> Exception:
     return UsageError(message)
 
 
-def _text_frame(records: list[dict[str, Any]], config: str | None) -> TextFrame:
-    columns = {
-        name: string_array([value if isinstance(value := record.get(name), str) else "" for record in records])
-        for name in TEXT_FIELDS
-    }
-    has_history = np.array([bool(record.get("history")) for record in records], dtype=bool)
+def _text_frame(records: list[dict[str, Any]], config: str | None, typed: list[Record] | None = None) -> TextFrame:
+    """The records' text fields as columns (a field that is absent or not a string as ""), with
+    each record's language. ``typed``: the same records as ``Record``s, when all passed the schema;
+    their fields are strings (absent ones ""), read in C by ``attrgetter``."""
+    if typed is not None:
+        columns = {name: string_array(list(map(attrgetter(name), typed))) for name in TEXT_FIELDS}
+        has_history = np.fromiter(map(bool, map(attrgetter("history"), typed)), dtype=bool, count=len(typed))
+    else:
+        columns = {
+            name: string_array([value if isinstance(value := record.get(name), str) else "" for record in records])
+            for name in TEXT_FIELDS
+        }
+        has_history = np.array([bool(record.get("history")) for record in records], dtype=bool)
     texts = pc.binary_join_element_wise(*(columns[name] for name in LANGUAGE_FIELDS), string_scalar("\n"))
     return TextFrame(columns, has_history, languages_of(texts), config)
 
@@ -499,19 +530,37 @@ def _checked(
             yield result.faults, result.records_read, result.rejected
         return
     context = multiprocessing.get_context("fork")
-    # largest files first, so that no worker is left with a big one while the others idle;
-    # duplicates are still settled in file order, each file as soon as those before it are
-    largest_first = sorted(enumerate(refs), key=lambda item: -_size(item[1].path))
     waiting: dict[int, Judged] = {}
     settled = 0
     with context.Pool(min(jobs, len(refs)), _start_worker, (validator.disabled, thorough)) as pool:
-        for position, judged in pool.imap_unordered(_judge_at, largest_first):
+        for position, judged in pool.imap_unordered(_judge_at, schedule(refs, jobs)):
             waiting[position] = judged
             while settled in waiting:
                 judged = waiting.pop(settled)
                 settled += 1
                 faults, rejected = validator.settle(judged)
                 yield faults, judged.records_read, rejected
+
+
+#: a file over this share of a run's bytes per worker is judged first (``schedule``)
+_BIG_FILE_SHARE = 0.25
+
+
+def schedule(refs: list[SourceRef], jobs: int) -> list[tuple[int, SourceRef]]:
+    """(position, file) in the order the workers take them.
+
+    Duplicates are settled in file order, in this process, each file as soon as those
+    before it are in: so files go in file order, and the settling overlaps the judging
+    (with the largest files first, as before, nothing could be settled until nearly
+    every file was judged, and the settling then ran alone). A file big enough to keep
+    one worker busy long after the others are done (over a quarter of a worker's share
+    of the bytes) is judged first instead, the largest first.
+    """
+    sizes = [_size(ref.path) for ref in refs]
+    big = _BIG_FILE_SHARE * sum(sizes) / max(jobs, 1)
+    first = sorted((p for p, size in enumerate(sizes) if size > big), key=lambda p: -sizes[p])
+    rest = [p for p, size in enumerate(sizes) if size <= big]
+    return [(position, refs[position]) for position in first + rest]
 
 
 def _size(path: Path) -> int:
