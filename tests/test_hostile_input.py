@@ -17,6 +17,7 @@ import orjson
 import pytest
 from hostile_corpus import CASES, EDITOR_LINE_BREAK, SHAPES, HostileFile, Shape, write_huge_line
 
+from chatcorpus.validation import sources
 from chatcorpus.validation.sources import SourceRef, read_source
 from chatcorpus.validation.validate import validate_paths
 
@@ -45,6 +46,24 @@ def test_duplicate_key_record_is_rejected_not_collapsed(tmp_path: Path) -> None:
 
     assert [index for index, _ in source.records] == [0, 2]
     assert source.unparsed == 1
+
+
+def test_a_repeated_key_is_found_in_a_file_counted_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The colon counts that prove a file repeats no key are taken by NumPy, chunk by chunk, for
+    long files: a repeat (or a colon spelled in a string) near a chunk boundary still counts."""
+    monkeypatch.setattr(sources, "_CHUNK", 4096)
+    good = b'{"instruction": "a: b", "output": "c:d"}'
+    repeat = b'{"instruction": "x", "instruction": "y", "output": "z"}'
+    records = [good] * 3000
+    records[1700] = repeat
+    path = tmp_path / "long.json"
+    path.write_bytes(b"[" + b",\n".join(records) + b"]")
+    assert path.stat().st_size > 1 << 16
+
+    source = read_source(SourceRef(path, "f", None))
+
+    assert [(f.rule, f.line, f.pointer) for f in source.faults] == [("json.duplicate-key", 1701, "/instruction")]
+    assert len(source.records) == 2999
 
 
 def test_a_file_too_large_for_memory_is_reported_not_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

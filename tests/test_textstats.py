@@ -61,6 +61,11 @@ def test_byte_statistics_match_their_definitions(texts: list[str], skip: int) ->
     assert textstats.han_counts(column).tolist() == [len(HAN.findall(t)) for t in texts]
     assert textstats.latin_letter_counts(column).tolist() == [len(re.findall("[A-Za-z]", t)) for t in texts]
     assert textstats.letters_and_digits(column) == [_reference_key(t) for t in texts]
+    han, latin = textstats.han_and_latin_counts(column)
+    assert (han.tolist(), latin.tolist()) == (
+        textstats.han_counts(column).tolist(),
+        textstats.latin_letter_counts(column).tolist(),
+    )
 
 
 def test_table_counts_count_the_marked_characters() -> None:

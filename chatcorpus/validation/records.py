@@ -15,7 +15,7 @@ import orjson
 import pyarrow as pa
 
 from chatcorpus.validation.corpus_shape import CONFIG_CATEGORIES
-from chatcorpus.validation.textstats import han_counts, latin_letter_counts
+from chatcorpus.validation.textstats import han_and_latin_counts
 
 # A Chinese character carries about as much as an English word of ~4 letters.
 _LETTERS_PER_HAN = 4.0
@@ -46,8 +46,9 @@ def languages_of(texts: pa.Array) -> list[str]:
     Counted over a whole column at once (``textstats``): per-record regex counting was
     the slowest step of a build.
     """
-    han = han_counts(texts).astype(float)
-    latin = latin_letter_counts(texts) / _LETTERS_PER_HAN
+    han_count, latin_count = han_and_latin_counts(texts)
+    han = han_count.astype(float)
+    latin = latin_count / _LETTERS_PER_HAN
     total = han + latin
     share = np.divide(han, total, out=np.full_like(han, 0.5), where=total > 0)
     return np.where(share >= 0.8, "zh", np.where(share <= 0.2, "en", "mixed")).tolist()

@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import msgspec
 import numpy as np
 import orjson
 
 from chatcorpus.validation.corpus_shape import CONFIG_NAMES
 from chatcorpus.validation.faults import Fault, Problem, Severity
 from chatcorpus.validation.locate import duplicate_keys, pointer_offsets, split_array
-from chatcorpus.validation.positions import array_separators, element_span, positions
+from chatcorpus.validation.positions import array_separators, element_span, positions, spans_of_lengths
 
 SOURCE_SUFFIXES = (".json", ".jsonl")
 _BOM = b"\xef\xbb\xbf"
@@ -36,6 +37,7 @@ _BLANK = re.compile(rb"[ \t\r\n]*")  # JSON's whitespace, nothing more
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 #: How ``orjson`` refuses a value nested deeper than it reads, and that depth.
 _TOO_DEEP, _MAX_DEPTH = "depth limit exceeded", 1024
+_CHUNK = 1 << 22  # bytes a NumPy pass looks at once
 
 
 @dataclass(frozen=True)
@@ -167,11 +169,29 @@ class ParsedSource:
         self._pending += 1
 
     def _element_span(self, index: int) -> tuple[int, int] | None:
+        if self._spans is None and self._separators is None:  # an array parsed whole: its first fault
+            self._spans = _array_spans(self.data)
+            if self._spans is None:
+                self._separators = array_separators(self.data)
         if self._spans is not None:
             return self._spans[index] if index < len(self._spans) else None
-        if self._separators is None:
-            self._separators = array_separators(self.data)
+        assert self._separators is not None
         return element_span(self.data, self._separators, index) if index + 1 < len(self._separators) else None
+
+
+_RAW_ELEMENTS = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def _array_spans(data: bytes) -> list[tuple[int, int]] | None:
+    """Where the elements of an array ``orjson`` parsed whole lie, from the length of each
+    one's text, which ``msgspec`` gives (``msgspec.Raw``) without building the values, at a
+    quarter of the cost of ``array_separators``; None when the lengths do not prove the spans
+    (``positions.spans_of_lengths``) or ``msgspec`` cannot read the file (deeper than it goes)."""
+    try:
+        elements = _RAW_ELEMENTS.decode(data)
+    except (msgspec.DecodeError, RecursionError, MemoryError):
+        return None
+    return spans_of_lengths(data, list(map(len, elements)))
 
 
 @dataclass
@@ -629,7 +649,19 @@ def _may_repeat_keys(data: bytes, spans: list[tuple[int, int]], value: Any) -> b
         rewritten = orjson.dumps(value)
     except orjson.JSONEncodeError:  # nested deeper than orjson writes
         return True
-    return sum(data.count(b":", start, end) for start, end in spans) != rewritten.count(b":")
+    return sum(_colons(data, start, end) for start, end in spans) != _colons(rewritten, 0, len(rewritten))
+
+
+_COLON = ord(":")
+
+
+def _colons(data: bytes, start: int, end: int) -> int:
+    """``data.count(b":", start, end)``; a long range is counted by NumPy in chunks, several
+    times faster than ``bytes.count``'s byte-by-byte loop."""
+    if end - start < 1 << 16:
+        return data.count(b":", start, end)
+    view = np.frombuffer(data, np.uint8, count=end - start, offset=start)
+    return sum(int(np.count_nonzero(view[low : low + _CHUNK] == _COLON)) for low in range(0, len(view), _CHUNK))
 
 
 def _line_spans(data: bytes) -> Iterator[tuple[int, int]]:
