@@ -22,7 +22,7 @@ $(BIN)/chat-dataset-baseline: setup.cfg pyproject.toml
 	@echo "Creating $(VENV)/ and installing the package with its dependencies (first run only, 1-2 minutes)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --progress-bar on -e '.[test,lint,trl]'
+	$(BIN)/python -m pip install --progress-bar on -e '.[test,lint,trl,fast]'
 	touch $@
 
 demo: $(BIN)/chat-dataset-baseline

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_schema_parity import records as schema_records
 
-from chatcorpus.validation import cleaning, rules, validate
+from chatcorpus.validation import cleaning, multiscan, rules, validate
 from chatcorpus.validation.locate import pointer_offsets
 from chatcorpus.validation.normalize import _HAN_BLOCKS, NFKC_STABLE, nfkc, to_simplified, traditional_counts
 from chatcorpus.validation.positions import array_separators, element_span
@@ -44,18 +44,46 @@ _PLANTS: dict[str, Callable[[Record, random.Random], None]] = {
     "text.empty": lambda r, rng: r.update(output=rng.choice(["", "   ", "\u3000\n", "\x1c\x85", "\u2028"])),
     "text.control-character": lambda r, rng: r.update(input=r.get("input", "") + rng.choice("\x00\x07\x1b\x7f")),
     "placeholder.outside-prompts": lambda r, rng: r.update(
-        output=_text(r, "output") + rng.choice([" NAME", "AUTHOR."])
+        output=_text(r, "output") + rng.choice([" NAME", "AUTHOR.", "由AUTHOR开发", "😀NAME"])
     ),
     "language.mismatch": lambda r, rng: r.update(instruction="请把这句话翻译成中文", input="", output="好的这是中文"),
     "text.leftover-marker": lambda r, rng: r.update(
-        input=rng.choice(["<noinput>", "< No Output >", "<NOINPUT>", "<\u3000noinput>", "<\x0bno input>"])
+        input=rng.choice(
+            [
+                "<noinput>",
+                "< No Output >",
+                "<NOINPUT>",
+                "<\u3000noinput>",
+                "<\x0bno input>",
+                "<\u2029NoInput>",
+                "<\x85nOoutput>",
+            ]
+        )
     ),
     "clean.merged-instruction": lambda r, rng: r.update(
         output=_text(r, "output")
-        + rng.choice(["\n##\n18. Instruction: do", "\n\u3000１８. Input: x", "\n\x0b7. ınstruction: x", "\n3、输出："])
+        + rng.choice(
+            [
+                "\n##\n18. Instruction: do",
+                "\n\u3000１８. Input: x",
+                "\n\x0b7. ınstruction: x",
+                "\n3、输出：",
+                "\n\u2028٣\u3000.\u3000OUTPUT\u3000：",
+                "\n#\x85\n9．指令:",
+            ]
+        )
     ),
     "clean.url-only-input": lambda r, rng: r.update(
-        input=rng.choice([" https://example.com/a ", "<www.x.org>", "\u3000http://x.y\u3000", "\x0bwww.a.b"])
+        input=rng.choice(
+            [
+                " https://example.com/a ",
+                "<www.x.org>",
+                "\u3000http://x.y\u3000",
+                "\x0bwww.a.b",
+                "HTTP\u017f://x.y",
+                "<WWW.😀.org>\u2028",
+            ]
+        )
     ),
     "clean.media-request": lambda r, rng: r.update(
         instruction=rng.choice(
@@ -63,7 +91,19 @@ _PLANTS: dict[str, Callable[[Record, random.Random], None]] = {
         )
     ),
     "clean.na-output": lambda r, rng: r.update(
-        output=rng.choice(["N/A", " n / a. ", "Not applicable", "不适用。", "\u3000N/A", "not applıcable", "n\x0b/a"])
+        output=rng.choice(
+            [
+                "N/A",
+                " n / a. ",
+                "Not applicable",
+                "不适用。",
+                "\u3000N/A",
+                "not applıcable",
+                "n\x0b/a",
+                "N\u2028/\u2028A",
+                "NOT APPLİCABLE",
+            ]
+        )
     ),
     "clean.empty-code": lambda r, rng: r.update(
         rng.choice(
@@ -71,6 +111,7 @@ _PLANTS: dict[str, Callable[[Record, random.Random], None]] = {
                 {"output": "```python\n```"},
                 {"output": "```日本\n```"},
                 {"output": "```\u3000```"},
+                {"output": "```c++\u2028```"},
                 {"instruction": "Fix the following code:", "input": ""},
                 {"instruction": "Fix the following code:\u3000", "input": "\u3000"},
                 {"instruction": "解释以下代码\x0b", "input": " "},
@@ -174,14 +215,21 @@ def _exact_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(validate, "typed_records", lambda values: None)
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("screen", ["hyperscan", "re2"])
+@pytest.mark.parametrize("seed", range(8))
 @pytest.mark.parametrize("planted", ["one rule", "every rule"])
 def test_fast_and_exact_paths_report_the_same_faults(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int, planted: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int, planted: str, screen: str
 ) -> None:
+    """On both screens of the screened pre-filters: Hyperscan's triggers (``multiscan``), and
+    RE2's alternation where Hyperscan is not installed."""
+    if screen == "hyperscan":
+        pytest.importorskip("hyperscan")
+    else:
+        monkeypatch.setattr(multiscan, "trigger_scan", lambda triggers: None)
     rule_ids = sorted(_PLANTS)
-    chosen = [rule_ids[seed * 7 % len(rule_ids)]] if planted == "one rule" else rule_ids
-    _corpus(tmp_path / "contrib", seed, chosen)
+    chosen = [rule_ids[(seed * 7 + (screen == "re2")) % len(rule_ids)]] if planted == "one rule" else rule_ids
+    _corpus(tmp_path / "contrib", seed + 100 * (screen == "re2"), chosen)
     thorough = seed % 2 == 1
     fast = _report(tmp_path / "contrib", thorough)
     with monkeypatch.context() as patched:
@@ -376,18 +424,28 @@ _UNICODE_FAULTS = [
     ({"instruction": "Answer", "output": "Not applıcable"}, "clean.na-output", ""),
     ({"instruction": "Hi", "input": "<\u3000noinput>", "output": "ok"}, "text.leftover-marker", ""),
     ({"instruction": "Hi", "input": "<noınput>", "output": "ok", "history": [["a", "b"]]}, "text.leftover-marker", ""),
+    # the Hyperscan triggers' own near misses: Unicode spaces inside them, case variants, non-BMP text
+    ({"instruction": "Hi", "input": "<\u2029NoOutput>", "output": "ok"}, "text.leftover-marker", ""),
+    ({"instruction": "Read it", "input": "HTTP\u017f://😀.org\u2028", "output": "ok"}, "clean.url-only-input", ""),
+    ({"instruction": "Answer", "output": "N\u2028/\u2028A"}, "clean.na-output", ""),
+    ({"instruction": "Answer", "output": "NOT APPLİCABLE\u3000。"}, "clean.na-output", ""),
+    ({"instruction": "do 😀\n\u3000٣\u3000.\u3000OUTPUT\u3000：x", "output": "ok"}, "clean.merged-instruction", ""),
+    ({"instruction": "Fix it", "input": "𠀀```c++\u2028```", "output": "ok"}, "clean.empty-code", "character 2"),
+    ({"instruction": "Hi", "input": "x", "output": "😀\x1b"}, "text.control-character", "U+001B"),
 ]
 
 
-@pytest.mark.parametrize("exact", [False, True], ids=["fast path", "exact path"])
+@pytest.mark.parametrize("path", ["fast", "fast, RE2 screen", "exact"])
 def test_faults_only_unicode_classes_see_are_found_on_both_paths(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exact: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
     for number, (record, _, _) in enumerate(_UNICODE_FAULTS):
         (tmp_path / "alpaca-en").mkdir(exist_ok=True)
         (tmp_path / "alpaca-en" / f"case-{number}.json").write_text(json.dumps([record]), encoding="utf-8")
-    if exact:
+    if path == "exact":
         _exact_path(monkeypatch)
+    elif path == "fast, RE2 screen":
+        monkeypatch.setattr(multiscan, "trigger_scan", lambda triggers: None)
     found = _report(tmp_path, thorough=False)
     for number, (_, rule_id, fragment) in enumerate(_UNICODE_FAULTS):
         mine = [f for f in found if f["path"].endswith(f"case-{number}.json") and f["rule"] == rule_id]

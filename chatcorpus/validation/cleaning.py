@@ -50,9 +50,11 @@ def _matches(frame: TextFrame, pattern: str, fields: tuple[str, ...]) -> np.ndar
 
 # --- merged instructions: "...\n##\n18. Instruction: ...\n18. Input: ..." ----------------
 
-_MERGED_RE2 = r"\n\s*(?:#{1,3}\s*\n\s*)?\d{1,3}\s*[.．、]\s*(?i:instruction|input|output|指令|输入|输出)\s*[:：]"
+_MERGED_FIELD = r"(?i:instruction|input|output|指令|输入|输出)\s*[:：]"  # how every match ends: its trigger
+_MERGED_RE2 = r"\n\s*(?:#{1,3}\s*\n\s*)?\d{1,3}\s*[.．、]\s*" + _MERGED_FIELD
 _MERGED = python_twin(_MERGED_RE2)
-_MERGED_SCREEN = screened(re2_twin(_MERGED_RE2))  # in any text field: a superset of the three it reads
+# in any text field: a superset of the three it reads
+_MERGED_SCREEN = screened(re2_twin(_MERGED_RE2), re2_twin(_MERGED_FIELD))
 _MERGED_FIELDS = ("instruction", "input", "output")
 
 
@@ -76,9 +78,10 @@ def _merged_instruction(record: dict[str, Any], ctx: RecordContext) -> Iterator[
 
 # --- an input that is only a URL: the model cannot open it, so the answer is invented ---
 
-_URL_ONLY_RE2 = r"^\s*<?\s*(?i:https?://|www\.)\S+?\s*>?\s*$"
+_URL_START = r"(?i:https?://|www\.)"
+_URL_ONLY_RE2 = rf"^\s*<?\s*{_URL_START}\S+?\s*>?\s*$"
 _URL_ONLY = python_twin(_URL_ONLY_RE2)
-_URL_ONLY_SCREEN = screened(re2_twin(_URL_ONLY_RE2))
+_URL_ONLY_SCREEN = screened(re2_twin(_URL_ONLY_RE2), re2_twin(_URL_START))
 
 
 @lint_rule(
@@ -139,7 +142,8 @@ def _media_request(record: dict[str, Any], ctx: RecordContext) -> Iterator[Findi
 
 _NA_RE2 = r"^\s*(?i:n\s*/\s*a|not applicable|不适用)\s*[.。]?\s*$"
 _NA = python_twin(_NA_RE2)
-_NA_SCREEN = screened(re2_twin(_NA_RE2))
+# a part of each alternative (a trigger starting at a letter as common as "n" would match everywhere)
+_NA_SCREEN = screened(re2_twin(_NA_RE2), re2_twin(r"(?i:/\s*a|applicable|不适用)"))
 
 
 @lint_rule(
@@ -158,7 +162,7 @@ def _na_output(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
 
 _EMPTY_FENCE_RE2 = r"```[\w+#.-]*[ \t]*\n?\s*```"
 _EMPTY_FENCE = re.compile(_EMPTY_FENCE_RE2)
-_EMPTY_FENCE_SCREEN = screened(re2_twin(_EMPTY_FENCE_RE2))
+_EMPTY_FENCE_SCREEN = screened(re2_twin(_EMPTY_FENCE_RE2), "```")
 _CODE_REFERENCE = re.compile(
     r"\b(?:the|this|following|given|below|above)\s+(?:\w+\s+)?(?:code|program|script|snippet)\s*[.:：。!]?\s*$"
     r"|(?:以下|下面|下列|这段|给定|如下)的?(?:代码|程序|脚本)\s*[.:：。!]?\s*$",

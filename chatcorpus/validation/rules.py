@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chatcorpus.validation import near_duplicates
+from chatcorpus.validation import multiscan, near_duplicates
 from chatcorpus.validation.corpus_shape import CONFIG_LANGUAGES, IDENTITY_CONFIG, PLACEHOLDER_PATTERN, TEXT_COLUMNS
 from chatcorpus.validation.faults import Finding, Problem, Severity
 from chatcorpus.validation.textstats import from_mask, string_scalar, to_mask
@@ -40,10 +40,15 @@ class RecordContext:
 
 #: Pre-filter patterns that look in every text field for something rare (a control
 #: character, a placeholder, a leftover marker), each an RE2 pattern that composes in an
-#: alternation (flags scoped as ``(?i:...)``). One pass per column with their alternation
-#: finds the rows any of them may match, and each then runs on those rows only: one pass
-#: over every text instead of one per pattern (``TextFrame.rare_matches``).
+#: alternation (flags scoped as ``(?i:...)``). One pass over a file's text fields finds
+#: the rows each may match, and each then runs on those rows only: one pass over every
+#: text instead of one per pattern (``TextFrame.rare_matches``). The pass is Hyperscan's
+#: over the patterns' triggers where it is installed (``multiscan``), else RE2's over
+#: their alternation.
 SCREENED_PATTERNS: list[str] = []
+#: Each screened pattern's trigger, in the same order: a Hyperscan pattern that matches,
+#: inside any text the pattern matches, a part of that match (a factor every match holds).
+SCREENED_TRIGGERS: list[str] = []
 
 
 #: Every character ``str.strip()`` removes (``str.isspace``), for pre-filters of checks run on stripped text.
@@ -111,10 +116,32 @@ def python_twin(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern.replace("(?i:", "(?:"), re.IGNORECASE)
 
 
-def screened(pattern: str) -> str:
-    """Register ``pattern`` for ``TextFrame.rare_matches``; returns it."""
+def screened(pattern: str, trigger: str | None = None) -> str:
+    """Register ``pattern`` for ``TextFrame.rare_matches``; returns it.
+
+    ``trigger`` (Hyperscan syntax; ``pattern`` itself by default, which then must be
+    Hyperscan's too, without anchors or ``\\b``) must match, in every text ``pattern``
+    matches, a stretch of that match: a factor every match holds, such as the literal
+    ``https?://`` of a URL-only text. Hyperscan's triggers should be rare and end on a
+    fixed character, since each place one matches costs a call; the test of the screened
+    pre-filters holds every trigger to its pattern on hostile texts.
+    """
     SCREENED_PATTERNS.append(pattern)
+    SCREENED_TRIGGERS.append(pattern if trigger is None else trigger)
     return pattern
+
+
+def _screen(stacked: pa.Array) -> list[np.ndarray]:
+    """Per screened pattern (in ``SCREENED_PATTERNS`` order), the rows of ``stacked`` it may
+    match: its trigger's rows (one Hyperscan pass) or, without Hyperscan, the rows the
+    alternation of all the patterns matches (one RE2 pass)."""
+    scan = multiscan.trigger_scan(tuple(SCREENED_TRIGGERS))
+    found = scan.rows(stacked) if scan is not None else None
+    if found is not None:
+        return found
+    screen = "|".join(f"(?:{screened})" for screened in SCREENED_PATTERNS)
+    rows = np.flatnonzero(to_mask(pc.match_substring_regex(stacked, screen)))
+    return [rows] * len(SCREENED_PATTERNS)
 
 
 @dataclass
@@ -125,27 +152,27 @@ class TextFrame:
     has_history: np.ndarray  # records whose history the columns do not show
     languages: list[str]
     config: str | None
-    _screen: np.ndarray | None = None  # the stacked rows a screened pattern may match
+    _screen: list[np.ndarray] | None = None  # per screened pattern, the stacked rows it may match
     _stacked: pa.Array | None = None  # the text fields one after the other, for ``rare_matches``
 
     def rare_matches(self, pattern: str) -> np.ndarray:
         """Rows where ``pattern`` (registered by ``screened``) matches in any text field.
 
-        The same rows as ``any_column`` with ``match_substring_regex``: ``pattern`` can only
-        match where the alternation that holds it matches. The text fields are stacked
-        into one array, so that each regex is compiled and run once per file, not per field.
+        The same rows as ``any_column`` with ``match_substring_regex``: ``pattern`` runs on
+        the rows the screen (``_screen``) says it may match, which hold every row it does.
+        The text fields are stacked into one array, so that the screen and each regex run
+        once per file, not per field.
         """
         assert pattern in SCREENED_PATTERNS, "rare_matches runs the patterns registered with screened() only"
-        if self._screen is None:
-            screen = "|".join(f"(?:{screened})" for screened in SCREENED_PATTERNS)
+        if self._screen is None or self._stacked is None:
             self._stacked = pa.concat_arrays([self.columns[name].cast(pa.large_string()) for name in TEXT_FIELDS])
-            self._screen = to_mask(pc.match_substring_regex(self._stacked, screen))
+            self._screen = _screen(self._stacked)
         mask = self.nothing()
-        rows = np.flatnonzero(self._screen)
+        rows = self._screen[SCREENED_PATTERNS.index(pattern)]
         if len(rows):
-            assert self._stacked is not None  # set with the screen
-            candidates = self._stacked.filter(from_mask(self._screen))
-            found = to_mask(pc.match_substring_regex(candidates, pattern))
+            selected = np.zeros(len(self._stacked), dtype=bool)
+            selected[rows] = True
+            found = to_mask(pc.match_substring_regex(self._stacked.filter(from_mask(selected)), pattern))
             mask[rows[found] % len(self)] = True
         return mask
 
@@ -323,7 +350,7 @@ def _control_characters(record: dict[str, Any], ctx: RecordContext) -> Iterator[
             )
 
 
-_PLACEHOLDER_RE2 = screened(PLACEHOLDER_PATTERN.pattern)
+_PLACEHOLDER_RE2 = screened(PLACEHOLDER_PATTERN.pattern, "NAME|AUTHOR")  # Hyperscan's \b is Unicode: dropped
 
 
 def _mentions_placeholder(frame: TextFrame) -> np.ndarray:
