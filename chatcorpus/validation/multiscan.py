@@ -7,8 +7,9 @@ pass was the costliest pre-filter of ``validate``. Hyperscan compiles every patt
 *trigger* (a part of the pattern that each of its matches holds, such as ``https?://``
 for the URL-only input) into one database and finds them with SIMD literal search,
 reporting where each match ends; the row holding a match's last byte is a candidate
-of that pattern. RE2 then runs each pattern itself on its own candidates only, so the
-rows a pre-filter selects are the RE2 path's exactly (tests hold the two equal).
+of that pattern, handed to its rule's check (which decides, as for every pre-filter).
+The candidates hold every row the pattern matches, so the report is the RE2 path's
+exactly (tests hold both to the exact path, and the triggers to their patterns).
 
 An optional accelerator (``pip install chat-dataset-baseline[fast]``): hyperscan has no
 wheel for every platform this package runs on (none for Linux on ARM). Where it is
