@@ -225,3 +225,15 @@ def test_rows_of_a_slice_and_of_empty_texts() -> None:
     assert sliced is not None and [rows.tolist() for rows in sliced] == [[3], [1]]
     nothing = scan.rows(string_array(["", ""]))
     assert nothing is not None and [rows.tolist() for rows in nothing] == [[], []]
+
+
+def test_a_trigger_s_final_dollar_is_the_end_of_a_row() -> None:
+    pytest.importorskip("hyperscan")
+    assert multiscan._row_end_anchored("ab$") and multiscan._row_end_anchored("ab\\\\$")
+    assert not multiscan._row_end_anchored("ab\\$") and not multiscan._row_end_anchored("a$b")
+    scan = multiscan.trigger_scan(("ab$", "ab\\$", "ab"))
+    assert scan is not None
+    texts = string_array(["xab", "abx", "ab", "", "a", "b", "ab$", "ab\n"])
+    found = scan.rows(texts)
+    # "a" + "b" across two rows ends where the second ends: a candidate (RE2 or the check decides)
+    assert found is not None and [rows.tolist() for rows in found] == [[0, 2, 5], [6], [0, 1, 2, 5, 6, 7]]

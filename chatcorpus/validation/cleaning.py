@@ -169,9 +169,8 @@ _CODE_REFERENCE = re.compile(
 )
 # the check reads the instruction stripped (of Unicode whitespace); the pre-filter reads it whole
 _CODE_WORD = r"(?i:code|program|script|snippet|代码|程序|脚本)"
-_CODE_REFERENCE_RE2 = screened(
-    re2_twin(_CODE_WORD + r"\s*[.:：。!]?") + UNICODE_SPACE + "*$", re2_twin(_CODE_WORD), field="instruction"
-)
+# its own trigger: Hyperscan takes the $ to be a row's end (multiscan), so the code word must end the instruction
+_CODE_REFERENCE_RE2 = screened(re2_twin(_CODE_WORD + r"\s*[.:：。!]?") + UNICODE_SPACE + "*$", field="instruction")
 
 
 def _may_miss_code(frame: TextFrame) -> np.ndarray:

@@ -153,9 +153,9 @@ def screened(pattern: str, trigger: str | None = None, field: str | None = None)
     """Register ``pattern`` for ``TextFrame.rare_matches`` in every text field, or in ``field``; returns it.
 
     ``trigger`` (Hyperscan syntax; ``pattern`` itself by default, which then must be
-    Hyperscan's too, without anchors or ``\\b``) must match, in every text ``pattern``
-    matches, a stretch of that match: a factor every match holds, such as the literal
-    ``https?://`` of a URL-only text. Hyperscan's triggers should be rare and end on a
+    Hyperscan's too, without ``^`` or ``\\b``; a final ``$`` is the end of the text, see
+    ``multiscan``) must match, in every text ``pattern`` matches, a stretch of that match:
+    a factor every match holds, such as the literal ``https?://`` of a URL-only text. Hyperscan's triggers should be rare and end on a
     fixed character, since each place one matches costs a call; the test of the screened
     pre-filters holds every trigger to its pattern on hostile texts.
     """
@@ -174,7 +174,7 @@ class TextFrame:
     has_history: np.ndarray  # records whose history the columns do not show
     languages: list[str]
     config: str | None
-    #: per screen (by field), the texts it read and, per pattern, the rows of them it may match
+    #: per screen (by field), per pattern, the rows (stacked, for every text field) it may match
     _screened: dict[str | None, list[np.ndarray]] = dataclass_field(default_factory=dict)
 
     def rare_matches(self, pattern: str) -> np.ndarray:
