@@ -215,3 +215,14 @@ def test_a_release_of_an_unknown_schema_and_a_hostile_version(previous: Path, tm
     assert isinstance(caught.value, ReleaseSchemaError)
     assert "the release was built with a schema this builder" in message and "does not know" in message
     assert "pwned" not in message
+
+
+def test_the_card_says_what_each_major_added_and_how_to_read_an_older_release(demo_release: Path) -> None:
+    """The card's Schema section names every column a major added (from SCHEMA_CHANGES, not
+    from a copy of it) and the two ways to read or republish a release from before it."""
+    card = (demo_release / "README.md").read_text(encoding="utf-8")
+    schema = card.split("## Schema", 1)[1].split("\n## ", 1)[0]
+    for major, columns in SCHEMA_CHANGES.items():
+        sentence = next(line for line in schema.splitlines() if f"are new in {major}.0.0" in line)
+        assert all(f"`{column}`" in sentence for column in columns)
+        assert f"--version {major}.0.0" in sentence and "plain `load_dataset`" in sentence

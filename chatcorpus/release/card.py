@@ -20,7 +20,7 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from chat_dataset_baseline import CONFIGS, DEFAULT_CONFIG, DEFAULT_REPO_ID, FEATURES, SPLIT
+from chat_dataset_baseline import CONFIGS, DEFAULT_CONFIG, DEFAULT_REPO_ID, FEATURES, SCHEMA_CHANGES, SPLIT
 from chatcorpus.release.croissant import CITATION_BIBTEX
 from chatcorpus.release.manifest import Manifest, format_change_counts
 
@@ -96,8 +96,20 @@ def render_card(
         rule_counts=_rule_counts_table(_release_rule_counts(manifest)),
         citation=CITATION_BIBTEX,
         statistics=statistics or "No statistics were computed for this release.",
+        schema_history=schema_history(),
     )
     return DatasetCard(f"---\n{card_data(manifest, arrow_bytes).to_yaml()}\n---\n\n{body}")
+
+
+def schema_history() -> str:
+    """What each major release added to the schema (``SCHEMA_CHANGES``), so that the card says
+    which columns a reader of an older release does not have, and why the builder refuses one."""
+    return " ".join(
+        f"The columns {', '.join(f'`{column}`' for column in columns)} are new in {major}.0.0: a release "
+        f"before it lacks them, and the `chat-dataset-baseline` builder of {major}.x refuses one (load it "
+        f"with plain `load_dataset`, or republish it with `build --base ... --version {major}.0.0`)."
+        for major, columns in sorted(SCHEMA_CHANGES.items())
+    )
 
 
 def _rejected_section(rejections: dict[str, Rejections]) -> str:

@@ -72,6 +72,12 @@ class Shingles:
         offsets = np.concatenate(([0], np.cumsum(sizes[keep]))).astype(np.int64)
         return Shingles(hashes, offsets, self.numbers[keep])
 
+    def part(self, start: int, stop: int) -> Shingles:
+        """The records ``start:stop``, in order: views of this one's arrays, not copies."""
+        stop = min(stop, len(self))
+        first, last = self.offsets[start], self.offsets[stop]
+        return Shingles(self.hashes[first:last], self.offsets[start : stop + 1] - first, self.numbers[start:stop])
+
     @staticmethod
     def join(parts: list[Shingles]) -> Shingles:
         """One set of records from several, in order."""
