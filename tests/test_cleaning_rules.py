@@ -19,7 +19,8 @@ from chatcorpus.validation.cleaning import (
     special_ratio,
     special_ratios,
 )
-from chatcorpus.validation.normalize import duplicate_keys
+from chatcorpus.validation.normalize import duplicate_keys, to_simplified
+from chatcorpus.validation.script import traditional_in
 from chatcorpus.validation.validate import validate_paths
 
 
@@ -71,6 +72,17 @@ def test_a_traditional_nfd_or_full_width_copy_is_a_normalized_duplicate_naming_t
     normalized = [f for f in faults if f.rule == "duplicate.normalized"]
     assert sorted((Path(f.path).name, f.index) for f in normalized) == [("a.json", 1), ("b.json", 1), ("b.json", 2)]
     assert all(f"{Path(f.path).name} record 0" in f.message for f in normalized)
+
+
+# Traditional characters (some beyond the BMP), their Simplified forms, kana, Latin and one that t2s keeps
+_SCRIPT_MIX = "靜資訊學與傳體們𠁞𡞵安静信息学与传体们あア aZ 後后"
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.text(alphabet=_SCRIPT_MIX, max_size=60))
+def test_the_traditional_characters_of_a_text_are_those_t2s_changes_each_on_its_own(text: str) -> None:
+    """Asked once per distinct character, the same list as one OpenCC call per character."""
+    assert traditional_in(text) == [char for char in text if to_simplified(char) != char]
 
 
 def test_traditional_script_is_a_warning_in_simplified_configs_only(tmp_path: Path) -> None:

@@ -27,8 +27,10 @@ import numpy as np
 import pyarrow as pa
 
 #: A text where the triggers match more often than once per this many bytes is screened
-#: by RE2 instead: each match costs a Python call (about 0.4 µs), RE2 about 5 ns a byte.
-_BYTES_PER_MATCH = 64
+#: by RE2 instead: each match costs a Python call and its share of the row lookup (about
+#: 1 µs in all), RE2 about 3 ns a byte, so at one match per 300 bytes the two cost the
+#: same (an attacker's text with a trigger every 66 bytes took 1.4 s here against RE2's 0.3 s)
+_BYTES_PER_MATCH = 512
 _MATCHES_ALWAYS_ALLOWED = 4096
 #: Hyperscan scans a block of at most 4 GB (an unsigned int length); larger texts take the RE2 path.
 _MAX_BLOCK = (1 << 31) - 1

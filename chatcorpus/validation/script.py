@@ -35,8 +35,13 @@ def _holds_traditional(frame: TextFrame) -> np.ndarray:
     return mask
 
 
-def _traditional_in(text: str) -> list[str]:
-    return [char for char in text if to_simplified(char) != char]
+def traditional_in(text: str) -> list[str]:
+    """Each character of ``text`` that OpenCC's t2s changes on its own, in order, repeats included.
+
+    OpenCC is asked once per distinct character, not once per character: a one-record file
+    of 60 MB of Chinese took 35 s one call per character."""
+    changed = {char for char in set(text) if to_simplified(char) != char}
+    return [char for char in text if char in changed] if changed else []
 
 
 @lint_rule(
@@ -52,7 +57,7 @@ def _traditional(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding
         text = record.get(name)
         if not isinstance(text, str) or _KANA.search(text):
             continue
-        found = _traditional_in(text)
+        found = traditional_in(text)
         if found:
             shown = "".join(dict.fromkeys(found))[:10]
             yield Finding(
