@@ -15,8 +15,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatcorpus.validation import cleaning, multiscan, rules
-from chatcorpus.validation.rules import SCREENED_PATTERNS, SCREENED_TRIGGERS, TEXT_FIELDS, TextFrame, re2_twin
+from chatcorpus.validation import cleaning, multiscan
+from chatcorpus.validation.rules import (
+    SCREENED_PATTERNS,
+    SCREENED_TRIGGERS,
+    SCREENS,
+    TEXT_FIELDS,
+    Screen,
+    TextFrame,
+    re2_twin,
+)
 from chatcorpus.validation.textstats import string_array, to_mask
 
 # what the screened patterns and their triggers look for, their near misses (Unicode
@@ -79,6 +87,15 @@ _PIECES = st.sampled_from(
         ":",
         "：",
         "汉字",
+        "画一张图",
+        "视频",
+        "Draw an ımage",
+        "LOGO",
+        "poster",
+        "the code",
+        "SCRİPT",
+        "代码",
+        ".",
         "😀",
         "\U00020000",
         "ab",
@@ -103,39 +120,57 @@ def _frame(rows: list[dict[str, str]]) -> TextFrame:
 
 
 def _one_pass_per_pattern(frame: TextFrame) -> list[list[bool]]:
-    """Per pattern, the rows where RE2 matches it in some field (``any_column``, with the fields stacked)."""
-    every = pa.concat_arrays([frame.columns[name] for name in TEXT_FIELDS])
-    return [
-        to_mask(pc.match_substring_regex(every, pattern)).reshape(len(TEXT_FIELDS), len(frame)).any(axis=0).tolist()
-        for pattern in SCREENED_PATTERNS
-    ]
+    """Per pattern, the rows where RE2 matches it in some field it reads (``any_column``, with the fields stacked)."""
+    found = []
+    for screen in SCREENS.values():
+        fields = TEXT_FIELDS if screen.field is None else (screen.field,)
+        texts = pa.concat_arrays([frame.columns[name] for name in fields])
+        for pattern in screen.patterns:
+            matched = to_mask(pc.match_substring_regex(texts, pattern))
+            found.append(matched.reshape(len(fields), len(frame)).any(axis=0).tolist())
+    return found
 
 
 def _screened(frame: TextFrame) -> list[list[bool]]:
-    return [frame.rare_matches(pattern).tolist() for pattern in SCREENED_PATTERNS]
+    return [frame.rare_matches(pattern).tolist() for screen in SCREENS.values() for pattern in screen.patterns]
 
 
 @settings(max_examples=200, derandomize=True, deadline=None)
 @given(st.lists(st.fixed_dictionaries({name: _TEXT for name in TEXT_FIELDS}), min_size=1, max_size=6))
-def test_rare_matches_selects_what_one_pass_per_pattern_selects(rows: list[dict[str, str]]) -> None:
+def test_rare_matches_selects_every_row_one_pass_per_pattern_selects(rows: list[dict[str, str]]) -> None:
+    """RE2's screen selects exactly those rows; Hyperscan's triggers hold them (and may add a few)."""
     assert len(SCREENED_PATTERNS) >= 3
     expected = _one_pass_per_pattern(_frame(rows))
-    assert _screened(_frame(rows)) == expected  # Hyperscan where installed
     with _re2_screen():
         assert _screened(_frame(rows)) == expected
+    if multiscan.trigger_scan(tuple(SCREENED_TRIGGERS)) is not None:
+        _assert_holds(_screened(_frame(rows)), expected)
+
+
+def _assert_holds(selected: list[list[bool]], expected: list[list[bool]]) -> None:
+    patterns = [pattern for screen in SCREENS.values() for pattern in screen.patterns]
+    for pattern, chosen, wanted in zip(patterns, selected, expected, strict=True):
+        missed = [row for row, (mine, theirs) in enumerate(zip(chosen, wanted, strict=True)) if theirs and not mine]
+        assert not missed, (pattern, missed)
 
 
 def test_the_triggers_compile_where_hyperscan_is_installed() -> None:
     pytest.importorskip("hyperscan")
-    assert len(SCREENED_TRIGGERS) == len(SCREENED_PATTERNS)
-    assert multiscan.trigger_scan(tuple(SCREENED_TRIGGERS)) is not None
+    assert set(SCREENS) == {None, "instruction"}
+    assert SCREENS[None].triggers is SCREENED_TRIGGERS and SCREENS[None].patterns is SCREENED_PATTERNS
+    for screen in SCREENS.values():
+        assert len(screen.triggers) == len(screen.patterns)
+        assert multiscan.trigger_scan(tuple(screen.triggers)) is not None
 
 
 def test_each_trigger_is_spelled_as_the_part_of_its_pattern_it_is() -> None:
     """Triggers are parts of their patterns, widened by the same ``re2_twin``; only N/A's takes
     a part of each alternative."""
     apart = [
-        pattern for pattern, trigger in zip(SCREENED_PATTERNS, SCREENED_TRIGGERS, strict=True) if trigger not in pattern
+        pattern
+        for screen in SCREENS.values()
+        for pattern, trigger in zip(screen.patterns, screen.triggers, strict=True)
+        if trigger not in pattern
     ]
     assert apart == [cleaning._NA_SCREEN]
 
@@ -156,22 +191,26 @@ def test_trigger_spaces_take_every_space_re2_s_widened_class_takes() -> None:
 
 def test_triggers_that_match_too_often_hand_the_file_to_re2(monkeypatch: pytest.MonkeyPatch) -> None:
     """A hostile file of nothing but markers would cost a call per match: past the budget the
-    scan stops and RE2's alternation screens, with the same rows."""
+    scan stops and RE2's alternation screens, which selects the pattern's rows exactly."""
     pytest.importorskip("hyperscan")
     rows = [{name: "<no" * 50 if name == "input" else "ok" for name in TEXT_FIELDS} for _ in range(40)]
     rows[7]["output"] = "bad\x07"
+    rows[3]["output"] = "see https://x.org now"  # the URL trigger's, not the URL-only input's
     expected = _one_pass_per_pattern(_frame(rows))
     scan = multiscan.trigger_scan(tuple(SCREENED_TRIGGERS))
     assert scan is not None
     stacked = pa.concat_arrays([_frame(rows).columns[name].cast(pa.large_string()) for name in TEXT_FIELDS])
     assert scan.rows(stacked) is not None
+    assert _screened(_frame(rows)) != expected  # Hyperscan's candidates: row 3 for the URL-only input
     monkeypatch.setattr(multiscan, "_MATCHES_ALWAYS_ALLOWED", 100)
     assert scan.rows(stacked) is None
-    screens: list[str] = []
-    real_screen = rules._screen
-    monkeypatch.setattr(rules, "_screen", lambda stacked: screens.append("called") or real_screen(stacked))
+    screens: list[str | None] = []
+    real_candidates = Screen.candidates
+    monkeypatch.setattr(
+        Screen, "candidates", lambda screen, texts: screens.append(screen.field) or real_candidates(screen, texts)
+    )
     assert _screened(_frame(rows)) == expected
-    assert screens == ["called"]  # once per frame
+    assert screens == list(SCREENS)  # once per frame and screen
 
 
 def test_rows_of_a_slice_and_of_empty_texts() -> None:
@@ -186,3 +225,15 @@ def test_rows_of_a_slice_and_of_empty_texts() -> None:
     assert sliced is not None and [rows.tolist() for rows in sliced] == [[3], [1]]
     nothing = scan.rows(string_array(["", ""]))
     assert nothing is not None and [rows.tolist() for rows in nothing] == [[], []]
+
+
+def test_a_trigger_s_final_dollar_is_the_end_of_a_row() -> None:
+    pytest.importorskip("hyperscan")
+    assert multiscan._row_end_anchored("ab$") and multiscan._row_end_anchored("ab\\\\$")
+    assert not multiscan._row_end_anchored("ab\\$") and not multiscan._row_end_anchored("a$b")
+    scan = multiscan.trigger_scan(("ab$", "ab\\$", "ab"))
+    assert scan is not None
+    texts = string_array(["xab", "abx", "ab", "", "a", "b", "ab$", "ab\n"])
+    found = scan.rows(texts)
+    # "a" + "b" across two rows ends where the second ends: a candidate (RE2 or the check decides)
+    assert found is not None and [rows.tolist() for rows in found] == [[0, 2, 5], [6], [0, 1, 2, 5, 6, 7]]

@@ -44,10 +44,6 @@ def _text(record: dict[str, Any], name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _matches(frame: TextFrame, pattern: str, fields: tuple[str, ...]) -> np.ndarray:
-    return frame.any_column(lambda col: pc.match_substring_regex(col, pattern), fields)
-
-
 # --- merged instructions: "...\n##\n18. Instruction: ...\n18. Input: ..." ----------------
 
 _MERGED_FIELD = r"(?i:instruction|input|output|指令|输入|输出)\s*[:：]"  # how every match ends: its trigger
@@ -116,8 +112,11 @@ _TEXT_MEDIUM = re.compile(
     r"\b(?:code|program|script|python|svg|html|css|latex|tikz|ascii|matplotlib|javascript)\b|代码|程序|字符画",
     re.IGNORECASE,
 )
-_MEDIA_PREFILTER = re2_twin(
-    r"(?i)(?:image|picture|photo|logo|graphic|drawing|painting|illustration|icon|video|audio|sound|recording|podcast|animation|gif|meme|poster|banner|infographic|图|照片|标志|徽标|海报|视频|音频|录音|动画|漫画)"
+_MEDIA_PREFILTER = screened(
+    re2_twin(
+        r"(?i:image|picture|photo|logo|graphic|drawing|painting|illustration|icon|video|audio|sound|recording|podcast|animation|gif|meme|poster|banner|infographic|图|照片|标志|徽标|海报|视频|音频|录音|动画|漫画)"
+    ),
+    field="instruction",
 )
 
 
@@ -125,7 +124,7 @@ _MEDIA_PREFILTER = re2_twin(
     "clean.media-request",
     W,
     "the instruction asks for an image, audio or video, which a text answer cannot be",
-    lambda frame: _matches(frame, _MEDIA_PREFILTER, ("instruction",)),
+    lambda frame: frame.rare_matches(_MEDIA_PREFILTER),
 )
 def _media_request(record: dict[str, Any], ctx: RecordContext) -> Iterator[Finding]:
     instruction = _text(record, "instruction")
@@ -169,16 +168,15 @@ _CODE_REFERENCE = re.compile(
     re.IGNORECASE,
 )
 # the check reads the instruction stripped (of Unicode whitespace); the pre-filter reads it whole
-_CODE_REFERENCE_RE2 = (
-    re2_twin(r"(?i)(?:code|program|script|snippet|代码|程序|脚本)\s*[.:：。!]?") + UNICODE_SPACE + "*$"
-)
+_CODE_WORD = r"(?i:code|program|script|snippet|代码|程序|脚本)"
+# its own trigger: Hyperscan takes the $ to be a row's end (multiscan), so the code word must end the instruction
+_CODE_REFERENCE_RE2 = screened(re2_twin(_CODE_WORD + r"\s*[.:：。!]?") + UNICODE_SPACE + "*$", field="instruction")
 
 
 def _may_miss_code(frame: TextFrame) -> np.ndarray:
     fenced = frame.rare_matches(_EMPTY_FENCE_SCREEN)
     blank_input = to_mask(pc.equal(pc.utf8_trim_whitespace(frame.columns["input"]), string_scalar("")))
-    refers = to_mask(pc.match_substring_regex(frame.columns["instruction"], _CODE_REFERENCE_RE2))
-    return fenced | (blank_input & refers)
+    return fenced | (blank_input & frame.rare_matches(_CODE_REFERENCE_RE2))
 
 
 @lint_rule(

@@ -7,8 +7,9 @@ pass was the costliest pre-filter of ``validate``. Hyperscan compiles every patt
 *trigger* (a part of the pattern that each of its matches holds, such as ``https?://``
 for the URL-only input) into one database and finds them with SIMD literal search,
 reporting where each match ends; the row holding a match's last byte is a candidate
-of that pattern. RE2 then runs each pattern itself on its own candidates only, so the
-rows a pre-filter selects are the RE2 path's exactly (tests hold the two equal).
+of that pattern, handed to its rule's check (which decides, as for every pre-filter).
+The candidates hold every row the pattern matches, so the report is the RE2 path's
+exactly (tests hold both to the exact path, and the triggers to their patterns).
 
 An optional accelerator (``pip install chat-dataset-baseline[fast]``): hyperscan has no
 wheel for every platform this package runs on (none for Linux on ARM). Where it is
@@ -40,16 +41,31 @@ def _spelled(trigger: str) -> bytes:
     ).encode()
 
 
+def _row_end_anchored(trigger: str) -> bool:
+    """A trigger that ends in an unescaped ``$`` matches only at the end of a row."""
+    return trigger.endswith("$") and (len(trigger) - len(trigger[:-1].rstrip("\\")) - 1) % 2 == 0
+
+
 class TriggerScan:
-    """A compiled database of triggers, one id each (their position)."""
+    """A compiled database of triggers, one id each (their position).
+
+    A trigger's ``$`` at its very end means the end of a row (one record's text), as an
+    RE2 pattern's does on that text: only matches that end where a row ends count. The
+    block is scanned as one text, so that ``$`` is not given to Hyperscan (for which it
+    would be the end of the block) but checked against the row offsets.
+    """
 
     def __init__(self, hyperscan: Any, triggers: tuple[str, ...]) -> None:
         self._hyperscan = hyperscan
         self._count = len(triggers)
+        self._at_row_end = np.array([_row_end_anchored(trigger) for trigger in triggers], dtype=bool)
         self._database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         # UTF-8 with Unicode classes: a trigger's \s or \p{Z} means what RE2's (widened) classes do
         self._database.compile(
-            expressions=[_spelled(trigger) for trigger in triggers],
+            expressions=[
+                _spelled(trigger[:-1] if anchored else trigger)
+                for trigger, anchored in zip(triggers, self._at_row_end, strict=True)
+            ],
             ids=list(range(len(triggers))),
             elements=len(triggers),
             flags=hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_UCP,
@@ -57,7 +73,8 @@ class TriggerScan:
         self._scratch = hyperscan.Scratch(self._database)
 
     def rows(self, strings: pa.Array) -> list[np.ndarray] | None:
-        """For each trigger, the sorted distinct rows of ``strings`` in which one of its matches ends.
+        """For each trigger, the sorted distinct rows of ``strings`` in which one of its matches
+        ends (at the row's end, for a trigger ending in ``$``).
 
         A match that lies inside a row ends in it, so these rows are a superset of the rows
         the trigger matches (a match across two rows' bytes only adds a candidate). None
@@ -87,9 +104,10 @@ class TriggerScan:
         except self._hyperscan.ScanTerminated:
             return None
         which = np.array(ids, dtype=np.int64)
-        # the row holding the match's last byte (end is one past it)
-        row = np.searchsorted(offsets - start, np.array(ends, dtype=np.int64) - 1, side="right") - 1
-        return [np.unique(row[which == trigger]) for trigger in range(self._count)]
+        at = np.array(ends, dtype=np.int64) + start
+        row = np.searchsorted(offsets, at - 1, side="right") - 1  # the row holding the match's last byte
+        kept = ~self._at_row_end[which] | (offsets[np.minimum(row + 1, len(offsets) - 1)] == at)
+        return [np.unique(row[kept & (which == trigger)]) for trigger in range(self._count)]
 
 
 @cache

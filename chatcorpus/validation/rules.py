@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import numpy as np
@@ -36,19 +37,6 @@ TEXT_FIELDS = TEXT_COLUMNS
 class RecordContext:
     config: str | None
     language: str
-
-
-#: Pre-filter patterns that look in every text field for something rare (a control
-#: character, a placeholder, a leftover marker), each an RE2 pattern that composes in an
-#: alternation (flags scoped as ``(?i:...)``). One pass over a file's text fields finds
-#: the rows each may match, and each then runs on those rows only: one pass over every
-#: text instead of one per pattern (``TextFrame.rare_matches``). The pass is Hyperscan's
-#: over the patterns' triggers where it is installed (``multiscan``), else RE2's over
-#: their alternation.
-SCREENED_PATTERNS: list[str] = []
-#: Each screened pattern's trigger, in the same order: a Hyperscan pattern that matches,
-#: inside any text the pattern matches, a part of that match (a factor every match holds).
-SCREENED_TRIGGERS: list[str] = []
 
 
 #: Every character ``str.strip()`` removes (``str.isspace``), for pre-filters of checks run on stripped text.
@@ -116,32 +104,66 @@ def python_twin(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern.replace("(?i:", "(?:"), re.IGNORECASE)
 
 
-def screened(pattern: str, trigger: str | None = None) -> str:
-    """Register ``pattern`` for ``TextFrame.rare_matches``; returns it.
+@dataclass
+class Screen:
+    """Pre-filter patterns that look in one text of every record (each text field, or one
+    field) for something rare: a control character, a placeholder, a leftover marker, a
+    word a request for an image needs. Each is an RE2 pattern that composes in an
+    alternation (flags scoped as ``(?i:...)``). One pass over a file's texts finds the
+    rows each may match, and each then runs on those rows only: one pass instead of one
+    per pattern (``TextFrame.rare_matches``). The pass is Hyperscan's over the patterns'
+    triggers where it is installed (``multiscan``), else RE2's over their alternation.
+    """
+
+    field: str | None  # None: every text field, stacked one after the other
+    patterns: list[str] = dataclass_field(default_factory=list)
+    #: each pattern's trigger, in the same order: a Hyperscan pattern that matches, inside
+    #: any text the pattern matches, a part of that match (a factor every match holds)
+    triggers: list[str] = dataclass_field(default_factory=list)
+
+    def candidates(self, texts: pa.Array) -> list[np.ndarray]:
+        """Per pattern, rows of ``texts`` that hold every row it matches.
+
+        With Hyperscan, the rows its trigger matches in (one pass for all triggers): a few
+        more than the pattern's own, which its rule's check then reads, at less cost than
+        running the pattern's RE2 on them (compiling a ``\\p{L}`` class costs more than
+        checking a few hundred records). Without, exactly its rows: the alternation of all
+        the patterns finds the rows any may match (one RE2 pass), then each runs on those.
+        """
+        scan = multiscan.trigger_scan(tuple(self.triggers))
+        found = scan.rows(texts) if scan is not None else None
+        if found is not None:
+            return found
+        screen = "|".join(f"(?:{pattern})" for pattern in self.patterns)
+        selected = to_mask(pc.match_substring_regex(texts, screen))
+        rows = np.flatnonzero(selected)
+        if not len(rows):
+            return [rows] * len(self.patterns)
+        candidates = texts.filter(from_mask(selected))
+        return [rows[to_mask(pc.match_substring_regex(candidates, pattern))] for pattern in self.patterns]
+
+
+#: The screens, by the field they read (None: every text field).
+SCREENS: dict[str | None, Screen] = {None: Screen(None)}
+SCREENED_PATTERNS = SCREENS[None].patterns
+SCREENED_TRIGGERS = SCREENS[None].triggers
+
+
+def screened(pattern: str, trigger: str | None = None, field: str | None = None) -> str:
+    """Register ``pattern`` for ``TextFrame.rare_matches`` in every text field, or in ``field``; returns it.
 
     ``trigger`` (Hyperscan syntax; ``pattern`` itself by default, which then must be
-    Hyperscan's too, without anchors or ``\\b``) must match, in every text ``pattern``
-    matches, a stretch of that match: a factor every match holds, such as the literal
-    ``https?://`` of a URL-only text. Hyperscan's triggers should be rare and end on a
+    Hyperscan's too, without ``^`` or ``\\b``; a final ``$`` is the end of the text, see
+    ``multiscan``) must match, in every text ``pattern`` matches, a stretch of that match:
+    a factor every match holds, such as the literal ``https?://`` of a URL-only text. Hyperscan's triggers should be rare and end on a
     fixed character, since each place one matches costs a call; the test of the screened
     pre-filters holds every trigger to its pattern on hostile texts.
     """
-    SCREENED_PATTERNS.append(pattern)
-    SCREENED_TRIGGERS.append(pattern if trigger is None else trigger)
+    assert all(pattern not in screen.patterns for screen in SCREENS.values()), "a pattern is screened once"
+    screen = SCREENS.setdefault(field, Screen(field))
+    screen.patterns.append(pattern)
+    screen.triggers.append(pattern if trigger is None else trigger)
     return pattern
-
-
-def _screen(stacked: pa.Array) -> list[np.ndarray]:
-    """Per screened pattern (in ``SCREENED_PATTERNS`` order), the rows of ``stacked`` it may
-    match: its trigger's rows (one Hyperscan pass) or, without Hyperscan, the rows the
-    alternation of all the patterns matches (one RE2 pass)."""
-    scan = multiscan.trigger_scan(tuple(SCREENED_TRIGGERS))
-    found = scan.rows(stacked) if scan is not None else None
-    if found is not None:
-        return found
-    screen = "|".join(f"(?:{screened})" for screened in SCREENED_PATTERNS)
-    rows = np.flatnonzero(to_mask(pc.match_substring_regex(stacked, screen)))
-    return [rows] * len(SCREENED_PATTERNS)
 
 
 @dataclass
@@ -152,28 +174,26 @@ class TextFrame:
     has_history: np.ndarray  # records whose history the columns do not show
     languages: list[str]
     config: str | None
-    _screen: list[np.ndarray] | None = None  # per screened pattern, the stacked rows it may match
-    _stacked: pa.Array | None = None  # the text fields one after the other, for ``rare_matches``
+    #: per screen (by field), per pattern, the rows (stacked, for every text field) it may match
+    _screened: dict[str | None, list[np.ndarray]] = dataclass_field(default_factory=dict)
 
     def rare_matches(self, pattern: str) -> np.ndarray:
-        """Rows where ``pattern`` (registered by ``screened``) matches in any text field.
-
-        The same rows as ``any_column`` with ``match_substring_regex``: ``pattern`` runs on
-        the rows the screen (``_screen``) says it may match, which hold every row it does.
-        The text fields are stacked into one array, so that the screen and each regex run
-        once per file, not per field.
+        """Rows where ``pattern`` (registered by ``screened``) may match in any text field, or
+        in the one field it was registered for: every row where it does (``any_column`` with
+        ``match_substring_regex``), and with Hyperscan the rows its trigger matches in
+        (``Screen.candidates``). The text fields are stacked into one array, so that the
+        screen runs once per file, not per field.
         """
-        assert pattern in SCREENED_PATTERNS, "rare_matches runs the patterns registered with screened() only"
-        if self._screen is None or self._stacked is None:
-            self._stacked = pa.concat_arrays([self.columns[name].cast(pa.large_string()) for name in TEXT_FIELDS])
-            self._screen = _screen(self._stacked)
+        screen = next((screen for screen in SCREENS.values() if pattern in screen.patterns), None)
+        assert screen is not None, "rare_matches runs the patterns registered with screened() only"
+        if screen.field not in self._screened:
+            if screen.field is None:
+                texts = pa.concat_arrays([self.columns[name].cast(pa.large_string()) for name in TEXT_FIELDS])
+            else:
+                texts = self.columns[screen.field]
+            self._screened[screen.field] = screen.candidates(texts)
         mask = self.nothing()
-        rows = self._screen[SCREENED_PATTERNS.index(pattern)]
-        if len(rows):
-            selected = np.zeros(len(self._stacked), dtype=bool)
-            selected[rows] = True
-            found = to_mask(pc.match_substring_regex(self._stacked.filter(from_mask(selected)), pattern))
-            mask[rows[found] % len(self)] = True
+        mask[self._screened[screen.field][screen.patterns.index(pattern)] % len(self)] = True  # a stacked row's record
         return mask
 
     def __len__(self) -> int:
