@@ -33,7 +33,7 @@ PHASES = [
     (f"{_VALIDATION}.validate", None, "_text_frame", "text columns"),
     (f"{_VALIDATION}.validate", None, "languages_of", "languages (Han and Latin counts)"),
     (f"{_VALIDATION}.validate", "Validator", "_lint_frame", "lint rules: pre-filters and checks"),
-    (f"{_VALIDATION}.rules", None, "_screen", "screened patterns (Hyperscan or RE2)"),
+    (f"{_VALIDATION}.rules", "Screen", "candidates", "screened patterns (Hyperscan or RE2)"),
     (f"{_VALIDATION}.validate", None, "_folded_texts", "fold: NFKC, OpenCC t2s"),
     (f"{_VALIDATION}.validate", None, "letters_and_digits", "duplicate keys: case, spacing, punctuation"),
     (f"{_VALIDATION}.validate", None, "exact_keys", "exact keys"),
