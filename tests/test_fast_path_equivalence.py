@@ -29,12 +29,12 @@ from test_schema_parity import records as schema_records
 
 from chatcorpus.validation import cleaning, multiscan, rules, validate
 from chatcorpus.validation.locate import pointer_offsets
-from chatcorpus.validation.normalize import _HAN_BLOCKS, to_simplified, traditional_counts
+from chatcorpus.validation.normalize import _HAN_BLOCKS, NFKC_STABLE, nfkc, to_simplified, traditional_counts
 from chatcorpus.validation.positions import array_separators, element_span
 from chatcorpus.validation.records import content_key
 from chatcorpus.validation.rules import RULES, UNICODE_SPACE
 from chatcorpus.validation.schema_check import schema_problems
-from chatcorpus.validation.textstats import string_array, to_mask
+from chatcorpus.validation.textstats import narrow_forms, string_array, to_mask
 from chatcorpus.validation.typed_records import exact_key, exact_keys, typed_records
 from chatcorpus.validation.validate import validate_paths
 
@@ -305,6 +305,56 @@ def test_the_text_frame_of_typed_records_is_that_of_the_dicts(values: list[Recor
     }
     assert fast.has_history.tolist() == exact.has_history.tolist()
     assert fast.languages == exact.languages
+
+
+# --- NFKC: the fast path (full-width forms narrowed, stable texts skipped) is utf8proc's ---------
+
+#: Characters around every edge ``normalize.nfkc`` decides by: the stable blocks' ends and their
+#: neighbours, the full-width forms and theirs, marks that combine or reorder, Hangul, kana.
+_NFKC_EDGES = [
+    *"aZ09 ,.\n\x00",
+    *(chr(c) for c in (0x33FF, 0x3400, 0x4DBF, 0x4DC0, 0x4DFF, 0x4E00, 0x9FFF, 0xA000, 0xF900, 0xFA2E)),
+    *(chr(c) for c in (0xFF00, 0xFF01, 0xFF0C, 0xFF21, 0xFF3F, 0xFF40, 0xFF41, 0xFF5E, 0xFF5F, 0xFF61, 0xFF9E)),
+    *(chr(c) for c in (0x3000, 0x3001, 0x3003, 0x3004, 0x3005, 0x3011, 0x3012, 0x3013, 0x301F, 0x3020, 0x302A)),
+    *(chr(c) for c in (0x2010, 0x2011, 0x2019, 0x2024, 0x2026, 0x2027, 0x2030, 0x2033, 0x0301, 0x0327, 0x3099)),
+    *(chr(c) for c in (0x304B, 0x30AB, 0x1100, 0x1161, 0x11A8, 0xAC00, 0x00E9, 0x00B7, 0x2F800, 0x20000, 0x1F600)),
+    *(chr(c) for c in (0x0B47, 0x0B3E, 0x0558, 0x209D)),  # a pair composing two starters; newer than Python's 14.0
+]
+
+
+@settings(max_examples=500, derandomize=True, deadline=None)
+@given(st.lists(st.text(st.sampled_from(_NFKC_EDGES), max_size=10), max_size=10))
+def test_nfkc_is_utf8proc_s_nfkc(texts: list[str]) -> None:
+    column = string_array(texts)
+    assert nfkc(column).to_pylist() == pc.utf8_normalize(column, "NFKC").to_pylist()
+
+
+def test_the_nfkc_stable_characters_change_in_no_text() -> None:
+    """Each is assigned (in Python's Unicode and so in utf8proc's newer one, where normalization is
+    stable), decomposes to nothing, has combining class 0, is the second of no composition, and
+    utf8proc leaves it alone; the full-width forms decompose to the ASCII ``narrow_forms`` writes."""
+    import unicodedata
+
+    seconds = set()
+    for code in range(0x110000):
+        decomposition = unicodedata.decomposition(chr(code))
+        if decomposition and not decomposition.startswith("<") and len(decomposition.split()) == 2:
+            seconds.add(int(decomposition.split()[1], 16))
+    stable = [chr(code) for low, high in NFKC_STABLE for code in range(low, high + 1)]
+    wrong = [
+        char
+        for char in stable
+        if unicodedata.category(char) == "Cn"
+        or unicodedata.decomposition(char)
+        or unicodedata.combining(char)
+        or ord(char) in seconds
+        or 0x1100 <= ord(char) <= 0x11FF
+    ]
+    assert wrong == []
+    assert pc.utf8_normalize(string_array(stable), "NFKC").to_pylist() == stable
+    wide = [chr(code) for code in range(0xFF01, 0xFF5F)] + ["\u3000"]
+    assert pc.utf8_normalize(string_array(wide), "NFKC").to_pylist() == narrow_forms(string_array(wide)).to_pylist()
+    assert all(len(char.encode()) == 3 for char in stable)  # as ``outside_counts`` requires
 
 
 def test_the_pre_filters_whitespace_is_what_str_strip_removes() -> None:

@@ -84,3 +84,29 @@ def test_table_counts_count_the_marked_characters() -> None:
     hanzi = ["漢語和汉语", "简体", "", "乾隆 發現 后来", "臺灣 x 台湾", "安靜"]
     expected = [sum(to_simplified(c) != c for c in t) for t in hanzi]
     assert traditional_counts(pa.array(hanzi, pa.string())).tolist() == expected
+
+
+_WIDE = [chr(code) for code in (0xFF00, 0xFF01, 0xFF0C, 0xFF1A, 0xFF3F, 0xFF40, 0xFF5E, 0xFF5F, 0xFF61, 0x3000, 0x3001)]
+_NARROWED = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.lists(st.text(st.one_of(ALPHABET, st.sampled_from(_WIDE)), max_size=12), max_size=8), st.integers(0, 3))
+def test_narrow_forms_replaces_each_wide_form_by_its_ascii(texts: list[str], skip: int) -> None:
+    column = pa.array(["\uff01padding"] * skip + texts, pa.string()).slice(skip)
+    assert textstats.narrow_forms(column).to_pylist() == [text.translate(str.maketrans(_NARROWED)) for text in texts]
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.lists(st.text(ALPHABET, max_size=12), max_size=8), st.integers(0, 3))
+def test_outside_counts_count_what_the_table_does_not_mark(texts: list[str], skip: int) -> None:
+    """With a shortcut for whole blocks (``inside``) or none, the characters neither ASCII nor marked."""
+    import numpy as np
+
+    table = np.zeros(0x10000, dtype=bool)
+    table[0x4E00:0xA000] = table[0x3001] = True
+    column = pa.array(["x"] * skip + texts, pa.string()).slice(skip)
+    expected = [sum(not c.isascii() and not (len(c.encode()) == 3 and table[ord(c)]) for c in t) for t in texts]
+    shortcut = lambda chunk: (chunk >= 0xE5) & (chunk <= 0xE9)  # noqa: E731  # U+5000–U+9FFF, all marked
+    assert textstats.outside_counts(column, table, shortcut).tolist() == expected
+    assert textstats.outside_counts(column, table, lambda chunk: chunk < 0).tolist() == expected

@@ -168,10 +168,10 @@ def spans_of_lengths(data: bytes, lengths: list[int]) -> list[tuple[int, int]] |
     view = np.frombuffer(data, dtype=np.uint8)
     if np.isin(view[starts], np.frombuffer(_BLANK, dtype=np.uint8)).any():
         return None
-    if gap is not None:
-        between = view[ends[:-1, None] + np.arange(width)]
-        if not (between == np.frombuffer(gap.group(), dtype=np.uint8)).all():
-            return None
+    if gap is not None:  # byte by byte of the gap, so the temporaries are one number per element, not per gap byte
+        for step, byte in enumerate(gap.group()):
+            if not (view[ends[:-1] + step] == byte).all():
+                return None
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 

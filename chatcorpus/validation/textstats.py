@@ -116,10 +116,11 @@ def _following(chunk: np.ndarray, step: int) -> np.ndarray:
 
 
 def _tallies(
-    data: np.ndarray, offsets: np.ndarray, masks: Masks, keep: bool = False
+    data: np.ndarray, offsets: np.ndarray, masks: Masks, keep: Callable[[np.ndarray], np.ndarray] | None = None
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """For each mask ``masks`` gives: how many bytes it selects before each offset; with ``keep``,
-    also the bytes the first mask selects, chunk by chunk.
+    also the bytes the first mask selects, chunk by chunk, out of ``keep(chunk)`` (the chunk
+    itself, or a copy with some bytes rewritten).
 
     Per chunk, comparisons (SIMD) make the masks and ``np.add.reduceat`` sums them between
     the offsets that fall in it: a byte-table lookup, the positions of the selected bytes
@@ -134,15 +135,15 @@ def _tallies(
         local = offsets[first:last] - start
         for number, mask in enumerate(masks(chunk)):
             if len(local):
-                # uint32 sums: four times faster than int64, and a chunk holds far fewer bytes than 2**32
+                # uint32 sums: several times faster than int64, and a chunk holds far fewer bytes than 2**32
                 sums = np.add.reduceat(mask.view(np.uint8), local, dtype=np.uint32)[:-1]
                 sums[local[:-1] == local[1:]] = 0  # reduceat gives an empty stretch the byte at its start
                 opening = totals[number] + np.count_nonzero(mask[: local[0]])
                 before[number][first] = opening
                 np.cumsum(sums, out=before[number][first + 1 : last])
                 before[number][first + 1 : last] += opening
-            if keep and not number:
-                kept.append(np.compress(mask, chunk))  # several times faster than chunk[mask]
+            if keep is not None and not number:
+                kept.append(np.compress(mask, keep(chunk)))  # several times faster than chunk[mask]
             totals[number] += int(np.count_nonzero(mask))
     past = np.searchsorted(offsets, len(data), side="left")  # offsets at the end of the data
     for number, counted in enumerate(before):
@@ -247,17 +248,87 @@ def letters_and_digits(strings: pa.Array) -> list[str]:
     other non-ASCII character (Chinese text above all) is kept as it is.
     """
     data, offsets = _bytes_and_offsets(strings)
-    (at_offsets,), kept = _tallies(data, offsets, lambda chunk: (_letter_digit_or_other(chunk),), keep=True)
+    (at_offsets,), kept = _tallies(data, offsets, lambda chunk: (_letter_digit_or_other(chunk),), keep=_same)
     lowered = np.concatenate(kept) if kept else np.zeros(0, np.uint8)
     lowered |= _in(lowered, ord("A"), ord("Z")).view(np.uint8) << np.uint8(5)  # 0x20 on A-Z
-    large = len(lowered) >= 1 << 31
+    return _strings(at_offsets, lowered).to_pylist()
+
+
+def _same(chunk: np.ndarray) -> np.ndarray:
+    return chunk
+
+
+def _strings(offsets: np.ndarray, data: np.ndarray) -> pa.Array:
+    """An Arrow string array from its offsets and UTF-8 bytes (large when they need 64 bits)."""
+    large = len(data) >= 1 << 31
     array_type = pa.LargeStringArray if large else pa.StringArray
-    stripped = array_type.from_buffers(
-        len(strings),
-        pa.py_buffer(at_offsets.astype(np.int64 if large else np.int32).tobytes()),
-        pa.py_buffer(lowered.tobytes()),
+    return array_type.from_buffers(
+        len(offsets) - 1,
+        pa.py_buffer(offsets.astype(np.int64 if large else np.int32).tobytes()),
+        pa.py_buffer(data.tobytes()),
     )
-    return stripped.to_pylist()
+
+
+def narrow_forms(strings: pa.Array) -> pa.Array:
+    """Each string with the full-width forms of ASCII (U+FF01–U+FF5E) and the ideographic space
+    (U+3000) replaced by the ASCII character each stands for: its compatibility decomposition,
+    so NFKC of the result is NFKC of the string (``normalize.fold``). Three bytes become one.
+
+    Such characters are a few in a hundred: their lead bytes are found chunk by chunk, then
+    rewritten and their other two bytes dropped in one pass over the bytes.
+    """
+    data, offsets = _bytes_and_offsets(strings)
+    leads: list[np.ndarray] = []
+    pieces: list[np.ndarray] = []
+    for start, stop in _whole_characters(data):
+        chunk = data[start:stop]
+        candidates = np.flatnonzero((chunk == 0xEF) | (chunk == 0xE3))
+        lead, second, third = chunk[candidates], _after(chunk, candidates, 1), _after(chunk, candidates, 2)
+        low = (lead == 0xEF) & (second == 0xBC) & _in(third, 0x81, 0xBF)  # U+FF01–U+FF3F: 0x21–0x5F
+        high = (lead == 0xEF) & (second == 0xBD) & _in(third, 0x80, 0x9E)  # U+FF40–U+FF5E: 0x60–0x7E
+        space = (lead == 0xE3) & (second == 0x80) & (third == 0x80)  # U+3000
+        hit = low | high | space
+        found = candidates[hit]
+        if not len(found):
+            pieces.append(chunk)
+            continue
+        narrowed = chunk.copy()
+        narrowed[found] = np.where(low, third - np.uint8(0x60), np.where(high, third - np.uint8(0x20), 0x20))[hit]
+        kept = np.ones(len(chunk), dtype=bool)
+        kept[found + 1] = kept[found + 2] = False
+        pieces.append(np.compress(kept, narrowed))
+        leads.append(found + start)
+    if not leads:
+        return strings
+    dropped = 2 * np.searchsorted(np.concatenate(leads), offsets, side="left")  # two bytes per character before
+    return _strings(offsets - dropped, np.concatenate(pieces))
+
+
+def _after(chunk: np.ndarray, positions: np.ndarray, step: int) -> np.ndarray:
+    """The bytes ``step`` after ``positions`` in ``chunk``, 0 past its end."""
+    later = positions + step
+    return np.where(later < len(chunk), chunk[np.minimum(later, len(chunk) - 1)], 0) if len(chunk) else chunk
+
+
+def outside_counts(strings: pa.Array, table: np.ndarray, inside: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Characters per string that are neither ASCII nor marked in ``table`` (a boolean array of
+    0x10000 marking only 3-byte characters): 2- and 4-byte characters always count.
+
+    ``inside(chunk)`` marks lead bytes that certainly begin a marked character (from the lead
+    byte and the next: whole blocks of the table, in SIMD); only the other 3-byte characters
+    are looked up in the table, where they occur.
+    """
+
+    def outside(chunk: np.ndarray) -> tuple[np.ndarray]:
+        mask = _in(chunk, 0xC0, 0xDF) | (chunk >= 0xF0)
+        unsure = np.flatnonzero(_in(chunk, 0xE0, 0xEF) & ~inside(chunk))
+        code = (chunk[unsure].astype(np.int32) & 0x0F) << 12
+        code |= (_after(chunk, unsure, 1).astype(np.int32) & 0x3F) << 6
+        code |= _after(chunk, unsure, 2).astype(np.int32) & 0x3F
+        mask[unsure[~table[code]]] = True
+        return (mask,)
+
+    return _counts(strings, outside)[0]
 
 
 def _letter_digit_or_other(chunk: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -225,9 +225,10 @@ class Validator:
         step that needs the other files, so ``--jobs`` runs this part in parallel.
         """
         source = read_source(ref)
-        values = [record for _, record in source.records]
-        records = [record if isinstance(record, dict) else {} for record in values]
+        values = list(map(itemgetter(1), source.records))
         typed = typed_records(values)
+        # every value is an object when the schema passed them all
+        records = values if typed is not None else [record if isinstance(record, dict) else {} for record in values]
         frame = _text_frame(records, ref.config, typed)
         problems: dict[int, list[Problem]] = {}  # by position, for the records that have any
         if typed is None:  # some record breaks the schema: name every violation of every record
@@ -253,7 +254,7 @@ class Validator:
             exacts = [exact_key(records[p]) for p in (range(len(records)) if kept is None else kept)]
         folded = None if self.errors_only else _folded_texts(frame)
         near_keys = [""] * len(records) if folded is None else near_duplicate_keys(records, letters_and_digits(folded))
-        indices = [index for index, _ in source.records]
+        indices = list(map(itemgetter(0), source.records))
         languages = frame.languages
         if kept is not None:
             indices = [indices[p] for p in kept]
