@@ -86,10 +86,11 @@ def _timed(function: Any, name: str) -> Any:
     return timed
 
 
-def _install() -> None:
+def install(phases: list[tuple[str, str | None, str, str]]) -> None:
+    """Wrap each (module, class or None, attribute, phase name) of ``phases`` with the timers."""
     import importlib
 
-    for module_name, owner_name, attribute, name in PHASES:
+    for module_name, owner_name, attribute, name in phases:
         owner: Any = importlib.import_module(module_name)
         if owner_name is not None:
             owner = getattr(owner, owner_name, None)
@@ -108,7 +109,7 @@ def main() -> None:
     from chatcorpus.release.build import BuildOptions, build_release
 
     imported = time.perf_counter() - started
-    _install()
+    install(PHASES)
     with tempfile.TemporaryDirectory() as tmp:
         wall, cpu = time.perf_counter(), time.process_time()
         result = build_release(
@@ -121,8 +122,19 @@ def main() -> None:
         f"build of {args.corpus.name}: {rows:,} rows; import {imported:.2f} s; build_release {wall:.2f} s wall, "
         f"{cpu:.2f} s CPU; peak {peak:.0f} MiB; load average {Path('/proc/loadavg').read_text().split()[0]}"
     )
+    print_phases()
+
+
+def print_phases() -> None:
+    """One line per phase entered, nested under the phases that called it, in the order first entered."""
+    rank = {key: number for number, key in enumerate(_order)}
+
+    def tree_order(key: str) -> tuple[int, ...]:  # under its caller, even when first entered later
+        parts = key.split(" > ")
+        return tuple(rank[" > ".join(parts[: depth + 1])] for depth in range(len(parts)))
+
     print(f"  {'phase':<78}{'wall s':>8}{'CPU s':>8}{'calls':>9}")
-    for key in _order:
+    for key in sorted(_order, key=tree_order):
         depth = key.count(" > ")
         name = "  " * depth + key.rsplit(" > ", 1)[-1]
         print(f"  {name:<78}{_wall[key]:8.2f}{_cpu[key]:8.2f}{_calls[key]:9,}")
